@@ -1,0 +1,108 @@
+"""kfctl's entry point: the command group, global options and the one error path.
+
+This is the only module that ends the process. Commands raise
+:class:`kfctl.errors.KfctlError` subclasses; :class:`KfctlGroup` prints them and
+turns them into the documented exit codes. Anything else is a bug: a one-line
+report, and the traceback with ``-v``.
+
+Commands are imported lazily from :data:`COMMANDS` so that ``kfctl version``
+does not pay for the simulated cluster or the kubernetes client.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import sys
+import traceback
+from dataclasses import dataclass
+
+import click
+
+from kfctl import __version__
+from kfctl.errors import EXIT_FAILED, KfctlError
+
+#: command name -> "module:attribute" of its click command. A command exists
+#: here only once it works; aliases point at the same object.
+COMMANDS: dict[str, str] = {
+    "version": "kfctl.cli.version:version",
+}
+
+EPILOG = """\b
+Exit codes:
+  0  success
+  1  the operation failed (the cluster did not reach the wanted state)
+  2  bad usage, bad configuration or bad input (nothing was changed)
+  3  `kfctl diff` found changes pending
+"""
+
+
+@dataclass(frozen=True)
+class GlobalOptions:
+    """Options given before the command, shared by every command that talks to a cluster."""
+
+    kubeconfig: str | None = None
+    context: str | None = None
+    verbose: int = 0
+
+
+class KfctlGroup(click.Group):
+    """A group that loads commands lazily and owns the error-to-exit-code mapping."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module_name, attr = target.split(":")
+        return getattr(importlib.import_module(module_name), attr)
+
+    def invoke(self, ctx: click.Context):  # type: ignore[override]
+        try:
+            return super().invoke(ctx)
+        except KfctlError as exc:
+            click.echo(f"Error: {exc.render()}", err=True)
+            raise click.exceptions.Exit(exc.exit_code) from exc
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except KeyboardInterrupt:
+            click.echo("Interrupted.", err=True)
+            raise click.exceptions.Exit(130) from None
+        except Exception as exc:  # a bug: say so plainly, never dump on the user unasked
+            opts = ctx.find_object(GlobalOptions)
+            if opts is not None and opts.verbose:
+                traceback.print_exc()
+            click.echo(
+                f"Internal error: {type(exc).__name__}: {exc}\n"
+                "This is a bug in kfctl; run again with -v for the traceback and report it.",
+                err=True,
+            )
+            raise click.exceptions.Exit(EXIT_FAILED) from exc
+
+
+@click.group(cls=KfctlGroup, epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--kubeconfig", envvar="KUBECONFIG", metavar="PATH",
+              help="Kubeconfig file of the cluster to use (default: $KUBECONFIG, then ~/.kube/config).")
+@click.option("--context", "kube_context", metavar="NAME", help="Kubeconfig context to use (default: its current context).")
+@click.option("-v", "--verbose", count=True, help="More output; repeat for debug logs and tracebacks of bugs.")
+@click.version_option(__version__, "--version", prog_name="kfctl", message="%(prog)s %(version)s")
+@click.pass_context
+def cli(ctx: click.Context, kubeconfig: str | None, kube_context: str | None, verbose: int) -> None:
+    """kfctl installs, upgrades and removes Kubeflow on Kubernetes.
+
+    Describe the deployment in a KfDef file (`kfctl init` writes one), check it
+    with `kfctl validate`.
+    """
+    logging.basicConfig(
+        level=logging.DEBUG if verbose >= 2 else logging.INFO if verbose == 1 else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    ctx.obj = GlobalOptions(kubeconfig=kubeconfig, context=kube_context, verbose=verbose)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point: run the CLI and exit with its code."""
+    cli.main(args=argv, prog_name="kfctl")

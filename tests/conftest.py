@@ -1,0 +1,21 @@
+"""Shared pytest fixtures. Tests mirror the package layout under ``tests/``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    """A click CliRunner keeping stderr apart from stdout."""
+    return CliRunner()
+
+
+@pytest.fixture
+def repo_root() -> Path:
+    return REPO_ROOT
