@@ -1,0 +1,306 @@
+"""A thin, thread-safe facade over the official client for what kfctl does to a cluster.
+
+Manifests in, plain dicts out, kfctl errors on failure (see
+:mod:`kfctl.cluster.errors`). Discovery goes through the official
+``DynamicClient``; a kind it does not know triggers one discovery refresh
+(a CRD may just have been established) before :class:`KindNotServed`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import threading
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import urllib3
+from kubernetes import client as k8s_client
+from kubernetes import config as k8s_config
+from kubernetes import watch as k8s_watch
+from kubernetes.client.exceptions import ApiException
+from kubernetes.config.config_exception import ConfigException
+from kubernetes.dynamic import DynamicClient
+from kubernetes.dynamic.exceptions import DynamicApiError, ResourceNotFoundError
+
+from kfctl.cluster.errors import ApiError, ClusterUnreachable, KindNotServed, NotFound, translate
+from kfctl.errors import ClusterConfigError
+
+FIELD_MANAGER = "kfctl"
+
+NO_CLUSTER_HINT = (
+    "point kfctl at a cluster with --kubeconfig PATH (or $KUBECONFIG) and optionally --context NAME; "
+    "to rehearse offline, start a simulated cluster with `kfctl sim serve --kubeconfig sim.kubeconfig` "
+    "and pass --kubeconfig sim.kubeconfig"
+)
+
+
+@dataclass(frozen=True)
+class ResourceInfo:
+    api_version: str
+    kind: str
+    plural: str
+    namespaced: bool
+
+
+def _ref(api_version: str, kind: str, namespace: str | None, name: str | None) -> str:
+    where = f"{namespace}/" if namespace else ""
+    return f"{kind}/{where}{name}" if name else f"{kind} ({api_version})"
+
+
+class Cluster:
+    """One connection to one cluster. Safe to share between threads."""
+
+    def __init__(self, api_client: k8s_client.ApiClient, *, context: str | None = None) -> None:
+        self.api_client = api_client
+        self.context = context
+        self.server = api_client.configuration.host
+        cache = Path(tempfile.gettempdir()) / f"kfctl-discovery-{os.getpid()}-{id(self)}.json"
+        self._cache_file = cache
+        self._dynamic_client: DynamicClient | None = None
+        self._lock = threading.Lock()
+        self._resources: dict[tuple[str, str], ResourceInfo] = {}
+        self._raw: dict[tuple[str, str], Any] = {}
+
+    # -- discovery -----------------------------------------------------------------
+    @property
+    def _dynamic(self) -> DynamicClient:
+        # Created on first use: constructing it already asks the server for its version.
+        if self._dynamic_client is None:
+            try:
+                self._dynamic_client = DynamicClient(self.api_client, cache_file=str(self._cache_file))
+            except (ApiException, urllib3.exceptions.HTTPError, OSError) as exc:
+                raise translate(exc, obj="discovery") from exc
+        return self._dynamic_client
+
+    def resource(self, api_version: str, kind: str) -> ResourceInfo:
+        key = (api_version, kind)
+        with self._lock:
+            if key in self._resources:
+                return self._resources[key]
+            raw = None
+            for attempt in range(2):
+                try:
+                    raw = self._dynamic.resources.get(api_version=api_version, kind=kind)
+                    break
+                except ResourceNotFoundError:
+                    if attempt == 0:
+                        self._dynamic.resources.invalidate_cache()
+                except (ApiException, DynamicApiError, urllib3.exceptions.HTTPError, OSError) as exc:
+                    raise translate(exc, obj=f"{kind} ({api_version})") from exc
+            if raw is None:
+                raise KindNotServed(
+                    f'the server does not serve kind "{kind}" in version "{api_version}"',
+                    obj=f"{kind} ({api_version})",
+                    hint="if a CustomResourceDefinition for it is being installed, it is not established yet",
+                )
+            info = ResourceInfo(api_version, kind, raw.name, bool(raw.namespaced))
+            self._resources[key] = info
+            self._raw[key] = raw
+            return info
+
+    def forget_discovery(self) -> None:
+        with self._lock:
+            self._resources.clear()
+            self._raw.clear()
+            if self._dynamic_client is not None:
+                self._dynamic_client.resources.invalidate_cache()
+
+    def _resource_raw(self, api_version: str, kind: str) -> Any:
+        self.resource(api_version, kind)
+        return self._raw[(api_version, kind)]
+
+    # -- requests ------------------------------------------------------------------
+    def _call(self, what: str, fn, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except (ApiException, DynamicApiError) as exc:
+            raise translate(getattr(exc, "exc", exc) if isinstance(exc, DynamicApiError) else exc, obj=what) from exc
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            raise translate(exc, obj=what) from exc
+
+    def _path(self, info: ResourceInfo, namespace: str | None, name: str | None = None) -> str:
+        raw = self._raw[(info.api_version, info.kind)]
+        return raw.path(name=name, namespace=namespace if info.namespaced else None)
+
+    def _request(self, method: str, path: str, what: str, *, body: Any = None, **params: Any) -> Any:
+        response = self._call(what, self._dynamic.request, method, path, body=body, serialize=False, **params)
+        data = response.data if hasattr(response, "data") else response
+        return json.loads(data) if data else None
+
+    def get(self, api_version: str, kind: str, namespace: str | None, name: str) -> dict | None:
+        """The live object, or None when it does not exist."""
+        info = self.resource(api_version, kind)
+        what = _ref(api_version, kind, namespace, name)
+        try:
+            return self._request("get", self._path(info, namespace, name), what)
+        except NotFound:
+            return None
+
+    def list(
+        self, api_version: str, kind: str, *, namespace: str | None = None, label_selector: str | None = None
+    ) -> tuple[list[dict], str]:
+        """All objects of a kind (in one namespace or all), and the list's resourceVersion."""
+        info = self.resource(api_version, kind)
+        what = _ref(api_version, kind, namespace, None)
+        items: list[dict] = []
+        token = None
+        while True:
+            data = self._request(
+                "get", self._path(info, namespace), what, label_selector=label_selector, limit=500, _continue=token
+            )
+            for item in data.get("items") or ():
+                item.setdefault("apiVersion", api_version)
+                item.setdefault("kind", kind)
+                items.append(item)
+            token = (data.get("metadata") or {}).get("continue")
+            if not token:
+                return items, (data.get("metadata") or {}).get("resourceVersion", "")
+
+    def apply(self, manifest: Mapping[str, Any], *, force: bool = False, dry_run: bool = False) -> dict:
+        """Server-side apply as field manager ``kfctl``; returns the object as the server stored it."""
+        api_version, kind = str(manifest["apiVersion"]), str(manifest["kind"])
+        meta = manifest.get("metadata") or {}
+        info = self.resource(api_version, kind)
+        what = _ref(api_version, kind, meta.get("namespace"), meta.get("name"))
+        return self._request(
+            "patch",
+            self._path(info, meta.get("namespace"), meta["name"]),
+            what,
+            body=dict(manifest),
+            content_type="application/apply-patch+yaml",
+            field_manager=FIELD_MANAGER,
+            force_conflicts=force or None,
+            dry_run="All" if dry_run else None,
+        )
+
+    def merge_patch(self, api_version: str, kind: str, namespace: str | None, name: str, patch: Mapping[str, Any]) -> dict:
+        info = self.resource(api_version, kind)
+        what = _ref(api_version, kind, namespace, name)
+        return self._request(
+            "patch", self._path(info, namespace, name), what, body=dict(patch),
+            content_type="application/merge-patch+json", field_manager=FIELD_MANAGER,
+        )
+
+    def delete(
+        self,
+        api_version: str,
+        kind: str,
+        namespace: str | None,
+        name: str,
+        *,
+        propagation: str = "Background",
+        dry_run: bool = False,
+        resource_version: str | None = None,
+    ) -> dict | None:
+        """Delete one object; None if it was already gone."""
+        info = self.resource(api_version, kind)
+        what = _ref(api_version, kind, namespace, name)
+        body: dict[str, Any] = {"kind": "DeleteOptions", "apiVersion": "v1", "propagationPolicy": propagation}
+        if resource_version:
+            body["preconditions"] = {"resourceVersion": resource_version}
+        if dry_run:
+            body["dryRun"] = ["All"]
+        try:
+            return self._request("delete", self._path(info, namespace, name), what, body=body)
+        except NotFound:
+            return None
+
+    def watch(
+        self,
+        api_version: str,
+        kind: str,
+        *,
+        namespace: str | None = None,
+        label_selector: str | None = None,
+        resource_version: str | None = None,
+        timeout_seconds: int | None = None,
+        stopper: threading.Event | None = None,
+    ) -> Iterator[tuple[str, dict]]:
+        """Yield ``(type, object)`` watch events until the server ends the stream or ``stopper`` is set."""
+        raw = self._resource_raw(api_version, kind)
+        watcher = k8s_watch.Watch()
+        what = _ref(api_version, kind, namespace, None)
+        try:
+            stream = watcher.stream(
+                raw.get,
+                namespace=namespace if raw.namespaced else None,
+                label_selector=label_selector,
+                resource_version=resource_version,
+                timeout_seconds=timeout_seconds,
+                allow_watch_bookmarks=True,
+                serialize=False,
+            )
+            for event in stream:
+                if stopper is not None and stopper.is_set():
+                    watcher.stop()
+                    return
+                obj = event.get("raw_object") or event.get("object")
+                if isinstance(obj, (bytes, str)):
+                    obj = json.loads(obj)
+                yield event["type"], obj
+        except (ApiException, DynamicApiError) as exc:
+            raise translate(getattr(exc, "exc", exc) if isinstance(exc, DynamicApiError) else exc, obj=what) from exc
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            raise translate(exc, obj=what) from exc
+
+    def identity(self) -> str:
+        """A stable identity of the cluster: the UID of kube-system (falls back to the server URL)."""
+        live = self.get("v1", "Namespace", None, "kube-system")
+        uid = ((live or {}).get("metadata") or {}).get("uid")
+        return uid or self.server
+
+    def close(self) -> None:
+        self.api_client.close()
+        self._cache_file.unlink(missing_ok=True)
+
+
+def connect(kubeconfig: str | None, context: str | None, *, check: bool = True) -> Cluster:
+    """Open the cluster a kubeconfig points at; ClusterConfigError/ClusterUnreachable (exit 2) if we cannot."""
+    path = kubeconfig or os.path.expanduser(k8s_config.KUBE_CONFIG_DEFAULT_LOCATION)
+    if not kubeconfig and not os.path.exists(path):
+        raise ClusterConfigError("no cluster configured: no --kubeconfig, no $KUBECONFIG and no ~/.kube/config",
+                                 hint=NO_CLUSTER_HINT)
+    if not os.path.exists(path):
+        raise ClusterConfigError(f"kubeconfig {path} does not exist", hint=NO_CLUSTER_HINT)
+    try:
+        configuration = k8s_client.Configuration()
+        k8s_config.load_kube_config(
+            config_file=path, context=context, client_configuration=configuration, persist_config=False
+        )
+        configuration.retries = False  # kfctl retries with its own backoff; fail fast here
+        api_client = k8s_client.ApiClient(configuration)
+    except ConfigException as exc:
+        contexts = []
+        try:
+            contexts = [c["name"] for c in k8s_config.list_kube_config_contexts(config_file=path)[0]]
+        except Exception:  # the file itself is unreadable: the first message says so
+            pass
+        hint = f"contexts in {path}: {', '.join(contexts)}" if contexts else NO_CLUSTER_HINT
+        raise ClusterConfigError(f"cannot use kubeconfig {path}: {exc}", hint=hint) from exc
+    except (OSError, ValueError, TypeError) as exc:
+        raise ClusterConfigError(f"cannot read kubeconfig {path}: {exc}", hint=NO_CLUSTER_HINT) from exc
+    cluster = Cluster(api_client, context=context)
+    if check:
+        try:
+            k8s_client.VersionApi(api_client).get_code(_request_timeout=10)
+        except ApiException as exc:
+            if exc.status in (401, 403):
+                cluster.close()
+                raise ClusterConfigError(
+                    f"the API server at {cluster.server} refused kfctl's credentials ({exc.status} {exc.reason})",
+                    hint="check the user and token of the kubeconfig context",
+                ) from exc
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            cluster.close()
+            raise ClusterUnreachable(
+                f"cannot reach the API server at {cluster.server}: {exc}",
+                hint="is the cluster running and the kubeconfig current? nothing was changed",
+            ) from exc
+    return cluster
+
+
+__all__ = ["FIELD_MANAGER", "ApiError", "Cluster", "ResourceInfo", "connect"]
