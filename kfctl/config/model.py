@@ -1,0 +1,336 @@
+"""The KfDef as an immutable value, and its construction from schema-checked data.
+
+:class:`KfDef` is what the rest of kfctl reads; nothing downstream sees YAML.
+Every part keeps the :class:`~kfctl.config.yamlread.Location` of its node so
+later checks (catalog names, parameter types) can point at the user's line.
+
+:func:`build` is deliberately tolerant: it runs after the JSON Schema check
+even when that found problems, skips what is malformed, and adds the checks
+that need the whole document (duplicate names, repoRef to an undeclared repo,
+the platform inferred from plugins), so one run reports everything.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from kfctl.config.schema import closest
+from kfctl.config.yamlread import JsonPath, Location, SourceMap
+from kfctl.errors import Problem
+
+DEFAULT_NAMESPACE = "kubeflow"
+DEFAULT_PLATFORM = "generic"
+#: kfctl 1.x plugin kinds that decide the platform when spec.platform is absent
+PLATFORM_PLUGINS: Mapping[str, str] = MappingProxyType({"KfGcpPlugin": "gcp", "KfAwsPlugin": "aws"})
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+
+
+def freeze(value: Any) -> Any:
+    """A deep read-only copy: mappings become MappingProxyType, lists tuples."""
+    if isinstance(value, Mapping):
+        return MappingProxyType({k: freeze(v) for k, v in value.items()})
+    if isinstance(value, list | tuple):
+        return tuple(freeze(v) for v in value)
+    return value
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """One name/value pair as written, with where its name and value are."""
+
+    name: str
+    value: Any
+    #: "parameters" (this project's list) or "kustomizeConfig" (kfctl 1.x's list)
+    source: str
+    name_at: Location
+    value_at: Location
+    value_path: JsonPath
+    has_value: bool = True
+
+
+@dataclass(frozen=True)
+class RepoRef:
+    name: str
+    path: str
+    location: Location
+
+
+@dataclass(frozen=True)
+class Application:
+    """One entry of ``spec.applications``.
+
+    ``parameters`` merges kustomizeConfig.parameters and then ``parameters``
+    (later wins); ``parameter_sites`` keeps each pair with its location. An
+    application with a ``repo_ref`` is a repo application, built by kustomize.
+    """
+
+    name: str
+    index: int
+    location: Location
+    parameters: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    parameter_sites: tuple[Parameter, ...] = ()
+    repo_ref: RepoRef | None = None
+    overlays: tuple[str, ...] = ()
+    overlays_at: Location | None = None
+
+    @property
+    def is_repo_application(self) -> bool:
+        return self.repo_ref is not None
+
+
+@dataclass(frozen=True)
+class Plugin:
+    kind: str
+    name: str | None
+    spec: Mapping[str, Any]
+    location: Location
+
+
+@dataclass(frozen=True)
+class Repo:
+    name: str
+    uri: str
+    sha256: str | None
+    location: Location
+
+
+@dataclass(frozen=True)
+class Secret:
+    """A secret from a literal or from an environment variable (read only when applying)."""
+
+    name: str
+    literal: str | None
+    env: str | None
+    location: Location
+    env_at: Location | None = None
+
+
+@dataclass(frozen=True)
+class KfDef:
+    """A parsed, structurally valid KfDef (kfctl v1 format)."""
+
+    api_version: str
+    name: str
+    namespace: str
+    version: str | None
+    platform: str
+    #: why this platform: "spec.platform", "plugin KfGcpPlugin" or "default"
+    platform_reason: str
+    platform_at: Location
+    applications: tuple[Application, ...]
+    plugins: tuple[Plugin, ...]
+    repos: tuple[Repo, ...]
+    secrets: tuple[Secret, ...]
+    source: Path | None
+    source_map: SourceMap
+
+    def repo(self, name: str) -> Repo | None:
+        return next((r for r in self.repos if r.name == name), None)
+
+
+def _items(data: Any, key: str) -> list[Any]:
+    value = data.get(key) if isinstance(data, dict) else None
+    return value if isinstance(value, list) else []
+
+
+def _dict(data: Any, key: str) -> dict[str, Any]:
+    value = data.get(key) if isinstance(data, dict) else None
+    return value if isinstance(value, dict) else {}
+
+
+class _Build:
+    def __init__(self, data: dict[str, Any], source_map: SourceMap, source: Path | None,
+                 default_name: str | None) -> None:
+        self.data = data
+        self.map = source_map
+        self.source = source
+        self.default_name = default_name
+        self.problems: list[Problem] = []
+
+    def at(self, *path: str | int, key: bool = False) -> Location:
+        return self.map.locate(tuple(path), key=key)
+
+    def kfdef(self) -> KfDef:
+        meta = _dict(self.data, "metadata")
+        spec = _dict(self.data, "spec")
+        repos = self._repos(spec)
+        applications = self._applications(spec, {r.name for r in repos})
+        plugins = self._plugins(spec)
+        platform, reason, platform_at = self._platform(spec, plugins)
+        version = spec.get("version")
+        return KfDef(
+            api_version=str(self.data.get("apiVersion", "")),
+            name=self._name(meta),
+            namespace=meta["namespace"] if isinstance(meta.get("namespace"), str) else DEFAULT_NAMESPACE,
+            version=str(version) if isinstance(version, str | int | float) else None,
+            platform=platform,
+            platform_reason=reason,
+            platform_at=platform_at,
+            applications=applications,
+            plugins=plugins,
+            repos=repos,
+            secrets=self._secrets(spec),
+            source=self.source,
+            source_map=self.map,
+        )
+
+    def _name(self, meta: dict[str, Any]) -> str:
+        if isinstance(meta.get("name"), str):
+            return meta["name"]
+        name = self.default_name
+        if name is None and self.source is not None:
+            name = self.source.resolve().parent.name
+        if name and _DNS_LABEL.match(name) and len(name) <= 63:
+            return name
+        where = self.at("metadata") if "metadata" in self.data else self.at()
+        self.problems.append(Problem(
+            "metadata.name is missing" + (f" and the folder name {name!r} is not a valid DNS-1123 label"
+                                           if name else ""),
+            file=where.file, line=where.line or 1, column=where.column or 1, path="metadata.name",
+            hint="set metadata.name: lower-case letters, digits and '-'"))
+        return name or "kubeflow"
+
+    def _parameters(self, raw: list[Any], base: JsonPath, source: str) -> list[Parameter]:
+        result = []
+        for j, item in enumerate(raw):
+            if not isinstance(item, dict) or not isinstance(item.get("name"), str):
+                continue
+            path = (*base, j)
+            result.append(Parameter(
+                name=item["name"], value=item.get("value"), source=source,
+                name_at=self.map.locate((*path, "name")), value_at=self.map.locate((*path, "value")),
+                value_path=(*path, "value"), has_value="value" in item))
+        return result
+
+    def _applications(self, spec: dict[str, Any], repo_names: set[str]) -> tuple[Application, ...]:
+        apps: list[Application] = []
+        first: dict[str, Location] = {}
+        for i, raw in enumerate(_items(spec, "applications")):
+            if not isinstance(raw, dict) or not isinstance(raw.get("name"), str) or not raw["name"]:
+                continue
+            name = raw["name"]
+            base: JsonPath = ("spec", "applications", i)
+            location = self.map.locate((*base, "name"))
+            if name in first:
+                self.problems.append(location.problem(
+                    f"duplicate application {name!r} (first on line {first[name].line})",
+                    hint="list each application once; merge their parameters"))
+                continue
+            first[name] = location
+            kc = _dict(raw, "kustomizeConfig")
+            sites = self._parameters(_items(kc, "parameters"), (*base, "kustomizeConfig", "parameters"),
+                                     "kustomizeConfig")
+            own = self._parameters(_items(raw, "parameters"), (*base, "parameters"), "parameters")
+            seen: dict[str, Parameter] = {}
+            for p in [*sites, *own]:
+                if p.name in seen:
+                    self.problems.append(p.name_at.problem(
+                        f"parameter {p.name!r} is set twice (first on line {seen[p.name].name_at.line})",
+                        hint="keep one of them"))
+                seen[p.name] = p
+            ref = None
+            repo_ref = _dict(kc, "repoRef")
+            if isinstance(repo_ref.get("name"), str) and isinstance(repo_ref.get("path"), str):
+                ref = RepoRef(repo_ref["name"], repo_ref["path"],
+                              self.map.locate((*base, "kustomizeConfig", "repoRef", "name")))
+                if ref.name not in repo_names:
+                    guess = closest(ref.name, repo_names)
+                    known = ", ".join(sorted(repo_names)) or "none declared"
+                    self.problems.append(ref.location.problem(
+                        f"repoRef names repo {ref.name!r}, which spec.repos does not declare"
+                        + (f" (did you mean {guess!r}?)" if guess else ""),
+                        hint=f"add it to spec.repos as {{name: {ref.name}, uri: ...}}; declared: {known}"))
+                if own:
+                    self.problems.append(own[0].name_at.problem(
+                        "a repo application takes kustomizeConfig.parameters, not parameters",
+                        hint="move these under kustomizeConfig.parameters, or drop the repoRef to use "
+                             "the catalog component"))
+            overlays = tuple(o for o in _items(kc, "overlays") if isinstance(o, str))
+            apps.append(Application(
+                name=name, index=i, location=location,
+                parameters=freeze({p.name: p.value for p in [*sites, *own] if p.has_value}),
+                parameter_sites=tuple(seen.values()), repo_ref=ref, overlays=overlays,
+                overlays_at=self.map.locate((*base, "kustomizeConfig", "overlays")) if overlays else None))
+        return tuple(apps)
+
+    def _plugins(self, spec: dict[str, Any]) -> tuple[Plugin, ...]:
+        plugins = []
+        for i, raw in enumerate(_items(spec, "plugins")):
+            if not isinstance(raw, dict) or not isinstance(raw.get("kind"), str):
+                continue
+            meta = _dict(raw, "metadata")
+            plugins.append(Plugin(kind=raw["kind"], name=meta.get("name") if isinstance(meta.get("name"), str)
+                                  else None, spec=freeze(_dict(raw, "spec")),
+                                  location=self.map.locate(("spec", "plugins", i, "kind"))))
+        return tuple(plugins)
+
+    def _platform(self, spec: dict[str, Any], plugins: tuple[Plugin, ...]) -> tuple[str, str, Location]:
+        implied = [(PLATFORM_PLUGINS[p.kind], p) for p in plugins if p.kind in PLATFORM_PLUGINS]
+        if len({name for name, _ in implied}) > 1:
+            second = implied[1][1]
+            self.problems.append(second.location.problem(
+                f"plugins {implied[0][1].kind} and {second.kind} imply different platforms "
+                f"({implied[0][0]} and {implied[1][0]})", hint="keep the plugin of the platform you deploy to"))
+        if isinstance(spec.get("platform"), str) and spec["platform"]:
+            platform = spec["platform"]
+            for name, plugin in implied:
+                if name != platform:
+                    self.problems.append(plugin.location.problem(
+                        f"plugin {plugin.kind} is for platform {name}, but spec.platform is {platform!r}",
+                        hint=f"set spec.platform: {name}, or remove the plugin"))
+            return platform, "spec.platform", self.at("spec", "platform")
+        if implied:
+            name, plugin = implied[0]
+            return name, f"plugin {plugin.kind}", plugin.location
+        return DEFAULT_PLATFORM, "default", self.at("spec") if "spec" in self.data else self.at()
+
+    def _repos(self, spec: dict[str, Any]) -> tuple[Repo, ...]:
+        repos: list[Repo] = []
+        for i, raw in enumerate(_items(spec, "repos")):
+            if not isinstance(raw, dict) or not isinstance(raw.get("name"), str) \
+                    or not isinstance(raw.get("uri"), str):
+                continue
+            location = self.map.locate(("spec", "repos", i, "name"))
+            before = next((r for r in repos if r.name == raw["name"]), None)
+            if before is not None:
+                self.problems.append(location.problem(
+                    f"duplicate repo {raw['name']!r} (first on line {before.location.line})",
+                    hint="give each repo its own name"))
+                continue
+            sha = raw.get("sha256")
+            repos.append(Repo(raw["name"], raw["uri"], sha if isinstance(sha, str) else None, location))
+        return tuple(repos)
+
+    def _secrets(self, spec: dict[str, Any]) -> tuple[Secret, ...]:
+        secrets: list[Secret] = []
+        for i, raw in enumerate(_items(spec, "secrets")):
+            if not isinstance(raw, dict) or not isinstance(raw.get("name"), str):
+                continue
+            location = self.map.locate(("spec", "secrets", i, "name"))
+            before = next((s for s in secrets if s.name == raw["name"]), None)
+            if before is not None:
+                self.problems.append(location.problem(
+                    f"duplicate secret {raw['name']!r} (first on line {before.location.line})"))
+                continue
+            source = _dict(raw, "secretSource")
+            literal = _dict(source, "literalSource").get("value")
+            env = _dict(source, "envSource").get("name")
+            secrets.append(Secret(
+                name=raw["name"], literal=literal if isinstance(literal, str) else None,
+                env=env if isinstance(env, str) else None, location=location,
+                env_at=self.map.locate(("spec", "secrets", i, "secretSource", "envSource", "name"))
+                if isinstance(env, str) else None))
+        return tuple(secrets)
+
+
+def build(data: dict[str, Any], source_map: SourceMap, *, source: Path | None = None,
+          default_name: str | None = None) -> tuple[KfDef, list[Problem]]:
+    """The KfDef value of schema-checked ``data`` and the cross-field problems found building it."""
+    builder = _Build(data, source_map, source, default_name)
+    kfdef = builder.kfdef()
+    return kfdef, builder.problems

@@ -1,0 +1,37 @@
+"""Secret values of a KfDef, read when they are needed (``kfctl apply``), never before.
+
+Decision: ``kfctl validate`` only *warns* when an ``envSource`` variable is
+unset (the file is still valid; CI may validate without credentials), while
+:func:`secret_values` - what apply calls - makes a missing variable an error
+naming the secret, the variable and the line that asks for it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from types import MappingProxyType
+
+from kfctl.config.model import KfDef
+from kfctl.errors import ConfigError, Problem
+
+
+def secret_values(kfdef: KfDef, environ: Mapping[str, str] | None = None) -> Mapping[str, str]:
+    """Secret name -> value, from literals and the environment; every missing variable is reported."""
+    env = os.environ if environ is None else environ
+    values: dict[str, str] = {}
+    problems: list[Problem] = []
+    for secret in kfdef.secrets:
+        if secret.literal is not None:
+            values[secret.name] = secret.literal
+        elif secret.env is not None:
+            if secret.env in env:
+                values[secret.name] = env[secret.env]
+            else:
+                where = secret.env_at or secret.location
+                problems.append(where.problem(
+                    f"secret {secret.name!r} reads environment variable {secret.env}, which is not set",
+                    hint=f"export {secret.env}=... before running kfctl"))
+    if problems:
+        raise ConfigError(problems)
+    return MappingProxyType(values)

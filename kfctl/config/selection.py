@@ -1,0 +1,346 @@
+"""Resolve a KfDef against the component catalog into a Deployment selection.
+
+This is the hand-off to the renderer. :class:`Selection` holds, in dependency
+order, every component to deploy with its *effective* parameters::
+
+    component schema defaults  <  platform componentParameters  <  KfDef values
+
+plus the platform name, the repo applications (built by kustomize from a
+declared repo), the dependencies that were added (``katib requires
+cert-manager: added``), and notices/warnings for the user. It is immutable.
+
+Checks made here, all reported together: unknown component names (closest
+name suggested), kfctl 1.x names with no counterpart (one error listing them,
+see :mod:`kfctl.config.aliases`), platform-provided applications on another
+platform, unknown platform, parameters unknown to a component, values that
+fail the component's parameter schema (located at the value's YAML node).
+
+Leniency, decided for kfctl 1.x users: on a catalog application (no repoRef),
+``kustomizeConfig.parameters`` and ``kustomizeConfig.overlays`` are kfctl 1.x's
+kustomize knobs. Parameters the component declares apply; the rest, and all
+overlays, are ignored with a warning (kfctl 1.x files set upstream knobs such
+as ``userid-header`` even on ``istio`` or ``profiles``). This project's own
+``parameters`` list is strict: an unknown name there is an error. String
+values in ``kustomizeConfig.parameters`` (kfctl 1.x wrote only strings) are
+converted to the declared boolean/integer/number type when they read as one.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from kfctl.catalog import Catalog, Component
+from kfctl.config import aliases
+from kfctl.config.model import Application, KfDef, Parameter, Repo, freeze
+from kfctl.config.schema import check, closest, validator_for
+from kfctl.errors import CatalogError, ConfigError, Problem
+
+
+@dataclass(frozen=True)
+class SelectedComponent:
+    """A component to deploy and the parameters its templates get."""
+
+    name: str
+    parameters: Mapping[str, Any]
+    #: the KfDef applications that chose it; empty when added as a dependency
+    applications: tuple[str, ...] = ()
+    #: the component that required it, when it was added automatically
+    required_by: str | None = None
+
+
+@dataclass(frozen=True)
+class RepoApplication:
+    """An application built by kustomize from ``repo`` at ``path`` (not from the catalog)."""
+
+    name: str
+    repo: Repo
+    path: str
+    overlays: tuple[str, ...]
+    parameters: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Everything the renderer needs to know about what to deploy, and how."""
+
+    kfdef: KfDef
+    platform: str
+    components: tuple[SelectedComponent, ...]
+    repo_applications: tuple[RepoApplication, ...] = ()
+    #: (dependency, component that required it), in the order they were added
+    added: tuple[tuple[str, str], ...] = ()
+    notices: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.components)
+
+    def component(self, name: str) -> SelectedComponent:
+        for comp in self.components:
+            if comp.name == name:
+                return comp
+        raise KeyError(name)
+
+
+_TRUE = {"true", "yes", "on"}
+_FALSE = {"false", "no", "off"}
+
+
+def _coerce(value: Any, spec: Mapping[str, Any]) -> Any:
+    """kfctl 1.x wrote every parameter as a string: read 'true' or '3' as the declared type."""
+    if not isinstance(value, str):
+        return value
+    types = spec.get("type")
+    types = [types] if isinstance(types, str) else list(types or [])
+    text = value.strip().lower()
+    if "boolean" in types and text in _TRUE | _FALSE:
+        return text in _TRUE
+    if "integer" in types:
+        try:
+            return int(value.strip())
+        except ValueError:
+            pass
+    if "number" in types:
+        try:
+            return float(value.strip())
+        except ValueError:
+            pass
+    return value
+
+
+class _Resolver:
+    def __init__(self, kfdef: KfDef, catalog: Catalog, environ: Mapping[str, str]) -> None:
+        self.kfdef = kfdef
+        self.catalog = catalog
+        self.environ = environ
+        self.problems: list[Problem] = []
+        self.notices: list[str] = []
+        self.warnings: list[str] = []
+        #: component -> application names that chose it
+        self.chosen: dict[str, list[str]] = {}
+        #: component -> parameter name -> (value, the Parameter it came from)
+        self.values: dict[str, dict[str, tuple[Any, Parameter]]] = {}
+
+    def run(self) -> Selection | None:
+        platform = self._platform()
+        unsupported: list[tuple[Application, aliases.Alias]] = []
+        for app in self.kfdef.applications:
+            if app.is_repo_application:
+                continue
+            entry = aliases.lookup(app.name, set(self.catalog.components))
+            if entry is None:
+                hint = self.catalog.suggest(app.name, self.catalog.components)
+                self.problems.append(app.location.problem(
+                    f"unknown component {app.name!r}",
+                    hint=hint + "; kfctl 1.x application names are accepted too"))
+            elif entry.kind == "unsupported":
+                unsupported.append((app, entry))
+            elif entry.kind == "platform":
+                self._platform_app(app, entry)
+            elif entry.kind == "dropped":
+                self.notices.append(f"application {app.name!r} is not needed: {entry.reason}")
+                self._stray_settings(app, deployed=False)
+            else:
+                self._choose(app, entry.components)
+        if unsupported:
+            self._unsupported(unsupported)
+        self._alias_notices()
+        self._check_secrets()
+        for plugin in self.kfdef.plugins:
+            if plugin.kind not in ("KfGcpPlugin", "KfAwsPlugin"):
+                self.warnings.append(f"plugin {plugin.kind} (line {plugin.location.line}) has no effect in kfctl")
+        if not self.chosen and not any(a.is_repo_application for a in self.kfdef.applications) \
+                and not self.problems:
+            self.problems.append(self.kfdef.platform_at.problem(
+                "no component to deploy: every application was dropped or is provided by the platform"))
+        if self.problems or platform is None:
+            return None
+        try:
+            resolution = self.catalog.resolve(self.chosen)
+        except CatalogError as exc:
+            raise CatalogError(f"the component catalog is broken: {exc.message}", hint=exc.hint) from exc
+        for dep, by in resolution.added:
+            self.notices.append(f"{by} requires {dep}: added")
+        required_by = dict(resolution.added)
+        components = []
+        for name in resolution.order:
+            params = self._effective(self.catalog.components[name], platform.component_parameters.get(name, {}))
+            components.append(SelectedComponent(name=name, parameters=freeze(params),
+                                                applications=tuple(self.chosen.get(name, ())),
+                                                required_by=required_by.get(name)))
+        if self.problems:
+            return None
+        return Selection(kfdef=self.kfdef, platform=platform.name, components=tuple(components),
+                         repo_applications=self._repo_applications(), added=resolution.added,
+                         notices=tuple(self.notices), warnings=tuple(self.warnings))
+
+    def _platform(self) -> Any:
+        name = self.kfdef.platform
+        if name in self.catalog.platforms:
+            return self.catalog.platforms[name]
+        what = f"unknown platform {name!r}"
+        if self.kfdef.platform_reason.startswith("plugin"):
+            what += f" (implied by {self.kfdef.platform_reason})"
+        self.problems.append(self.kfdef.platform_at.problem(
+            what, hint=self.catalog.suggest(name, self.catalog.platforms)))
+        return None
+
+    def _platform_app(self, app: Application, entry: aliases.Alias) -> None:
+        if entry.platform == self.kfdef.platform:
+            self.notices.append(f"application {app.name!r} is provided by platform {entry.platform}")
+            self._stray_settings(app, deployed=False)
+        else:
+            self.problems.append(app.location.problem(
+                f"{app.name!r} is provided by platform {entry.platform}, "
+                f"but this deployment's platform is {self.kfdef.platform}",
+                hint=f"set spec.platform: {entry.platform}, or remove {app.name!r}"))
+
+    def _unsupported(self, apps: list[tuple[Application, aliases.Alias]]) -> None:
+        reasons: dict[str, list[str]] = {}
+        for app, entry in apps:
+            reasons.setdefault(entry.reason, []).append(f"{app.name} (line {app.location.line})")
+        text = "; ".join(f"{', '.join(names)}: {reason}" for reason, names in reasons.items())
+        first = apps[0][0]
+        self.problems.append(first.location.problem(
+            f"kfctl 1.x application{'s' if len(apps) > 1 else ''} with no counterpart in this kfctl: {text}",
+            hint="remove them, or give each a kustomizeConfig.repoRef to build it from that repo"))
+
+    def _alias_notices(self) -> None:
+        targets: dict[str, list[str]] = {}
+        for comp, apps in self.chosen.items():
+            for app in apps:
+                targets.setdefault(app, []).append(comp)
+        for comp, apps in self.chosen.items():
+            renamed = [a for a in apps if a != comp and len(targets[a]) == 1]
+            if renamed:
+                self.notices.append(f"kfctl 1.x application{'s' if len(renamed) > 1 else ''} "
+                                    f"{', '.join(renamed)} -> {comp}")
+        for app, comps in targets.items():
+            if len(comps) > 1:
+                self.notices.append(f"kfctl 1.x application {app} -> {', '.join(comps)}")
+
+    def _stray_settings(self, app: Application, *, deployed: bool) -> None:
+        """Overlays (and, for dropped/platform apps, parameters) that nothing will use."""
+        if app.overlays:
+            self.warnings.append(f"application {app.name!r}: kustomizeConfig.overlays ({', '.join(app.overlays)}) "
+                                 "apply only to repo applications; ignored (platform overlays follow "
+                                 "spec.platform)")
+        if not deployed:
+            for p in app.parameter_sites:
+                self.warnings.append(f"application {app.name!r}: parameter {p.name!r} ignored "
+                                     "(nothing of this application is deployed)")
+
+    def _choose(self, app: Application, targets: tuple[str, ...]) -> None:
+        present = []
+        for comp in targets:
+            if comp not in self.catalog.components:
+                self.problems.append(app.location.problem(
+                    f"{app.name!r} maps to component {comp!r}, which this kfctl's catalog does not have",
+                    hint=self.catalog.suggest(comp, self.catalog.components)))
+                continue
+            present.append(self.catalog.components[comp])
+            self.chosen.setdefault(comp, [])
+            if app.name not in self.chosen[comp]:
+                self.chosen[comp].append(app.name)
+        self._stray_settings(app, deployed=True)
+        for p in app.parameter_sites:
+            owner = next((c for c in present if p.name in c.parameter_names), None)
+            if owner is None:
+                self._unknown_parameter(app, p, present)
+                continue
+            if not p.has_value:
+                continue
+            spec = owner.parameters.get("properties", {}).get(p.name, {})
+            value = _coerce(p.value, spec) if p.source == "kustomizeConfig" else p.value
+            before = self.values.setdefault(owner.name, {}).get(p.name)
+            if before is not None and before[0] != value:
+                self.problems.append(p.value_at.problem(
+                    f"parameter {p.name!r} of {owner.name} is set to {value!r} here and to {before[0]!r} "
+                    f"at {before[1].value_at.path} (line {before[1].value_at.line})",
+                    hint="set it once"))
+                continue
+            self.values[owner.name][p.name] = (value, p)
+
+    def _unknown_parameter(self, app: Application, p: Parameter, present: list[Component]) -> None:
+        names = sorted({n for c in present for n in c.parameter_names})
+        comps = ", ".join(c.name for c in present) or app.name
+        if p.source == "kustomizeConfig":
+            self.warnings.append(f"application {app.name!r}: kfctl 1.x kustomize parameter {p.name!r} has no "
+                                 f"counterpart in {comps}; ignored")
+            return
+        guess = closest(p.name, names)
+        message = f"unknown parameter {p.name!r} for {comps}" + (f" (did you mean {guess!r}?)" if guess else "")
+        self.problems.append(p.name_at.problem(
+            message, hint=f"parameters of {comps}: {', '.join(names)}" if names else f"{comps} takes no parameters"))
+
+    def _effective(self, component: Component, platform_values: Mapping[str, Any]) -> dict[str, Any]:
+        params = component.defaults()
+        params.update({k: v for k, v in _thaw(platform_values).items()})
+        user = self.values.get(component.name, {})
+        for name, (value, _) in user.items():
+            params[name] = _thaw(value)
+        try:
+            validator = validator_for(component.parameters)
+        except Exception as exc:  # jsonschema.SchemaError: the bundle is broken, not the KfDef
+            raise CatalogError(f"{component.path / 'component.yaml'}: parameters is not a valid JSON Schema: "
+                               f"{getattr(exc, 'message', exc)}") from exc
+        source_map = self.kfdef.source_map
+
+        def locate(path: tuple[str | int, ...], key: bool) -> Any:
+            if path and path[0] in user:
+                site = user[path[0]][1]
+                return source_map.locate((*site.value_path, *path[1:]), key=key)
+            raise CatalogError(f"{component.path / 'component.yaml'}: default or platform value of "
+                               f"{'.'.join(map(str, path)) or 'parameters'} fails its own schema")
+
+        for problem in check(params, validator, locate, noun="parameter"):
+            self.problems.append(problem)
+        return params
+
+    def _repo_applications(self) -> tuple[RepoApplication, ...]:
+        result = []
+        for app in self.kfdef.applications:
+            if app.repo_ref is None:
+                continue
+            repo = self.kfdef.repo(app.repo_ref.name)
+            if repo is not None:
+                result.append(RepoApplication(app.name, repo, app.repo_ref.path, app.overlays, app.parameters))
+        return tuple(result)
+
+    def _check_secrets(self) -> None:
+        for secret in self.kfdef.secrets:
+            if secret.env is not None and secret.env not in self.environ:
+                self.warnings.append(f"secret {secret.name!r}: environment variable {secret.env} is not set "
+                                     "(kfctl apply will need it)")
+
+
+def _thaw(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {k: _thaw(v) for k, v in value.items()}
+    if isinstance(value, tuple | list):
+        return [_thaw(v) for v in value]
+    return value
+
+
+def resolve_problems(kfdef: KfDef, catalog: Catalog, *,
+                     environ: Mapping[str, str] | None = None) -> tuple[Selection | None, list[Problem]]:
+    """The selection, or None with every problem found (for callers that merge problem lists)."""
+    resolver = _Resolver(kfdef, catalog, os.environ if environ is None else environ)
+    selection = resolver.run()
+    return selection, resolver.problems
+
+
+def resolve(kfdef: KfDef, catalog: Catalog, *, environ: Mapping[str, str] | None = None) -> Selection:
+    """Resolve ``kfdef`` against ``catalog``; every problem found is raised as one ConfigError."""
+    selection, problems = resolve_problems(kfdef, catalog, environ=environ)
+    if problems or selection is None:
+        raise ConfigError(sorted(problems, key=_order))
+    return selection
+
+
+def _order(p: Problem) -> tuple[int, int]:
+    return (p.line or 0, p.column or 0)
