@@ -1,0 +1,103 @@
+"""The one Jinja2 environment bundles and overlays are rendered with.
+
+Sandboxed (templates cannot reach Python internals or mutate the context),
+``StrictUndefined`` (a misspelt name fails instead of rendering as empty),
+no autoescaping (the output is YAML, not HTML) and a plain-JSON ``tojson``
+(Jinja's own escapes ``<``, ``>``, ``&`` and ``'`` for HTML). Any failure
+becomes a :class:`~kfctl.errors.TemplateError` that names ``template:line``.
+
+Values from the KfDef reach templates only as data in the context; nothing
+ever renders a value as a template, so ``{{ ... }}`` in a parameter comes out
+literally.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import json
+import traceback
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from kfctl import paths
+from kfctl.errors import TemplateError
+
+
+def _tojson(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _b64encode(value: Any) -> str:
+    return base64.b64encode(str(value).encode("utf-8")).decode("ascii")
+
+
+def display_path(path: Path) -> str:
+    """A path as messages show it: relative to the data root when inside it."""
+    path = Path(path)
+    for root in (paths.data_root(), Path.cwd()):
+        try:
+            return path.resolve().relative_to(root.resolve()).as_posix()
+        except ValueError:
+            continue
+    return str(path)
+
+
+@functools.lru_cache(maxsize=64)
+def environment(folder: Path) -> jinja2.Environment:
+    """The sandboxed environment loading templates from ``folder`` (cached per folder)."""
+    env = ImmutableSandboxedEnvironment(
+        loader=jinja2.FileSystemLoader(str(folder)),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        autoescape=False,
+        auto_reload=False,
+    )
+    env.filters["tojson"] = _tojson
+    env.filters["b64encode"] = _b64encode
+    env.policies["json.dumps_function"] = json.dumps
+    return env
+
+
+def _template_line(exc: BaseException, filename: str) -> int | None:
+    """The template line of a runtime error, from Jinja's rewritten traceback."""
+    line = None
+    for frame in traceback.extract_tb(exc.__traceback__):
+        if frame.filename == filename:
+            line = frame.lineno
+    return line
+
+
+def render_file(path: Path, context: Mapping[str, Any]) -> str:
+    """Render one template file; every failure is a TemplateError naming ``file:line``."""
+    path = Path(path)
+    shown = display_path(path)
+    env = environment(path.parent.resolve())
+    try:
+        template = env.get_template(path.name)
+    except jinja2.TemplateSyntaxError as exc:
+        raise TemplateError(f"{shown}:{exc.lineno}: syntax error: {exc.message}",
+                            hint="fix the template's Jinja2 syntax") from None
+    except (OSError, jinja2.TemplateNotFound) as exc:
+        raise TemplateError(f"{shown}: cannot read template: {exc}") from None
+    try:
+        return template.render(**context)
+    except jinja2.UndefinedError as exc:
+        line = _template_line(exc, template.filename or "")
+        where = f"{shown}:{line}" if line else shown
+        raise TemplateError(
+            f"{where}: {exc.message}",
+            hint=f"the context has: {', '.join(sorted(context))}; parameters are under 'params'",
+        ) from None
+    except jinja2.TemplateError as exc:  # SecurityError, TemplateRuntimeError, nested syntax errors
+        line = getattr(exc, "lineno", None) or _template_line(exc, template.filename or "")
+        where = f"{shown}:{line}" if line else shown
+        raise TemplateError(f"{where}: {type(exc).__name__}: {exc}") from None
+    except (TypeError, ValueError, ArithmeticError, LookupError) as exc:
+        line = _template_line(exc, template.filename or "")
+        where = f"{shown}:{line}" if line else shown
+        raise TemplateError(f"{where}: {type(exc).__name__}: {exc}") from None

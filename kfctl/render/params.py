@@ -1,0 +1,59 @@
+"""Effective parameters of a component or platform, validated against their schema.
+
+Precedence, lowest first: the schema's ``default`` s, then the platform's
+``componentParameters`` (for components), then the request (the KfDef).
+Each parameter is overridden as a whole (no deep merge), so what a user writes
+is exactly what a template sees. The result is checked with jsonschema; a bad
+value is a ConfigError naming the component or platform and the parameter path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import jsonschema
+
+from kfctl.catalog.model import thaw
+from kfctl.errors import ConfigError, Problem
+
+
+def _path(error: jsonschema.ValidationError) -> str:
+    text = ""
+    for part in error.absolute_path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def validate(schema: Mapping[str, Any], values: Mapping[str, Any], *, owner: str, file: str | None) -> None:
+    """Raise ConfigError listing every way ``values`` break ``schema``."""
+    validator_cls = jsonschema.validators.validator_for(thaw(schema), default=jsonschema.Draft202012Validator)
+    validator = validator_cls(thaw(schema))
+    errors = sorted(validator.iter_errors(thaw(values)), key=lambda e: (list(map(str, e.absolute_path)), e.message))
+    if not errors:
+        return
+    problems = []
+    for err in errors:
+        where = _path(err)
+        problems.append(Problem(
+            message=err.message,
+            file=file,
+            path=f"{owner} parameters" + (f".{where}" if where else ""),
+            hint=(err.schema.get("description") if isinstance(err.schema, Mapping) else None),
+        ))
+    raise ConfigError(problems, summary=f"invalid parameters for {owner}")
+
+
+def effective(
+    schema: Mapping[str, Any],
+    *layers: Mapping[str, Any] | None,
+    owner: str,
+    file: str | None = None,
+) -> dict[str, Any]:
+    """Schema defaults overridden by each layer in turn, then validated."""
+    values = {name: thaw(spec.get("default")) for name, spec in (schema.get("properties") or {}).items()}
+    for layer in layers:
+        if layer:
+            values.update({k: thaw(v) for k, v in layer.items()})
+    validate(schema, values, owner=owner, file=file)
+    return values
