@@ -1,0 +1,45 @@
+"""Containment of desired manifests in live objects."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from kfctl.engine.compare import first_difference, manifest_hash, quantity, same_object
+
+
+@pytest.mark.parametrize(("text", "value"), [("500m", Decimal("0.5")), ("1Gi", Decimal(2**30)), ("2", Decimal(2)), ("1e3", Decimal(1000)), (1, Decimal(1))])
+def test_quantity(text, value):
+    assert quantity(text) == value
+
+
+def test_quantity_rejects_non_quantities():
+    assert quantity("abc") is None and quantity(True) is None and quantity("1Zi") is None
+
+
+def test_server_defaults_and_normalised_quantities_are_contained():
+    desired = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "x", "labels": {"a": "1"}},
+               "spec": {"template": {"spec": {"containers": [{"name": "c", "resources": {"requests": {"cpu": "0.5", "memory": "1024Mi"}}}]}}}}
+    live = {"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "x", "labels": {"a": "1", "b": "2"}, "resourceVersion": "7", "uid": "u"},
+            "spec": {"replicas": 1, "template": {"spec": {"containers": [{"name": "c", "imagePullPolicy": "Always",
+                     "resources": {"requests": {"cpu": "500m", "memory": "1Gi"}}}]}}}}
+    assert first_difference(desired, live) is None
+
+
+def test_drift_is_named_by_path():
+    desired = {"spec": {"replicas": 2, "template": {"spec": {"containers": [{"name": "c", "image": "a:1"}]}}}}
+    assert first_difference(desired, {"spec": {"replicas": 3, "template": {"spec": {"containers": [{"name": "c", "image": "a:1"}]}}}}) == ".spec.replicas"
+    assert first_difference(desired, {"spec": {"replicas": 2, "template": {"spec": {"containers": [{"name": "c", "image": "a:2"}]}}}}) == ".spec.template.spec.containers[0].image"
+    assert first_difference({"metadata": {"labels": {"x": "1"}}}, {"metadata": {"labels": {}}}) == ".metadata.labels.x"
+    assert first_difference({"data": {"k": "1"}}, {"data": {"k": 1}}) == ".data.k"
+
+
+def test_hash_and_same_object():
+    assert manifest_hash({"a": 1, "b": [1, 2]}) == manifest_hash({"b": [1, 2], "a": 1})
+    assert manifest_hash({"a": 1}) != manifest_hash({"a": 2})
+    a = {"metadata": {"name": "x", "resourceVersion": "1", "managedFields": [{"manager": "kfctl", "time": "t1"}]}}
+    b = {"metadata": {"name": "x", "resourceVersion": "2", "managedFields": [{"manager": "kfctl", "time": "t2"}]}}
+    assert same_object(a, b)
+    assert not same_object(a, {"metadata": {"name": "y"}})
