@@ -29,22 +29,25 @@ def _sorted(problems: list[Problem]) -> list[Problem]:
 
 
 def _stages(document: Document, yaml_problems: list[Problem], source: Path | None,
-            default_name: str | None) -> tuple[model.KfDef, list[Problem]]:
+            default_name: str | None) -> tuple[model.KfDef, list[Problem], set[str | None]]:
     data = document.data
     if data.get("apiVersion") == LEGACY_API_VERSION:
         raise refuse_v1alpha1(data, document.source_map)
     problems = list(yaml_problems)
-    problems += schema.check_kfdef(data, lambda path, key: document.source_map.locate(path, key=key))
+    # a value YAML could not read is None now: its schema complaint would only repeat the first one
+    unreadable = {p.path for p in yaml_problems}
+    problems += [p for p in schema.check_kfdef(data, lambda path, key: document.source_map.locate(path, key=key))
+                 if p.path not in unreadable]
     kfdef, more = model.build(data, document.source_map, source=source, default_name=default_name)
-    return kfdef, problems + more
+    return kfdef, problems + more, unreadable
 
 
-def _finish(kfdef: model.KfDef, problems: list[Problem], catalog: Catalog | None,
+def _finish(kfdef: model.KfDef, problems: list[Problem], unreadable: set[str | None], catalog: Catalog | None,
             environ: Mapping[str, str] | None) -> selection.Selection | None:
     chosen = None
     if catalog is not None:
         chosen, more = selection.resolve_problems(kfdef, catalog, environ=environ)
-        problems = problems + more
+        problems = problems + [p for p in more if p.path not in unreadable]
     if problems:
         raise ConfigError(_sorted(problems))
     return chosen
@@ -53,16 +56,16 @@ def _finish(kfdef: model.KfDef, problems: list[Problem], catalog: Catalog | None
 def load_kfdef(path: str | Path, *, display: str | None = None) -> model.KfDef:
     """Read and check a KfDef file without the catalog; raise ConfigError listing every problem."""
     document, yaml_problems = read_yaml(path, display=display)
-    kfdef, problems = _stages(document, yaml_problems, Path(path), None)
-    _finish(kfdef, problems, None, None)
+    kfdef, problems, unreadable = _stages(document, yaml_problems, Path(path), None)
+    _finish(kfdef, problems, unreadable, None, None)
     return kfdef
 
 
 def parse_kfdef(text: str | bytes, *, file: str = "<kfdef>", default_name: str | None = None) -> model.KfDef:
     """Like :func:`load_kfdef` for text in memory; ``default_name`` stands in for a missing metadata.name."""
     document, yaml_problems = parse_yaml(text, file)
-    kfdef, problems = _stages(document, yaml_problems, None, default_name)
-    _finish(kfdef, problems, None, None)
+    kfdef, problems, unreadable = _stages(document, yaml_problems, None, default_name)
+    _finish(kfdef, problems, unreadable, None, None)
     return kfdef
 
 
@@ -70,8 +73,8 @@ def validate_file(path: str | Path, catalog: Catalog, *, display: str | None = N
                   environ: Mapping[str, str] | None = None) -> selection.Selection:
     """Read ``path`` and resolve it against ``catalog``: the Selection, or one ConfigError with everything."""
     document, yaml_problems = read_yaml(path, display=display)
-    kfdef, problems = _stages(document, yaml_problems, Path(path), None)
-    chosen = _finish(kfdef, problems, catalog, environ)
+    kfdef, problems, unreadable = _stages(document, yaml_problems, Path(path), None)
+    chosen = _finish(kfdef, problems, unreadable, catalog, environ)
     assert chosen is not None
     return chosen
 

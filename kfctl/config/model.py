@@ -240,11 +240,11 @@ class _Build:
                               self.map.locate((*base, "kustomizeConfig", "repoRef", "name")))
                 if ref.name not in repo_names:
                     guess = closest(ref.name, repo_names)
-                    known = ", ".join(sorted(repo_names)) or "none declared"
+                    known = f"declared: {', '.join(sorted(repo_names))}" if repo_names else "no repos are declared"
                     self.problems.append(ref.location.problem(
                         f"repoRef names repo {ref.name!r}, which spec.repos does not declare"
                         + (f" (did you mean {guess!r}?)" if guess else ""),
-                        hint=f"add it to spec.repos as {{name: {ref.name}, uri: ...}}; declared: {known}"))
+                        hint=f"add it to spec.repos as {{name: {ref.name}, uri: ...}}; {known}"))
                 if own:
                     self.problems.append(own[0].name_at.problem(
                         "a repo application takes kustomizeConfig.parameters, not parameters",

@@ -127,8 +127,12 @@ def explain(error: jsonschema.ValidationError, locate: Locator, *,
             f"needs at least {error.validator_value} items"
     elif keyword == "minLength" and error.validator_value == 1:
         message = "must not be empty"
+    elif keyword == "pattern":
+        message = f"{_show(instance)} does not have the expected form (pattern {error.validator_value})"
     else:
         message = error.message
+    if hint is None and isinstance(schema.get("description"), str) and error.relative_schema_path:
+        hint = schema["description"]
     return [locate(path, False).problem(message, hint=hint)]
 
 

@@ -153,8 +153,8 @@ class _Resolver:
         for plugin in self.kfdef.plugins:
             if plugin.kind not in ("KfGcpPlugin", "KfAwsPlugin"):
                 self.warnings.append(f"plugin {plugin.kind} (line {plugin.location.line}) has no effect in kfctl")
-        if not self.chosen and not any(a.is_repo_application for a in self.kfdef.applications) \
-                and not self.problems:
+        if self.kfdef.applications and not self.chosen and not self.problems \
+                and not any(a.is_repo_application for a in self.kfdef.applications):
             self.problems.append(self.kfdef.platform_at.problem(
                 "no component to deploy: every application was dropped or is provided by the platform"))
         if self.problems or platform is None:

@@ -217,7 +217,8 @@ class _Builder:
         try:
             value = _SCALARS.construct_object(node)
         except yaml.constructor.ConstructorError:
-            self._problem(node, path, f"unsupported YAML tag {node.tag!r}",
+            tag = node.tag.replace("tag:yaml.org,2002:", "!!")
+            self._problem(node, path, f"unsupported YAML tag {tag!r}",
                           "plain values only: remove the tag")
             return None
         except ValueError:
