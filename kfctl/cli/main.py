@@ -26,6 +26,8 @@ from kfctl.errors import EXIT_FAILED, KfctlError
 #: here only once it works; aliases point at the same object.
 COMMANDS: dict[str, str] = {
     "version": "kfctl.cli.version:version",
+    "init": "kfctl.cli.init:init",
+    "validate": "kfctl.cli.validate:validate",
 }
 
 EPILOG = """\b
