@@ -28,8 +28,14 @@ from kfctl import paths
 from kfctl.errors import TemplateError
 
 
+def _json_default(value: Any) -> Any:
+    if isinstance(value, jinja2.Undefined):
+        return str(value)  # StrictUndefined raises here, naming the missing attribute
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
 def _tojson(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False)
+    return json.dumps(value, ensure_ascii=False, default=_json_default)
 
 
 def _b64encode(value: Any) -> str:

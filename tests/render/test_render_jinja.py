@@ -51,3 +51,8 @@ def test_values_are_data_never_templates(tmp_path):
 
 def test_b64encode(tmp_path):
     assert _render(tmp_path, "{{ 'pw' | b64encode }}") == "cHc="
+
+
+def test_undefined_piped_to_tojson_names_the_missing_attribute(tmp_path):
+    with pytest.raises(TemplateError, match=r"t.yaml.j2:2: 'dict object' has no attribute 'replica'"):
+        _render(tmp_path, "a: 1\nb: {{ params.replica | tojson }}\n", params={"replicas": 1})

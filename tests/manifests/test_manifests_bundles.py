@@ -1,0 +1,103 @@
+"""Every shipped bundle and platform renders, and every object would be accepted by Kubernetes 1.32.
+
+Parametrized over what is in ``manifests/`` and ``platforms/`` when the tests
+run, so each new bundle is checked as soon as it lands. A failure lists one
+line per problem: ``component: template: Kind/namespace/name: problem``.
+
+Checks: strict OpenAPI validation of built-in kinds (kubernetes-validate,
+1.32), custom objects against the CRDs the bundles ship, structural CRD
+schemas, names valid per kind, platform overlays that apply to something.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from kfctl.catalog import load_catalog
+from kfctl.errors import KfctlError
+from kfctl.kinds import split_api_version
+from kfctl.render import RenderRequest, render
+from kfctl.render.checks import all_problems
+
+K8S_VERSION = "1.32"
+
+try:
+    CATALOG = load_catalog()
+    LOAD_ERROR = None
+except KfctlError as exc:  # reported by test_catalog_loads, not as a collection error
+    CATALOG = None
+    LOAD_ERROR = exc
+
+COMPONENTS = sorted(CATALOG.components) if CATALOG else []
+PLATFORMS = sorted(CATALOG.platforms) if CATALOG else []
+
+
+def _provided(platform):
+    return [(split_api_version(k["apiVersion"])[0], k["kind"]) for k in platform.raw.get("providedKinds", ())]
+
+
+def _default_set(platform):
+    """The platform's default components that exist in the catalog yet, with their dependencies."""
+    present = [c for c in platform.components if c in CATALOG.components]
+    return CATALOG.resolve(present).order
+
+
+def _render_and_check(platform_name, components):
+    platform = CATALOG.platform(platform_name)
+    try:
+        rendering = render(RenderRequest(platform=platform_name, components=components), CATALOG)
+    except KfctlError as exc:
+        pytest.fail(f"platform {platform_name}, components {', '.join(components)}:\n{exc.render()}")
+    problems = list(all_problems(rendering.resources, version=K8S_VERSION, provided=_provided(platform)))
+    assert not problems, f"platform {platform_name}: {len(problems)} problems:\n" + "\n".join(problems)
+    return rendering
+
+
+def test_catalog_loads():
+    assert LOAD_ERROR is None, LOAD_ERROR.render()
+    assert set(PLATFORMS) >= {"generic", "local", "gcp", "aws", "azure"}
+
+
+@pytest.mark.parametrize("platform", PLATFORMS)
+def test_platform_default_set_renders_and_validates(platform):
+    _render_and_check(platform, _default_set(CATALOG.platform(platform)))
+
+
+@pytest.mark.parametrize("platform", PLATFORMS)
+def test_platform_lists_only_known_or_coming_components(platform):
+    plat = CATALOG.platform(platform)
+    assert len(set(plat.components)) == len(plat.components), "duplicate component in the default set"
+    for name in plat.component_parameters:
+        assert name in plat.components, f"componentParameters for {name}, which is not in the default set"
+
+
+@pytest.mark.parametrize("component", COMPONENTS)
+@pytest.mark.parametrize("platform", PLATFORMS)
+def test_component_alone_renders_and_validates(platform, component):
+    _render_and_check(platform, CATALOG.resolve([component]).order)
+
+
+@pytest.mark.parametrize("platform", PLATFORMS)
+def test_every_platform_patch_applies_to_something(platform):
+    """On the full default set, each patch whose component is present changes at least one object."""
+    rendering = render(RenderRequest(platform=platform, components=_default_set(CATALOG.platform(platform))),
+                       CATALOG)
+    idle = [f"{u.source}: patches[{u.index}] ({u.target})" for u in rendering.patches if u.matched == 0]
+    assert not idle, "patches that change nothing:\n" + "\n".join(idle)
+
+
+@pytest.mark.parametrize("component", COMPONENTS)
+def test_bundle_declares_what_it_runs(component):
+    """component.yaml lists every image its objects run, and templates label nothing with the version."""
+    comp = CATALOG.component(component)
+    rendering = render(RenderRequest(platform="generic", components=CATALOG.resolve([component]).order), CATALOG)
+    used = set()
+    for res in rendering.bundle(component).resources:
+        spec = res.body.get("spec") or {}
+        pod = ((spec.get("jobTemplate") or {}).get("spec") or spec).get("template", {}).get("spec") or {}
+        for container in (*(pod.get("initContainers") or ()), *(pod.get("containers") or ())):
+            used.add(container["image"])
+        selector = (spec.get("selector") or {}).get("matchLabels") or {}
+        assert "app.kubernetes.io/version" not in selector, f"{res.source}: {res.ref}: selector uses the version label"
+    missing = sorted(used - set(comp.images))
+    assert not missing, f"manifests/{component}/component.yaml: images does not list {missing}"

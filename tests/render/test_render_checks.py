@@ -1,0 +1,122 @@
+"""The offline checks bundle authors rely on: structural CRDs, names, custom resources, OpenAPI."""
+
+from __future__ import annotations
+
+import copy
+
+from kfctl.render import render
+from kfctl.render.checks import (
+    all_problems,
+    custom_resource_problems,
+    name_problems,
+    openapi_problems,
+    structural_problems,
+)
+from kfctl.render.model import Resource, freeze
+
+
+def _res(body, component="c", source="s.yaml.j2"):
+    return Resource(component, source, freeze(body))
+
+
+CRD = {
+    "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+    "metadata": {"name": "widgets.example.org"},
+    "spec": {"group": "example.org", "scope": "Namespaced",
+             "names": {"kind": "Widget", "plural": "widgets"},
+             "versions": [{"name": "v1", "served": True, "storage": True, "schema": {"openAPIV3Schema": {
+                 "type": "object",
+                 "properties": {"spec": {"type": "object", "required": ["size"], "properties": {
+                     "size": {"type": "integer"},
+                     "port": {"x-kubernetes-int-or-string": True},
+                     "free": {"type": "object", "x-kubernetes-preserve-unknown-fields": True},
+                     "tags": {"type": "array", "items": {"type": "string"}},
+                 }}}}}}]},
+}
+
+
+def _schema(crd):
+    return crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
+
+
+def test_structural_crd_passes():
+    assert structural_problems(CRD) == []
+
+
+def test_structural_violations_are_each_reported():
+    crd = copy.deepcopy(CRD)
+    spec = _schema(crd)["properties"]["spec"]
+    del spec["properties"]["size"]["type"]
+    spec["additionalProperties"] = {"type": "string"}
+    spec["properties"]["tags"] = {"type": "array"}
+    spec["anyOf"] = [{"properties": {"ghost": {"type": "string"}}}, {"type": "object", "required": ["size"]}]
+    _schema(crd)["properties"]["metadata"] = {"type": "object", "properties": {"labels": {"type": "object"}}}
+    problems = "\n".join(structural_problems(crd))
+    assert "properties.spec.properties.size: every node needs a type" in problems
+    assert "properties.spec: properties and additionalProperties are mutually exclusive" in problems
+    assert "properties.tags: an array node needs items" in problems
+    del spec["additionalProperties"]
+    problems = "\n".join(structural_problems(crd))
+    assert "anyOf[0].properties.ghost: a field inside a junctor must also be specified outside it" in problems
+    assert "anyOf[1]: 'type' is not allowed inside allOf/anyOf/oneOf/not" in problems
+    assert "properties.metadata: only restrictions on name and generateName" in problems
+    crd["spec"]["versions"][0]["storage"] = False
+    assert "exactly one version must have storage: true" in structural_problems(crd)
+
+
+def test_names_per_kind():
+    assert name_problems(_res({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "1svc"}}))
+    assert name_problems(_res({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "a.b"}}))
+    assert not name_problems(_res({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a.b"}}))
+    assert not name_problems(_res({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+                                   "metadata": {"name": "system:kf:Admin"}}))
+    assert name_problems(_res({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "Upper"}}))
+    crd = copy.deepcopy(CRD)
+    crd["metadata"]["name"] = "widget.example.org"
+    assert "CRD name must be <plural>.<group> = 'widgets.example.org'" in name_problems(_res(crd))
+    bad_labels = {"apiVersion": "v1", "kind": "ConfigMap",
+                  "metadata": {"name": "x", "namespace": "Bad_NS", "labels": {"a/b/c": "x", "ok": "no spaces"},
+                               "annotations": {"n": 1}}}
+    text = "\n".join(name_problems(_res(bad_labels)))
+    assert "namespace 'Bad_NS'" in text and "'a/b/c'" in text and "label ok: value 'no spaces'" in text
+    assert "annotation n: value must be a string" in text
+    hook = {"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingWebhookConfiguration",
+            "metadata": {"name": "v"}, "webhooks": [{"name": "short.io"}]}
+    assert any("at least three segments" in p for p in name_problems(_res(hook)))
+
+
+def test_custom_resource_against_its_crd():
+    good = {"apiVersion": "example.org/v1", "kind": "Widget", "metadata": {"name": "w", "namespace": "n"},
+            "spec": {"size": 1, "port": "http", "free": {"any": {"thing": 1}}, "tags": ["a"]}}
+    assert custom_resource_problems(_res(good), freeze(CRD)) == []
+    bad = copy.deepcopy(good)
+    bad["spec"] = {"size": "one", "port": 1.5, "extra": True}
+    bad["metadata"].pop("namespace")
+    text = "\n".join(custom_resource_problems(_res(bad), freeze(CRD)))
+    assert "spec.size: 'one' is not of type 'integer'" in text
+    assert "'extra' was unexpected" in text
+    assert "lacks a namespace" in text
+    other = copy.deepcopy(good)
+    other["apiVersion"] = "example.org/v2"
+    assert "version 'v2' is not defined by CRD widgets.example.org" in custom_resource_problems(
+        _res(other), freeze(CRD))[0]
+
+
+def test_openapi_strict():
+    assert openapi_problems(_res({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}})) == []
+    problems = openapi_problems(_res({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"},
+                                      "dta": {}}))
+    assert problems and "'dta' was unexpected" in problems[0]
+    assert openapi_problems(_res({"apiVersion": "example.org/v1", "kind": "Nope", "metadata": {"name": "x"}})) is None
+
+
+def test_all_problems_name_component_source_and_object(fake_catalog, make_request):
+    rendering = render(make_request("gcp", platform_parameters={"ingress": "iap"}), fake_catalog)
+    assert list(all_problems(rendering.resources,
+                             provided=[("cloud.google.com", "BackendConfig")])) == []
+    bad = _res({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d", "namespace": "n"},
+                "spec": {"replicas": "1"}}, component="katib", source="manifests/katib/templates/x.yaml.j2")
+    lines = list(all_problems([bad]))
+    assert lines and lines[0].startswith("katib: manifests/katib/templates/x.yaml.j2: Deployment/n/d: ")
+    unknown = _res({"apiVersion": "example.org/v1", "kind": "Gadget", "metadata": {"name": "g"}})
+    assert "no schema" in next(iter(all_problems([unknown])))
