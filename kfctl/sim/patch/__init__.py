@@ -1,0 +1,50 @@
+"""Patch algorithms and server-side apply for the simulated Kubernetes API server.
+
+Pure functions over decoded JSON objects, faithful to kube-apiserver: JSON
+merge patch (RFC 7386), JSON patch (RFC 6902), strategic merge patch, and
+server-side apply with ``metadata.managedFields`` ownership tracking
+(structured-merge-diff semantics). List and map semantics of built-in kinds
+come from the Kubernetes OpenAPI schema (see ``_generate.py``); custom
+resources take theirs from the CRD schema passed as ``schema``.
+
+Errors: :class:`PatchError` (``code`` 422 Invalid or 400 BadRequest) and
+:class:`ApplyConflictError` (409 Conflict); both render a ``metav1.Status``
+with ``.status()``.
+"""
+
+from __future__ import annotations
+
+from ._apply import STATUS_SUBRESOURCE_KINDS, has_status_subresource, server_side_apply, update_managed_fields
+from ._errors import ApplyConflictError, Conflict, PatchError
+from ._fieldset import from_fields_v1, path_string, paths, to_fields_v1
+from ._jsonpatch import json_patch
+from ._merge import merge_patch
+from ._schema import builtin_kinds
+from ._strategic import strategic_merge_patch
+
+
+def field_paths(fields_v1: dict) -> list[str]:
+    """Every owned path of a ``fieldsV1`` value, spelled like conflict messages (``.spec.replicas``)."""
+    return [path_string(p) for p in paths(from_fields_v1(fields_v1))]
+
+
+def canonical_fields_v1(fields_v1: dict) -> dict:
+    """``fieldsV1`` re-encoded in the apiserver's order (``"."`` first, fields, keys, values)."""
+    return to_fields_v1(from_fields_v1(fields_v1))
+
+
+__all__ = [
+    "STATUS_SUBRESOURCE_KINDS",
+    "ApplyConflictError",
+    "Conflict",
+    "PatchError",
+    "builtin_kinds",
+    "canonical_fields_v1",
+    "field_paths",
+    "has_status_subresource",
+    "json_patch",
+    "merge_patch",
+    "server_side_apply",
+    "strategic_merge_patch",
+    "update_managed_fields",
+]
