@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+import textwrap
 from importlib import resources
 from typing import Any
 
@@ -38,8 +39,9 @@ def yaml_scalar(value: Any) -> str:
     return text
 
 
-def _one_line(text: str) -> str:
-    return " ".join(str(text).split())
+def _lines(text: str, width: int = 84) -> list[str]:
+    """Comment text wrapped to fit the file's width."""
+    return textwrap.wrap(" ".join(str(text).split()), width=width) or [""]
 
 
 def check_dns_label(value: str, what: str, option: str) -> None:
@@ -67,9 +69,9 @@ def render_starter(catalog: Catalog, *, name: str, namespace: str = "kubeflow", 
             if spec.get("x-kfctl-demo"):
                 note += " (demo default: change it for production)"
             value = overrides[pname] if pname in overrides else spec.get("default")
-            params.append({"name": pname, "description": _one_line(spec.get("description", "")), "note": note,
+            params.append({"name": pname, "description": _lines(spec.get("description", "") + note, 80),
                            "value": json.loads(json.dumps(value, default=dict))})
-        entries.append({"name": comp_name, "description": _one_line(comp.description),
+        entries.append({"name": comp_name, "description": _lines(f"{comp_name}: {comp.description}"),
                         "requires": [d.name for d in comp.depends_on if d.required and d.name not in chosen],
                         "params": params})
     env = SandboxedEnvironment(undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
