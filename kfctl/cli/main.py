@@ -28,6 +28,9 @@ COMMANDS: dict[str, str] = {
     "version": "kfctl.cli.version:version",
     "init": "kfctl.cli.init:init",
     "validate": "kfctl.cli.validate:validate",
+    "generate": "kfctl.cli.generate:generate",
+    "build": "kfctl.cli.generate:generate",
+    "show": "kfctl.cli.show:show",
 }
 
 EPILOG = """\b

@@ -1,0 +1,76 @@
+"""``kfctl generate`` (alias ``build``): write the rendered deployment as a kustomize tree.
+
+The output (default: ``kustomize/`` beside the KfDef, as kfctl 1.x did) holds
+one folder per component with plain YAML and a ``kustomization.yaml``, and a
+top-level ``kustomization.yaml``, so ``kubectl apply -k DIR`` or a GitOps tool
+can take it from there. Every run regenerates everything (an unchanged KfDef
+gives byte-identical files) and removes files of components no longer
+selected; kfctl never touches files it did not write (see
+:mod:`kfctl.render.writer`). kfctl 0.5's ``generate all|k8s|platform`` is
+accepted: platform settings are part of the manifests now, so all three write
+the same tree.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from kfctl.config import Selection, find_default_file
+from kfctl.render import Rendering
+from kfctl.render.fromkfdef import render_kfdef
+from kfctl.render.writer import write
+
+LEGACY_WHAT = ("all", "k8s", "platform")
+
+kfdef_option = click.option(
+    "-f", "--file", "file", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
+    help="The KfDef to render (default: ./kfdef.yaml, else ./app.yaml).")
+overlay_option = click.option(
+    "--overlay", "overlays", multiple=True, metavar="DIR",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    help="A folder of your own overlays, applied after the platform's and after overlays/ beside "
+         "the KfDef (repeatable).")
+
+
+def load(file: Path | None, overlays: tuple[Path, ...]) -> tuple[Path, Selection, Rendering]:
+    """Find, validate and render the KfDef; warnings go to stderr."""
+    path = file if file is not None else find_default_file()
+    shown = str(file) if file is not None else path.name
+    selection, rendering = render_kfdef(path, overlays=overlays, display=shown)
+    for warning in selection.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    for app in selection.repo_applications:
+        click.echo(f"warning: repo application {app.name!r} ({app.repo.name}/{app.path}) is built by kustomize "
+                   "at apply time and is not part of this output", err=True)
+    return path, selection, rendering
+
+
+@click.command()
+@click.argument("what", required=False, type=click.Choice(LEGACY_WHAT), metavar="[all|k8s|platform]")
+@kfdef_option
+@click.option("-o", "--output", "output", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
+              help="Folder to write (default: kustomize/ beside the KfDef).")
+@overlay_option
+def generate(what: str | None, file: Path | None, output: Path | None, overlays: tuple[Path, ...]) -> None:
+    """Render the KfDef into a kustomize folder for `kubectl apply -k` or GitOps.
+
+    Rerunning with an unchanged KfDef leaves every file byte-identical; a
+    changed KfDef is always regenerated, and files of components no longer
+    selected are removed (only files kfctl wrote).
+    """
+    path, _selection, rendering = load(file, overlays)
+    if what == "platform":
+        click.echo("note: `generate platform` writes the whole tree: platform settings are overlays "
+                   "inside the manifests since kfctl 1.0", err=True)
+    out = output if output is not None else path.parent / "kustomize"
+    report = write(rendering, out)
+    for rel in report.kept:
+        click.echo(f"warning: kept {out / rel}: no longer generated, but edited since kfctl wrote it", err=True)
+    count = len(rendering.resources)
+    components = len([b for b in rendering.bundles])
+    status = (f"{len(report.written)} written, {len(report.unchanged)} unchanged, {len(report.removed)} removed"
+              if report.changed else "no changes")
+    click.echo(f"Generated {count} objects in {components} folders into {out} ({status}).")
+    click.echo(f"Apply with: kubectl apply --server-side -k {out}   (or: kfctl apply)")

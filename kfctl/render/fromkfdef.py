@@ -1,0 +1,80 @@
+"""From a KfDef to a rendering: the one bridge between ``kfctl.config`` and the renderer.
+
+The renderer itself knows nothing of the KfDef; this module builds its
+:class:`RenderRequest` from a resolved :class:`kfctl.config.Selection`:
+
+* components in the selection's dependency order, with their effective parameters;
+* platform parameters from the spec of the KfDef's platform plugin
+  (``KfGcpPlugin``, ``KfAwsPlugin``: kfctl 1.x's place for them), keeping only
+  the names the platform's schema declares; kfctl 1.x's ``ipName`` is read as
+  ``staticIpName``. Other kfctl 1.x plugin fields (project, zone, email) were
+  for provisioning and are ignored;
+* user overlays: the folder ``overlays/`` beside the KfDef file when it exists
+  (the directory-level convention), then any folders given explicitly.
+
+Commands that render (generate, show, apply, diff) call :func:`render_kfdef`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from kfctl.catalog import Catalog, load_catalog
+from kfctl.config import Selection, validate_file
+from kfctl.config.model import PLATFORM_PLUGINS
+from kfctl.render.model import Rendering, RenderRequest, thaw
+from kfctl.render.renderer import render
+
+#: The folder beside a KfDef whose overlays apply automatically.
+USER_OVERLAYS_DIR = "overlays"
+#: kfctl 1.x plugin spec names -> this platform parameter.
+LEGACY_PLATFORM_KEYS = {"ipName": "staticIpName"}
+
+
+def platform_parameters(selection: Selection, catalog: Catalog) -> dict[str, Any]:
+    """Platform parameters the KfDef sets, through its platform plugin's spec."""
+    declared = set((catalog.platform(selection.platform).parameters.get("properties") or {}))
+    values: dict[str, Any] = {}
+    for plugin in selection.kfdef.plugins:
+        if PLATFORM_PLUGINS.get(plugin.kind) != selection.platform:
+            continue
+        for key, value in (plugin.spec or {}).items():
+            name = LEGACY_PLATFORM_KEYS.get(key, key)
+            if name in declared:
+                values[name] = thaw(value)
+    return values
+
+
+def user_overlays(kfdef_path: Path | None, extra: Iterable[Path] = ()) -> tuple[Path, ...]:
+    """The conventional ``overlays/`` folder beside the KfDef (if present), then ``extra``."""
+    found = []
+    if kfdef_path is not None:
+        conventional = Path(kfdef_path).parent / USER_OVERLAYS_DIR
+        if conventional.is_dir():
+            found.append(conventional)
+    found.extend(Path(p) for p in extra)
+    return tuple(dict.fromkeys(found))
+
+
+def request_for(selection: Selection, catalog: Catalog, *, overlays: Iterable[Path] = ()) -> RenderRequest:
+    """The renderer's input for a resolved KfDef."""
+    params: Mapping[str, Mapping[str, Any]] = {c.name: thaw(c.parameters) for c in selection.components}
+    return RenderRequest(
+        platform=selection.platform,
+        components=selection.names,
+        namespace=selection.kfdef.namespace,
+        deployment=selection.kfdef.name,
+        parameters=params,
+        platform_parameters=platform_parameters(selection, catalog),
+        overlays=user_overlays(selection.kfdef.source, overlays),
+    )
+
+
+def render_kfdef(path: str | Path, catalog: Catalog | None = None, *, overlays: Iterable[Path] = (),
+                 display: str | None = None) -> tuple[Selection, Rendering]:
+    """Validate the KfDef at ``path`` and render it: its Selection and the Rendering."""
+    catalog = catalog or load_catalog()
+    selection = validate_file(path, catalog, display=display)
+    return selection, render(request_for(selection, catalog, overlays=overlays), catalog)
