@@ -38,8 +38,6 @@ def init(app_dir: Path, platform: str, components: str | None, namespace: str, n
     if target.exists():
         raise InputError(f"{target} already exists: kfctl init never overwrites a KfDef",
                          hint="edit that file, or choose another APP_DIR")
-    if app_dir.exists() and not app_dir.is_dir():
-        raise InputError(f"{app_dir} exists and is not a folder", hint="choose another APP_DIR")
     deployment = name or app_dir.resolve().name
     text = render_starter(load_catalog(), name=deployment, namespace=namespace, platform=platform,
                           components=_split(components))

@@ -1,0 +1,49 @@
+"""The wheel carries the code, the shipped catalog (kfctl/_data) and the KfDef schema and template.
+
+Built offline (``--no-isolation``: hatchling comes from the test extra), into
+tmp_path, from the source tree.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory) -> zipfile.ZipFile:
+    out = tmp_path_factory.mktemp("dist")
+    proc = subprocess.run([sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(out),
+                           str(REPO)], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    (path,) = out.glob("kfctl-*.whl")
+    with zipfile.ZipFile(path) as zf:
+        yield zf
+
+
+@pytest.mark.timeout(300)
+def test_wheel_has_the_catalog_schema_and_template(wheel):
+    names = set(wheel.namelist())
+    assert "kfctl/config/kfdef.schema.json" in names
+    assert "kfctl/config/kfdef.yaml.j2" in names
+    assert "kfctl/cli/main.py" in names
+    components = {n.split("/")[3] for n in names if n.startswith("kfctl/_data/manifests/") and
+                  n.endswith("/component.yaml")}
+    assert {"katib", "istio", "cert-manager", "kubeflow-core"} <= components
+    assert any(n.startswith("kfctl/_data/platforms/generic/") for n in names)
+    schema = json.loads(wheel.read("kfctl/config/kfdef.schema.json"))
+    assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+    assert not any(n.startswith("tests/") for n in names)
+
+
+@pytest.mark.timeout(300)
+def test_wheel_declares_the_console_script(wheel):
+    entry = next(n for n in wheel.namelist() if n.endswith(".dist-info/entry_points.txt"))
+    assert "kfctl = kfctl.cli.main:main" in wheel.read(entry).decode()
