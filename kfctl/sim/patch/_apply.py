@@ -28,6 +28,7 @@ from typing import Any
 from ._errors import ApplyConflictError, Conflict, PatchError, SchemaError
 from ._fieldset import (MEMBER, Trie, compare, difference, ensure_named_fields, intersection,
                         list_pes, path_string, paths, pe_string, remove_items, to_fieldset, union)
+from ._merge import json_copy
 from ._managed import STRIPPED_METADATA, Entry, Identity, decode, encode, is_reset
 from ._schema import LIST, MAP, Node, resolve, root_node
 
@@ -195,6 +196,7 @@ def server_side_apply(live: dict[str, Any] | None, applied: dict[str, Any], *, m
     apply changes (unless ``force``, which takes the field over) and
     :class:`PatchError` for a configuration that does not fit its type. A
     no-op apply returns an object equal to ``live``, managedFields included.
+    The result shares no mutable structure with the arguments.
     """
     if not isinstance(applied, dict):
         raise PatchError("apply patch must be a JSON or YAML object", code=400)
@@ -270,7 +272,7 @@ def server_side_apply(live: dict[str, Any] | None, applied: dict[str, Any], *, m
         merged = {k: v for k, v in merged.items() if k != "status"}
         if "status" in live_body:
             merged["status"] = live_body["status"]
-    return _with_managed(merged, {i: e for i, e in entries.items() if e.fields})
+    return json_copy(_with_managed(merged, {i: e for i, e in entries.items() if e.fields}))
 
 
 def _drop_nulls(value: Any, node: Node) -> Any:

@@ -21,10 +21,10 @@ def json_copy(value: Any) -> Any:
 
 
 def merge_patch(target: dict[str, Any], patch: Any) -> dict[str, Any]:
-    """``target`` with the RFC 7386 ``patch`` applied; neither argument is changed."""
+    """``target`` with the RFC 7386 ``patch`` applied; the result shares nothing with the arguments."""
     if not isinstance(patch, dict):
         raise PatchError("Invalid JSON Patch", code=400)
-    return _merge(target, patch)
+    return _merge(json_copy(target), patch)
 
 
 def _merge(target: Any, patch: Any) -> Any:
