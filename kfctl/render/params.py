@@ -33,13 +33,18 @@ def validate(schema: Mapping[str, Any], values: Mapping[str, Any], *, owner: str
     if not errors:
         return
     problems = []
+    known = ", ".join(sorted((schema.get("properties") or {}))) or "(none)"
     for err in errors:
         where = _path(err)
+        if err.validator == "additionalProperties" and not where:
+            hint = f"known parameters: {known}"
+        else:
+            hint = err.schema.get("description") if isinstance(err.schema, Mapping) else None
         problems.append(Problem(
             message=err.message,
             file=file,
             path=f"{owner} parameters" + (f".{where}" if where else ""),
-            hint=(err.schema.get("description") if isinstance(err.schema, Mapping) else None),
+            hint=hint,
         ))
     raise ConfigError(problems, summary=f"invalid parameters for {owner}")
 

@@ -104,12 +104,12 @@ def test_malformed_overlay_file(fake_catalog, make_request, tmp_path):
 def test_templated_user_overlay_sees_platform_params(fake_catalog, make_request, tmp_path):
     folder = _overlay(tmp_path, "component: istio\npatches:\n"
                       "  - target: {kind: Service, name: istio-ingressgateway}\n"
-                      "    patch: {metadata: {annotations: {port: '{{ params.gatewayHttpNodePort }}'}}}\n",
+                      "    patch: {metadata: {annotations: {cpu: '{{ params.containerRequests.cpu }}'}}}\n",
                       name="10-x.yaml.j2")
-    rendering = render(make_request(platform="local", platform_parameters={"gatewayHttpNodePort": 31000},
-                                    overlays=(folder,)), fake_catalog)
+    rendering = render(make_request(platform="local", platform_parameters={"containerRequests": {
+        "cpu": "5m", "memory": "8Mi"}}, overlays=(folder,)), fake_catalog)
     svc = _objects(rendering)[("Service", "istio-ingressgateway")].body
-    assert svc["metadata"]["annotations"]["port"] == "31000"
+    assert svc["metadata"]["annotations"]["cpu"] == "5m"
 
 
 def test_user_overlay_errors(fake_catalog, make_request, tmp_path):

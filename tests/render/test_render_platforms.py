@@ -36,20 +36,24 @@ def test_local(fake_catalog, make_request):
             assert c["resources"]["requests"] == {"cpu": "10m", "memory": "32Mi"}
     limits = other[("Deployment", "alpha")]["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"]
     assert limits == {"memory": "128Mi"}
-    _, other, *_ = _diff(fake_catalog, make_request, "local", gatewayHttpNodePort=31111)
-    assert other[GATEWAY]["spec"]["ports"][1]["nodePort"] == 31111
+    _, other, *_ = _diff(fake_catalog, make_request, "local", containerRequests={"cpu": "1", "memory": "1Gi"})
+    assert other[("Deployment", "beta")]["spec"]["template"]["spec"]["containers"][1]["resources"] == {
+        "requests": {"cpu": "1", "memory": "1Gi"}}
 
 
 def test_gcp_load_balancer_and_iap(fake_catalog, make_request):
     _, other, changed, added, removed = _diff(fake_catalog, make_request, "gcp")
     assert (changed, added, removed) == ({GATEWAY}, set(), set())
     assert other[GATEWAY]["spec"]["type"] == "LoadBalancer"
+    assert render(make_request("gcp"), fake_catalog).patches == ()  # done by istio's own parameter
     _, other, changed, added, _ = _diff(fake_catalog, make_request, "gcp", ingress="iap", hostname="kf.example.com",
                                         staticIpName="kf-ip")
     assert changed == {GATEWAY}
     assert added == {("BackendConfig", "kubeflow-iap"), ("Ingress", "kubeflow-iap"),
                      ("ManagedCertificate", "kubeflow-gateway-cert")}
-    assert other[GATEWAY]["spec"]["type"] == "ClusterIP"
+    assert other[GATEWAY]["spec"]["type"] == "ClusterIP"  # nothing around IAP, even with a LoadBalancer asked
+    _, forced, *_ = _diff(fake_catalog, make_request, "gcp", ingress="iap")
+    assert forced[GATEWAY]["spec"]["type"] == "ClusterIP"
     assert other[GATEWAY]["metadata"]["annotations"]["cloud.google.com/backend-config"] == '{"default": "kubeflow-iap"}'
     ingress = other[("Ingress", "kubeflow-iap")]
     assert ingress["metadata"]["namespace"] == "istio-system"
@@ -101,7 +105,10 @@ def test_azure(fake_catalog, make_request):
 
 
 def test_platform_component_parameters_rank_below_the_kfdef(fake_catalog, make_request):
-    # local sets notebooks/pipelines/profiles replicas: the fake catalog lacks them, and nothing breaks;
-    # and a KfDef value for a component always wins over the platform's.
-    rendering = render(make_request("local", parameters={"alpha": {"replicas": 3}}), fake_catalog)
-    assert _objects(rendering)[("Deployment", "alpha")]["spec"]["replicas"] == 3
+    # local sets istio's gateway to NodePort; a KfDef value for the component wins over the platform's.
+    # (It also sets notebooks/pipelines/profiles parameters: the fake catalog lacks them, and nothing breaks.)
+    rendering = render(make_request("local", parameters={"istio": {"gatewayServiceType": "LoadBalancer"}}),
+                       fake_catalog)
+    svc = _objects(rendering)[GATEWAY]["spec"]
+    assert svc["type"] == "LoadBalancer"
+    assert svc["ports"][1]["nodePort"] == 30080  # the platform's other istio parameters still apply

@@ -92,10 +92,13 @@ def test_bad_parameter_is_a_config_error_naming_component_and_parameter(fake_cat
 
 def test_bad_platform_parameter_is_a_config_error(fake_catalog, make_request):
     with pytest.raises(ConfigError, match=r"platforms/local/platform.yaml: platform local parameters"
-                                          r".gatewayHttpNodePort: 80 is less than the minimum of 30000"):
-        render(make_request(platform="local", platform_parameters={"gatewayHttpNodePort": 80}), fake_catalog)
-    with pytest.raises(ConfigError, match="'nope' was unexpected"):
-        render(make_request(platform="generic", platform_parameters={"nope": 1}), fake_catalog)
+                                          r".containerRequests.cpu: 'lots' does not match"):
+        render(make_request(platform="local", platform_parameters={"containerRequests": {"cpu": "lots",
+                                                                                         "memory": "1Gi"}}),
+               fake_catalog)
+    with pytest.raises(ConfigError) as info:
+        render(make_request(platform="gcp", platform_parameters={"ingres": "iap"}), fake_catalog)
+    assert "'ingres' was unexpected) (hint: known parameters: hostname, iapOAuthSecret, ingress" in info.value.render()
 
 
 def test_missing_required_dependency_and_unknown_names(fake_catalog, make_request, tmp_path):
