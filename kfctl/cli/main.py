@@ -31,6 +31,7 @@ COMMANDS: dict[str, str] = {
     "generate": "kfctl.cli.generate:generate",
     "build": "kfctl.cli.generate:generate",
     "show": "kfctl.cli.show:show",
+    "sim": "kfctl.cli.sim:sim",
 }
 
 EPILOG = """\b

@@ -1,0 +1,90 @@
+"""``kfctl sim``: run the simulated Kubernetes API server.
+
+Users rehearse an install or upgrade offline (``kfctl sim serve --kubeconfig
+sim.yaml`` in one terminal, ``kfctl --kubeconfig sim.yaml apply`` in another) and
+test their overlays in CI. The sim is imported inside the command so ``kfctl``
+itself never pays for it.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import threading
+from typing import Any
+
+import click
+
+from kfctl.errors import InputError
+
+
+@click.group("sim")
+def sim() -> None:
+    """A simulated Kubernetes cluster for offline rehearsal and CI."""
+
+
+def _faults(settings: tuple[str, ...], seed: int | None) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for item in settings:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise InputError(f"--fault {item!r}: expected NAME=VALUE, e.g. --fault error_503=0.1",
+                             hint="names: error_500 error_503 error_429 retry_after conflict_409 drop latency "
+                                  "jitter watch_cut")
+        out[key.strip().replace("-", "_")] = value.strip()
+    if seed is not None:
+        out["seed"] = seed
+    return out
+
+
+@sim.command("serve")
+@click.option("--kubeconfig", "kubeconfig_path", metavar="PATH",
+              help="Where to write a kubeconfig for the sim (default: the global --kubeconfig).")
+@click.option("--port", type=click.IntRange(0, 65535), default=0, show_default=True,
+              help="Loopback port to listen on; 0 picks a free one.")
+@click.option("--token", metavar="TOKEN", help="Require this bearer token (401 without it).")
+@click.option("--time-scale", type=click.FloatRange(min=0, min_open=True), default=1.0, show_default=True,
+              help="Real seconds per sim second: 0.01 runs ten sim minutes in six real seconds.")
+@click.option("--crd-establish-delay", type=click.FloatRange(min=0), default=0.2, show_default=True,
+              help="Sim seconds before a new CRD is Established and served.")
+@click.option("--persist", metavar="FILE", help="Keep the cluster in this SQLite file across restarts.")
+@click.option("--fault", "faults", multiple=True, metavar="NAME=VALUE",
+              help="Inject faults, e.g. error_503=0.05, error_429=0.1, drop=0.01, latency=0.05 (repeatable). "
+                   "Change them later with PUT /_sim/faults.")
+@click.option("--seed", type=int, help="Seed of the fault injector (same seed, same faults).")
+@click.pass_context
+def serve(ctx: click.Context, kubeconfig_path: str | None, port: int, token: str | None, time_scale: float,
+          crd_establish_delay: float, persist: str | None, faults: tuple[str, ...], seed: int | None) -> None:
+    """Serve a simulated Kubernetes API on 127.0.0.1 until interrupted."""
+    from kfctl.sim import Faults, SimCluster
+
+    target = kubeconfig_path or getattr(ctx.obj, "kubeconfig", None)
+    if not target:
+        raise InputError("kfctl sim serve needs a kubeconfig path to write",
+                         hint="pass --kubeconfig PATH (the file is created or replaced)")
+    try:
+        fault_config = Faults.from_dict(_faults(faults, seed))
+    except ValueError as exc:
+        raise InputError(f"--fault: {exc}") from None
+    try:
+        cluster = SimCluster(port=port, token=token, kubeconfig_path=target, time_scale=time_scale,
+                             crd_establish_delay=crd_establish_delay, faults=fault_config, persist_path=persist)
+        cluster.start()
+    except OSError as exc:
+        raise InputError(f"cannot serve on 127.0.0.1:{port}: {exc.strerror or exc}",
+                         hint="pick another --port, or 0 for a free one") from None
+    stop = threading.Event()
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    click.echo(json.dumps({"url": cluster.url, "kubeconfig": cluster.kubeconfig_path,
+                           "persist": persist, "timeScale": time_scale}))
+    click.echo(f"Serving a simulated Kubernetes API at {cluster.url}; kubeconfig written to "
+               f"{cluster.kubeconfig_path}. Press Ctrl-C to stop.", err=True)
+    try:
+        while not stop.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        cluster.stop()
+    click.echo("Simulated cluster stopped.", err=True)

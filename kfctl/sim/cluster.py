@@ -1,0 +1,659 @@
+"""The request pipeline: every read and write, from HTTP or in-process, goes through here.
+
+:class:`Cluster` is what the HTTP handlers call and what in-process controllers
+use as "the system": typed get/list/create/update/patch/delete with the same
+namespace checks, validation, defaulting, admission chain, resourceVersion
+preconditions, managedFields, generation and deletion semantics as a request
+over the wire. Reactions to committed changes (namespace termination, garbage
+collection, CRD lifecycle) live in :mod:`kfctl.sim.controllers`.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import json
+import random
+import string
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from kfctl.sim import crds, status
+from kfctl.sim.admission import CREATE, DELETE, UPDATE, AdmissionChain, AdmissionRequest
+from kfctl.sim.builtins import VIRTUAL_KINDS, register_builtins
+from kfctl.sim.clock import SimClock
+from kfctl.sim.selectors import combine, parse_field_selector, parse_label_selector
+from kfctl.sim.status import APIError
+from kfctl.sim.store import StaleWrite, Store
+from kfctl.sim.types import ResourceType, TypeRegistry
+from kfctl.sim.validation import BuiltinSchemas, check_builtin_schema, check_metadata
+
+MERGE, JSON_PATCH, STRATEGIC, APPLY = ("application/merge-patch+json", "application/json-patch+json",
+                                       "application/strategic-merge-patch+json", "application/apply-patch+yaml")
+SYSTEM_MANAGER = "kfctl-sim"
+_SERVER_META = ("uid", "creationTimestamp", "resourceVersion", "generation", "deletionTimestamp",
+                "deletionGracePeriodSeconds", "selfLink")
+
+
+@dataclass(frozen=True)
+class WriteOptions:
+    """Query parameters of a write (dryRun, fieldManager, fieldValidation, force)."""
+
+    dry_run: bool = False
+    field_manager: str = ""
+    field_validation: str = "Warn"
+    force: bool = False
+    user_agent: str = ""
+
+    @property
+    def manager(self) -> str:
+        if self.field_manager:
+            return self.field_manager
+        if self.user_agent:
+            return self.user_agent.split("/")[0]
+        return SYSTEM_MANAGER
+
+
+@dataclass(frozen=True)
+class DeleteOptions:
+    """The DeleteOptions body and query of a DELETE."""
+
+    propagation_policy: str | None = None
+    precondition_uid: str | None = None
+    precondition_rv: str | None = None
+    grace_period_seconds: int | None = None
+    dry_run: bool = False
+
+
+@dataclass
+class Result:
+    """A write's outcome: the object (or Status), HTTP code and Warning texts."""
+
+    body: dict[str, Any]
+    code: int = 200
+    warnings: list[str] = field(default_factory=list)
+
+
+SYSTEM = WriteOptions(field_validation="Ignore")
+
+
+class Cluster:
+    """The simulated API machinery without HTTP: store + types + pipeline."""
+
+    def __init__(self, *, clock: SimClock | None = None, store: Store | None = None,
+                 crd_establish_delay: float = 0.2, schemas: BuiltinSchemas | None = None) -> None:
+        self.clock = clock or SimClock()
+        self.store = store or Store()
+        self.types = TypeRegistry()
+        register_builtins(self.types)
+        self.admission = AdmissionChain()
+        self.schemas = schemas if schemas is not None else BuiltinSchemas()
+        self.crd_establish_delay = crd_establish_delay
+        from kfctl.sim.controllers import Controllers  # reactions to commits; imports this module
+
+        self.controllers = Controllers(self)
+        self._restore_crds()
+        for name in ("default", "kube-system", "kube-public", "kube-node-lease"):
+            if self.store.get("", "namespaces", "", name) is None:
+                self.create(self.rtype("v1", "Namespace"), "", {"apiVersion": "v1", "kind": "Namespace",
+                                                                "metadata": {"name": name}}, SYSTEM)
+
+    # -- types ------------------------------------------------------------
+    def rtype(self, api_version: str, kind: str) -> ResourceType:
+        """The served type of a kind, or 404 the way a real server answers an unknown kind."""
+        found = self.types.by_kind(api_version, kind)
+        if found is None:
+            raise status.path_not_found()
+        return found
+
+    def subscribe(self, fn: Callable[..., None]) -> Callable[[], None]:
+        """In-process change notifications: ``fn(event)`` for every commit, in order."""
+        return self.store.subscribe(fn)
+
+    # -- reads ------------------------------------------------------------
+    def get_raw(self, rtype: ResourceType, namespace: str, name: str) -> dict[str, Any]:
+        """The stored object in ``rtype``'s version; callers must not mutate it."""
+        obj = self.store.get(rtype.group, rtype.plural, namespace if rtype.namespaced else "", name)
+        if obj is None:
+            raise status.not_found(rtype.plural, rtype.group, name)
+        return external(rtype, obj)
+
+    def get(self, rtype: ResourceType, namespace: str, name: str) -> dict[str, Any]:
+        return copy.deepcopy(self.get_raw(rtype, namespace, name))
+
+    def list_raw(self, rtype: ResourceType, namespace: str | None = None, *, label_selector: str | None = None,
+                 field_selector: str | None = None, limit: int = 0,
+                 continue_token: str | None = None) -> dict[str, Any]:
+        """A ``<Kind>List``; items are stored objects (do not mutate)."""
+        match = combine(parse_label_selector(label_selector), parse_field_selector(field_selector))
+        items, rv = self.store.list(rtype.group, rtype.plural, namespace if rtype.namespaced else None)
+        start = None
+        if continue_token:
+            try:
+                token = json.loads(base64.urlsafe_b64decode(continue_token.encode()))
+                start, rv = tuple(token["start"]), int(token["rv"])
+            except (ValueError, KeyError, TypeError):
+                raise status.bad_request("continue key is not valid: illegal base64 data") from None
+        out, token_out, remaining = [], "", 0
+        for index, obj in enumerate(items):
+            meta = obj["metadata"]
+            key = (meta.get("namespace", ""), meta["name"])
+            if start is not None and key <= start:
+                continue
+            if match is not None and not match(obj):
+                continue
+            if limit and len(out) >= limit:
+                remaining = sum(1 for o in items[index:] if match is None or match(o))
+                last = out[-1]["metadata"]
+                token_out = base64.urlsafe_b64encode(json.dumps(
+                    {"rv": rv, "start": [last.get("namespace", ""), last["name"]]}).encode()).decode()
+                break
+            out.append(external(rtype, obj))
+        meta_out: dict[str, Any] = {"resourceVersion": str(rv)}
+        if token_out:
+            meta_out["continue"] = token_out
+            if match is None:
+                meta_out["remainingItemCount"] = remaining
+        return {"kind": rtype.list_kind, "apiVersion": rtype.api_version, "metadata": meta_out, "items": out}
+
+    def list(self, rtype: ResourceType, namespace: str | None = None, **kwargs: Any) -> dict[str, Any]:
+        return copy.deepcopy(self.list_raw(rtype, namespace, **kwargs))
+
+    # -- create -----------------------------------------------------------
+    def create(self, rtype: ResourceType, namespace: str, obj: dict[str, Any],
+               opts: WriteOptions = SYSTEM, *, managed: bool = False) -> Result:
+        """POST. ``managed``: ``obj`` already carries managedFields (server-side apply)."""
+        obj = copy.deepcopy(obj)
+        self._check_verb(rtype, "create")
+        self._check_kind(rtype, obj)
+        meta = obj.setdefault("metadata", {})
+        if not isinstance(meta, dict):
+            raise status.bad_request("metadata must be an object")
+        namespace = self._check_namespace(rtype, namespace, meta)
+        if meta.get("resourceVersion"):
+            raise status.bad_request("resourceVersion should not be set on objects to be created")
+        if not meta.get("name") and meta.get("generateName"):
+            meta["name"] = meta["generateName"] + "".join(random.choices(string.ascii_lowercase + string.digits, k=5))
+        for key in _SERVER_META:
+            meta.pop(key, None)
+        self._require_namespace(rtype, namespace, meta.get("name", ""))
+        warnings = self._check_schema(rtype, obj, opts.field_validation)
+        if rtype.has_status and not (rtype.group == "" and rtype.kind in ("Namespace",)):
+            obj.pop("status", None)
+        behaviour = self.types.behaviour(rtype.group, rtype.kind)
+        if behaviour.defaults:
+            behaviour.defaults(obj)
+        name = meta.get("name", "")
+        obj = self._admit(CREATE, rtype, namespace, name, obj, None, opts)
+        meta = obj["metadata"]
+        check_metadata(rtype, obj, creating=True)
+        if rtype.group == crds.CRD_GROUP and rtype.kind == "CustomResourceDefinition":
+            crds.check_crd(obj)
+            if crds.CLEANUP_FINALIZER not in meta.get("finalizers", []):
+                meta.setdefault("finalizers", []).append(crds.CLEANUP_FINALIZER)
+            obj["status"] = {"conditions": [], "acceptedNames": {"kind": "", "plural": ""}, "storedVersions": []}
+        self._validate(rtype, namespace, obj, None, opts)
+        now = self.clock.now_rfc3339()
+        meta["uid"] = str(uuid.uuid4())
+        meta["creationTimestamp"] = now
+        if tracks_generation(rtype):
+            meta["generation"] = 1
+        if not managed:
+            _set_managed(meta, _patch().update_managed_fields(
+                None, obj, manager=opts.manager, operation="Update", api_version=rtype.api_version, now=now,
+                **_schema_args(rtype)))
+        if (rtype.group, rtype.kind) in VIRTUAL_KINDS:
+            return Result(self._virtual(obj), 201, warnings)
+        if opts.dry_run:
+            return Result(obj, 201, warnings)
+        stored = internal(rtype, obj)
+        try:
+            self.store.create(rtype.group, rtype.plural, stored)
+        except StaleWrite:
+            raise status.already_exists(rtype.plural, rtype.group, name) from None
+        return Result(external(rtype, stored), 201, warnings)
+
+    # -- update and patch -------------------------------------------------
+    def update(self, rtype: ResourceType, namespace: str, name: str, obj: dict[str, Any],
+               opts: WriteOptions = SYSTEM, subresource: str = "") -> Result:
+        """PUT on the object or its ``status`` subresource, with resourceVersion preconditions."""
+        self._check_verb(rtype, "update")
+        body = copy.deepcopy(obj)
+        self._check_kind(rtype, body)
+        meta = body.setdefault("metadata", {})
+        if meta.get("name") and meta["name"] != name:
+            raise status.bad_request(f"the name of the object ({meta['name']}) does not match the name on the URL "
+                                     f"({name})")
+        if rtype.namespaced and meta.get("namespace") and meta["namespace"] != namespace:
+            raise status.bad_request("the namespace of the provided object does not match the namespace sent on the "
+                                     "request")
+        expect = meta.get("resourceVersion") or None
+        warnings = self._check_schema(rtype, body, opts.field_validation)
+        return self._guaranteed_update(rtype, namespace, name, lambda old: body, opts, subresource, expect,
+                                       warnings=warnings)
+
+    def update_with(self, rtype: ResourceType, namespace: str, name: str,
+                    mutate: Callable[[dict[str, Any]], dict[str, Any]], opts: WriteOptions = SYSTEM,
+                    subresource: str = "") -> Result:
+        """Read-modify-write for in-process controllers: ``mutate`` gets a private copy, retried on races."""
+        return self._guaranteed_update(rtype, namespace, name, mutate, opts, subresource, None)
+
+    def patch(self, rtype: ResourceType, namespace: str, name: str, patch_type: str, body: Any,
+              opts: WriteOptions = SYSTEM, subresource: str = "") -> Result:
+        """PATCH with any of the four patch types; an apply creates a missing object."""
+        self._check_verb(rtype, "patch")
+        patchlib = _patch()
+        if patch_type == STRATEGIC and rtype.custom:
+            raise status.unsupported_media_type(patch_type, [JSON_PATCH, MERGE, APPLY])
+        if patch_type == APPLY:
+            return self._apply(rtype, namespace, name, body, opts, subresource)
+        if patch_type == JSON_PATCH and not isinstance(body, list):
+            raise status.bad_request("json: cannot unmarshal object into Go value of type jsonpatch.Patch")
+        if patch_type in (MERGE, STRATEGIC) and not isinstance(body, dict):
+            raise status.bad_request("json: cannot unmarshal array into Go value of type map[string]interface {}")
+        expect = None
+        if isinstance(body, dict):
+            expect = (body.get("metadata") or {}).get("resourceVersion") or None
+
+        def apply_patch(old: dict[str, Any]) -> dict[str, Any]:
+            try:
+                if patch_type == MERGE:
+                    new = patchlib.merge_patch(old, body)
+                elif patch_type == JSON_PATCH:
+                    new = patchlib.json_patch(old, body)
+                elif patch_type == STRATEGIC:
+                    new = patchlib.strategic_merge_patch(old, body, group=rtype.group, version=rtype.version,
+                                                         kind=rtype.kind)
+                else:
+                    raise status.unsupported_media_type(patch_type, [JSON_PATCH, MERGE, STRATEGIC, APPLY])
+            except patchlib.PatchError as exc:
+                code = getattr(exc, "code", 422)
+                if code == 400:
+                    raise status.bad_request(exc.message) from None
+                raise APIError(422, getattr(exc, "reason", "Invalid") or "Invalid", exc.message) from None
+            if not isinstance(new, dict):
+                raise status.bad_request("the patch produced an object that is not a JSON object")
+            warnings.extend(self._check_schema(rtype, new, opts.field_validation))
+            return new
+
+        warnings: list[str] = []
+        return self._guaranteed_update(rtype, namespace, name, apply_patch, opts, subresource, expect,
+                                       warnings=warnings)
+
+    def _apply(self, rtype: ResourceType, namespace: str, name: str, body: Any, opts: WriteOptions,
+               subresource: str) -> Result:
+        patchlib = _patch()
+        if not isinstance(body, dict):
+            raise status.bad_request("error decoding YAML: the apply configuration must be a YAML or JSON object")
+        if not opts.field_manager:
+            raise status.bad_request("PATCH /apply requests require a fieldManager to be set; use the "
+                                     "fieldManager query parameter")
+        self._check_kind(rtype, body)
+        meta = body.setdefault("metadata", {})
+        if meta.get("name") and meta["name"] != name:
+            raise status.bad_request(f"the name of the object ({meta['name']}) does not match the name on the URL "
+                                     f"({name})")
+        meta["name"] = name
+        warnings = self._check_schema(rtype, body, opts.field_validation)
+        expect = meta.get("resourceVersion") or None
+
+        def run(live: dict[str, Any] | None) -> dict[str, Any]:
+            try:
+                return patchlib.server_side_apply(live, body, manager=opts.manager, force=opts.force,
+                                                  api_version=rtype.api_version, now=self.clock.now_rfc3339(),
+                                                  subresource=subresource, **_schema_args(rtype))
+            except patchlib.ApplyConflictError as exc:
+                causes = exc.status()["details"]["causes"]
+                raise status.apply_conflict(exc.message, rtype.plural, rtype.group, name, causes) from None
+            except patchlib.PatchError as exc:
+                if getattr(exc, "code", 422) == 400:
+                    raise status.bad_request(exc.message) from None
+                raise APIError(422, "Invalid", exc.message) from None
+
+        store_ns = namespace if rtype.namespaced else ""
+        for _ in range(20):
+            live = self.store.get(rtype.group, rtype.plural, store_ns, name)
+            if live is None:
+                if subresource:
+                    raise status.not_found(rtype.plural, rtype.group, name)
+                created = run(None)
+                try:
+                    result = self.create(rtype, namespace, created, opts, managed=True)
+                except APIError as exc:
+                    if exc.reason == "AlreadyExists":
+                        continue
+                    raise
+                result.warnings[:0] = warnings
+                return result
+            try:
+                return self._guaranteed_update(rtype, namespace, name, run, opts, subresource, expect,
+                                               managed=True, warnings=warnings, retries=1)
+            except StaleWrite:
+                continue
+        raise status.conflict(rtype.plural, rtype.group, name, status.STALE)
+
+    def _guaranteed_update(self, rtype: ResourceType, namespace: str, name: str,
+                           compute: Callable[[dict[str, Any]], dict[str, Any]], opts: WriteOptions,
+                           subresource: str, expect_rv: str | None, *, managed: bool = False,
+                           warnings: list[str] | None = None, retries: int = 20) -> Result:
+        if subresource and subresource not in rtype.subresources:
+            raise status.path_not_found()
+        store_ns = namespace if rtype.namespaced else ""
+        warnings = warnings if warnings is not None else []
+        for attempt in range(retries):
+            stored = self.store.get(rtype.group, rtype.plural, store_ns, name)
+            if stored is None:
+                raise status.not_found(rtype.plural, rtype.group, name)
+            old = external(rtype, stored)
+            if expect_rv is not None and expect_rv != old["metadata"]["resourceVersion"]:
+                raise status.conflict(rtype.plural, rtype.group, name, status.STALE)
+            new = compute(copy.deepcopy(old))
+            new = self._prepare_update(rtype, namespace, old, new, opts, subresource, managed)
+            if _same(old, new):
+                return Result(old, 200, warnings)
+            if opts.dry_run:
+                return Result(new, 200, warnings)
+            meta = new["metadata"]
+            try:
+                if meta.get("deletionTimestamp") and not meta.get("finalizers") and not (
+                        rtype.group == "" and rtype.kind == "Namespace" and (new.get("spec") or {}).get("finalizers")):
+                    last = self.store.delete(rtype.group, rtype.plural, store_ns, name, old["metadata"]["resourceVersion"])
+                    return Result(external(rtype, last), 200, warnings)
+                stored_new = self.store.update(rtype.group, rtype.plural, internal(rtype, new),
+                                               old["metadata"]["resourceVersion"])
+            except StaleWrite:
+                if expect_rv is not None:
+                    raise status.conflict(rtype.plural, rtype.group, name, status.STALE) from None
+                if retries == 1:
+                    raise
+                continue
+            return Result(external(rtype, stored_new), 200, warnings)
+        raise status.conflict(rtype.plural, rtype.group, name, status.STALE)
+
+    def _prepare_update(self, rtype: ResourceType, namespace: str, old: dict[str, Any], new: dict[str, Any],
+                        opts: WriteOptions, subresource: str, managed: bool) -> dict[str, Any]:
+        if not isinstance(new.get("metadata"), dict):
+            new["metadata"] = {}
+        new["apiVersion"], new["kind"] = rtype.api_version, rtype.kind
+        old_meta, meta = old["metadata"], new["metadata"]
+        if subresource == "status":
+            kept = copy.deepcopy(old)
+            kept["status"] = new.get("status")
+            if kept["status"] is None:
+                kept.pop("status")
+            if managed:
+                kept["metadata"]["managedFields"] = meta.get("managedFields", [])
+            new, meta = kept, kept["metadata"]
+        elif rtype.has_status:
+            if "status" in old:
+                new["status"] = copy.deepcopy(old["status"])
+            else:
+                new.pop("status", None)
+        for key in ("uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generation",
+                    "resourceVersion"):
+            if key in old_meta:
+                meta[key] = old_meta[key]
+            else:
+                meta.pop(key, None)
+        meta["name"] = old_meta["name"]
+        if rtype.namespaced:
+            meta["namespace"] = old_meta.get("namespace", namespace)
+        else:
+            meta.pop("namespace", None)
+        if old_meta.get("deletionTimestamp"):
+            added = set(meta.get("finalizers") or []) - set(old_meta.get("finalizers") or [])
+            if added:
+                raise status.forbidden(rtype.plural, rtype.group, old_meta["name"],
+                                       "no new finalizers can be added if the object is being deleted, found new "
+                                       f"finalizers {json.dumps(sorted(added))}")
+        behaviour = self.types.behaviour(rtype.group, rtype.kind)
+        if behaviour.on_update:
+            behaviour.on_update(old, new)
+        new = self._admit(UPDATE, rtype, namespace, old_meta["name"], new, old, opts, subresource)
+        meta = new["metadata"]
+        check_metadata(rtype, new, creating=False)
+        if rtype.group == crds.CRD_GROUP and rtype.kind == "CustomResourceDefinition" and subresource != "status":
+            crds.check_crd(new)
+        self._validate(rtype, namespace, new, old, opts)
+        if tracks_generation(rtype) and _spec_changed(rtype, old, new):
+            meta["generation"] = int(old_meta.get("generation", 1)) + 1
+        if not managed:
+            _set_managed(meta, _patch().update_managed_fields(
+                old, new, manager=opts.manager, operation="Update", api_version=rtype.api_version,
+                now=self.clock.now_rfc3339(), subresource=subresource, **_schema_args(rtype)))
+        return new
+
+    # -- delete -----------------------------------------------------------
+    def delete(self, rtype: ResourceType, namespace: str, name: str,
+               opts: DeleteOptions = DeleteOptions()) -> Result:
+        """DELETE: preconditions, finalizers, propagation policy; namespaces terminate first."""
+        self._check_verb(rtype, "delete")
+        store_ns = namespace if rtype.namespaced else ""
+        for _ in range(20):
+            stored = self.store.get(rtype.group, rtype.plural, store_ns, name)
+            if stored is None:
+                raise status.not_found(rtype.plural, rtype.group, name)
+            old = external(rtype, stored)
+            meta = old["metadata"]
+            if opts.precondition_uid and opts.precondition_uid != meta["uid"]:
+                raise status.conflict(rtype.plural, rtype.group, name,
+                                      f"Precondition failed: UID in precondition: {opts.precondition_uid}, UID in "
+                                      f"object meta: {meta['uid']}")
+            if opts.precondition_rv and opts.precondition_rv != meta["resourceVersion"]:
+                raise status.conflict(rtype.plural, rtype.group, name,
+                                      f"Precondition failed: ResourceVersion in precondition: "
+                                      f"{opts.precondition_rv}, ResourceVersion in object meta: "
+                                      f"{meta['resourceVersion']}")
+            self.admission.validate(AdmissionRequest(DELETE, rtype, store_ns, name, None, old, opts.dry_run))
+            finalizers = list(meta.get("finalizers") or [])
+            policy = opts.propagation_policy or "Background"
+            if policy not in ("Background", "Foreground", "Orphan"):
+                raise status.invalid("DeleteOptions", "", "", [status.cause(
+                    "propagationPolicy", "FieldValueNotSupported",
+                    f'Unsupported value: "{policy}": supported values: "Foreground", "Background", "Orphan"')])
+            if not meta.get("deletionTimestamp"):
+                if policy == "Foreground" and "foregroundDeletion" not in finalizers:
+                    finalizers.append("foregroundDeletion")
+                if policy == "Orphan" and "orphan" not in finalizers:
+                    finalizers.append("orphan")
+            is_namespace = rtype.group == "" and rtype.kind == "Namespace"
+            if finalizers or is_namespace:
+                if meta.get("deletionTimestamp"):
+                    return Result(old, 200)
+                new = copy.deepcopy(old)
+                nmeta = new["metadata"]
+                nmeta["deletionTimestamp"] = self.clock.now_rfc3339()
+                nmeta["deletionGracePeriodSeconds"] = opts.grace_period_seconds or 0
+                if finalizers:
+                    nmeta["finalizers"] = finalizers
+                if tracks_generation(rtype):
+                    nmeta["generation"] = int(nmeta.get("generation", 1)) + 1
+                if is_namespace:
+                    new.setdefault("status", {})["phase"] = "Terminating"
+                if rtype.group == crds.CRD_GROUP and rtype.kind == "CustomResourceDefinition":
+                    new.setdefault("status", {}).setdefault("conditions", []).append(
+                        {"type": "Terminating", "status": "True", "reason": "InstanceDeletionInProgress",
+                         "message": "CustomResource deletion is in progress",
+                         "lastTransitionTime": nmeta["deletionTimestamp"]})
+                if opts.dry_run:
+                    return Result(new, 200)
+                try:
+                    stored_new = self.store.update(rtype.group, rtype.plural, internal(rtype, new),
+                                                   meta["resourceVersion"])
+                except StaleWrite:
+                    continue
+                return Result(external(rtype, stored_new), 200)
+            if opts.dry_run:
+                return Result(status.success(name, rtype.group, rtype.plural, meta["uid"]), 200)
+            try:
+                self.store.delete(rtype.group, rtype.plural, store_ns, name, meta["resourceVersion"])
+            except StaleWrite:
+                continue
+            return Result(status.success(name, rtype.group, rtype.plural, meta["uid"]), 200)
+        raise status.conflict(rtype.plural, rtype.group, name, status.STALE)
+
+    def delete_collection(self, rtype: ResourceType, namespace: str | None, *, label_selector: str | None = None,
+                          field_selector: str | None = None, opts: DeleteOptions = DeleteOptions()) -> dict[str, Any]:
+        """DELETE on a collection: deletes every match; answers the list of what was deleted."""
+        self._check_verb(rtype, "deletecollection")
+        listing = self.list_raw(rtype, namespace, label_selector=label_selector, field_selector=field_selector)
+        items = []
+        for obj in listing["items"]:
+            meta = obj["metadata"]
+            try:
+                result = self.delete(rtype, meta.get("namespace", ""), meta["name"], opts)
+            except APIError as exc:
+                if exc.code == 404:
+                    continue
+                raise
+            items.append(result.body if result.body.get("kind") != "Status" else obj)
+        return {"kind": rtype.list_kind, "apiVersion": rtype.api_version,
+                "metadata": {"resourceVersion": str(self.store.resource_version)}, "items": items}
+
+    # -- pipeline pieces --------------------------------------------------
+    def _check_verb(self, rtype: ResourceType, verb: str) -> None:
+        if verb not in rtype.verbs:
+            raise status.method_not_allowed(verb)
+
+    def _check_kind(self, rtype: ResourceType, obj: Any) -> None:
+        if not isinstance(obj, dict):
+            raise status.bad_request(f'{rtype.kind} in version "{rtype.version}" cannot be handled as a '
+                                     f"{rtype.kind}: the object must be a JSON object")
+        api_version, kind = obj.get("apiVersion"), obj.get("kind")
+        if kind and kind != rtype.kind:
+            raise status.bad_request(f"the kind in the data ({kind}) does not match the expected kind "
+                                     f"({rtype.kind})" if api_version else
+                                     f'Object \'apiVersion\' is missing in \'{json.dumps(obj)[:200]}\'')
+        if api_version and api_version != rtype.api_version:
+            raise status.bad_request(f"the API version in the data ({api_version}) does not match the expected API "
+                                     f"version ({rtype.api_version})")
+        obj["apiVersion"], obj["kind"] = rtype.api_version, rtype.kind
+
+    def _check_namespace(self, rtype: ResourceType, namespace: str, meta: dict[str, Any]) -> str:
+        if not rtype.namespaced:
+            meta.pop("namespace", None)
+            return ""
+        if meta.get("namespace") and namespace and meta["namespace"] != namespace:
+            raise status.bad_request("the namespace of the provided object does not match the namespace sent on the "
+                                     "request")
+        namespace = namespace or meta.get("namespace") or "default"
+        meta["namespace"] = namespace
+        return namespace
+
+    def _require_namespace(self, rtype: ResourceType, namespace: str, name: str) -> None:
+        if not rtype.namespaced:
+            return
+        ns = self.store.get("", "namespaces", "", namespace)
+        if ns is None:
+            raise status.not_found("namespaces", "", namespace)
+        if ns["metadata"].get("deletionTimestamp"):
+            raise status.forbidden(rtype.plural, rtype.group, name,
+                                   f"unable to create new content in namespace {namespace} because it is being "
+                                   "terminated")
+
+    def _check_schema(self, rtype: ResourceType, obj: dict[str, Any], field_validation: str) -> list[str]:
+        if field_validation not in ("Strict", "Warn", "Ignore"):
+            raise status.bad_request(f'fieldValidation must be one of "Strict", "Warn", "Ignore", got '
+                                     f'"{field_validation}"')
+        if rtype.custom:
+            return crds.check_custom_resource(rtype, obj, field_validation)
+        return check_builtin_schema(self.schemas, rtype, obj, field_validation)
+
+    def _admit(self, operation: str, rtype: ResourceType, namespace: str, name: str, obj: dict[str, Any],
+               old: dict[str, Any] | None, opts: WriteOptions, subresource: str = "") -> dict[str, Any]:
+        request = AdmissionRequest(operation, rtype, namespace, name, obj, old, opts.dry_run, subresource)
+        if self.admission.mutating:
+            obj = self.admission.mutate(request) or obj
+        return obj
+
+    def _validate(self, rtype: ResourceType, namespace: str, obj: dict[str, Any], old: dict[str, Any] | None,
+                  opts: WriteOptions) -> None:
+        if self.admission.validating:
+            self.admission.validate(AdmissionRequest(UPDATE if old else CREATE, rtype, namespace,
+                                                     obj["metadata"].get("name", ""), obj, old, opts.dry_run))
+
+    def _virtual(self, obj: dict[str, Any]) -> dict[str, Any]:
+        """SelfSubjectAccessReview: the sim's single user may do everything."""
+        obj["status"] = {"allowed": True, "reason": "kfctl sim grants every request"}
+        for key in ("uid", "resourceVersion", "generation", "managedFields"):
+            obj["metadata"].pop(key, None)
+        return obj
+
+    def _restore_crds(self) -> None:
+        """CRDs loaded from a persisted store serve again at once (they were Established)."""
+        items, _ = self.store.list(crds.CRD_GROUP, "customresourcedefinitions")
+        for crd in items:
+            if any(c.get("type") == "Established" and c.get("status") == "True"
+                   for c in (crd.get("status") or {}).get("conditions") or []):
+                for rtype in crds.crd_types(crd):
+                    self.types.add(rtype)
+
+    def close(self) -> None:
+        self.controllers.close()
+        self.store.close()
+        self.clock.close()
+
+
+# -- helpers -------------------------------------------------------------------
+
+def _patch() -> Any:
+    from kfctl.sim import patch
+
+    return patch
+
+
+def _schema_args(rtype: ResourceType) -> dict[str, Any]:
+    return {"schema": rtype.schema if rtype.custom else None, "status_subresource": rtype.has_status}
+
+
+def _set_managed(meta: dict[str, Any], entries: list[dict[str, Any]]) -> None:
+    if entries:
+        meta["managedFields"] = entries
+    else:
+        meta.pop("managedFields", None)
+
+
+def tracks_generation(rtype: ResourceType) -> bool:
+    return rtype.custom or (rtype.has_status and rtype.kind != "Namespace")
+
+
+def _spec_changed(rtype: ResourceType, old: dict[str, Any], new: dict[str, Any]) -> bool:
+    skip = {"metadata", "status"} if (rtype.has_status or not rtype.custom) else {"metadata"}
+    keys = (set(old) | set(new)) - skip - {"apiVersion", "kind"}
+    return any(old.get(k) != new.get(k) for k in keys)
+
+
+def _same(old: dict[str, Any], new: dict[str, Any]) -> bool:
+    """True when a write changes nothing but managedFields timestamps (a no-op)."""
+    if set(old) != set(new):
+        return False
+    for key in old:
+        if key != "metadata" and old[key] != new[key]:
+            return False
+    om, nm = old["metadata"], new["metadata"]
+    if set(om) - {"managedFields"} != set(nm) - {"managedFields"}:
+        return False
+    if any(om[k] != nm[k] for k in om if k != "managedFields"):
+        return False
+    return _strip_times(om.get("managedFields")) == _strip_times(nm.get("managedFields"))
+
+
+def _strip_times(entries: Any) -> Any:
+    if not isinstance(entries, list):
+        return entries
+    return [{k: v for k, v in e.items() if k != "time"} if isinstance(e, dict) else e for e in entries]
+
+
+def external(rtype: ResourceType, obj: dict[str, Any]) -> dict[str, Any]:
+    """The stored object as ``rtype``'s version (custom resources convert with strategy None)."""
+    if obj.get("apiVersion") == rtype.api_version:
+        return obj
+    return {**obj, "apiVersion": rtype.api_version}
+
+
+def internal(rtype: ResourceType, obj: dict[str, Any]) -> dict[str, Any]:
+    """``obj`` relabelled to the storage version of its resource."""
+    if rtype.custom and rtype.storage_version and rtype.storage_version != rtype.version:
+        obj["apiVersion"] = f"{rtype.group}/{rtype.storage_version}"
+    return obj

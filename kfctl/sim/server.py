@@ -1,0 +1,531 @@
+"""The HTTP face of the sim: a Kubernetes API server over real HTTP/1.1.
+
+:class:`APIServer` turns requests into :class:`~kfctl.sim.cluster.Cluster`
+calls and answers as kube-apiserver does: JSON bodies, ``Status`` errors,
+``Table`` output for kubectl, chunked watch streams, ``Warning`` headers. It
+also applies bearer-token auth, fault injection and request accounting. The
+threading server keeps connections alive so clients reuse them.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import socket
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import yaml
+
+from kfctl.sim import discovery, status, tables
+from kfctl.sim.cluster import APPLY, JSON_PATCH, MERGE, STRATEGIC, Cluster, DeleteOptions, WriteOptions, external
+from kfctl.sim.faults import FaultInjector, Faults
+from kfctl.sim.metrics import Metrics, RequestRecord
+from kfctl.sim.selectors import combine, parse_field_selector, parse_label_selector
+from kfctl.sim.status import APIError
+from kfctl.sim.store import DELETED, MODIFIED, HistoryExpired
+from kfctl.sim.types import ResourceType
+
+log = logging.getLogger(__name__)
+
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+PATCH_TYPES = (JSON_PATCH, MERGE, STRATEGIC, APPLY)
+
+
+def _dumps(body: Any) -> bytes:
+    return json.dumps(body, separators=(",", ":")).encode()
+
+
+class _Dropped(Exception):
+    """The fault injector dropped this connection."""
+
+
+class APIServer:
+    """Routes and answers requests; shared by every connection thread."""
+
+    def __init__(self, cluster: Cluster, *, token: str | None = None, faults: Faults | None = None,
+                 bookmark_interval: float = 60.0) -> None:
+        self.cluster = cluster
+        self.token = token
+        self.metrics = Metrics()
+        self.faults = FaultInjector(faults)
+        self.bookmark_interval = bookmark_interval
+        self.address = "127.0.0.1:0"
+
+    # -- entry ------------------------------------------------------------
+    def handle(self, h: BaseHTTPRequestHandler, method: str) -> None:
+        url = urlsplit(h.path)
+        query = {k: v[0] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
+        path = url.path.rstrip("/") or "/"
+        length = int(h.headers.get("Content-Length") or 0)
+        raw = h.rfile.read(length) if length else b""
+        record = {"verb": method.lower(), "resource": path, "namespace": "", "name": "", "dry_run": False}
+        code = 500
+        try:
+            if self.token is not None and h.headers.get("Authorization") != f"Bearer {self.token}":
+                raise status.unauthorized()
+            code = self._route(h, method, path, query, raw, record)
+        except _Dropped:
+            code = 0
+            h.close_connection = True
+            try:
+                h.connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        except APIError as exc:
+            code = exc.code
+            self._send(h, exc.code, exc.status(), exc.headers)
+        except (BrokenPipeError, ConnectionResetError):
+            code = 499
+            h.close_connection = True
+        except Exception as exc:  # a sim bug: answer like a server would, and log it
+            log.exception("sim request %s %s failed", method, h.path)
+            err = status.internal_error(f"{type(exc).__name__}: {exc}")
+            code = 500
+            try:
+                self._send(h, 500, err.status())
+            except OSError:
+                pass
+        self.metrics.record(RequestRecord(self.cluster.clock.now(), record["verb"], record["resource"],
+                                          record["namespace"], record["name"], code, record["dry_run"]))
+
+    def _send(self, h: BaseHTTPRequestHandler, code: int, body: Any, headers: dict[str, str] | None = None,
+              warnings: list[str] | None = None, content_type: str = "application/json") -> None:
+        data = body if isinstance(body, bytes) else _dumps(body)
+        h.send_response(code)
+        h.send_header("Content-Type", content_type)
+        h.send_header("Content-Length", str(len(data)))
+        h.send_header("Cache-Control", "no-cache, private")
+        for key, value in (headers or {}).items():
+            h.send_header(key, value)
+        for text in warnings or []:
+            h.send_header("Warning", f'299 - "{text.replace(chr(34), chr(92) + chr(34))}"')
+        h.end_headers()
+        h.wfile.write(data)
+
+    # -- routing ----------------------------------------------------------
+    def _route(self, h: BaseHTTPRequestHandler, method: str, path: str, query: dict[str, str], raw: bytes,
+               record: dict[str, Any]) -> int:
+        types = self.cluster.types
+        if path.startswith("/_sim/"):
+            return self._sim_endpoint(h, method, path, raw)
+        if method != "GET" and (path in ("/version", "/api", "/apis") or path.startswith("/openapi")):
+            raise status.method_not_allowed("")
+        if path in ("/healthz", "/livez", "/readyz"):
+            self._send(h, 200, b"ok", content_type="text/plain; charset=utf-8")
+            return 200
+        if path == "/version":
+            self._send(h, 200, discovery.SERVER_VERSION)
+            return 200
+        if path == "/api":
+            self._send(h, 200, discovery.api_versions(self.address))
+            return 200
+        if path == "/apis":
+            self._send(h, 200, discovery.api_group_list(types))
+            return 200
+        if path == "/openapi/v3":
+            self._send(h, 200, discovery.openapi_root(types))
+            return 200
+        if path.startswith("/openapi/v3/"):
+            parts = path[len("/openapi/v3/"):].split("/")
+            doc = None
+            if len(parts) == 2 and parts[0] == "api":
+                doc = discovery.openapi_gv(types, "", parts[1])
+            elif len(parts) == 3 and parts[0] == "apis":
+                doc = discovery.openapi_gv(types, parts[1], parts[2])
+            if doc is None:
+                raise status.path_not_found()
+            self._send(h, 200, doc)
+            return 200
+        parts = path.strip("/").split("/")
+        if parts[0] == "api" and len(parts) >= 2:
+            group, version, rest = "", parts[1], parts[2:]
+        elif parts[0] == "apis" and len(parts) >= 2:
+            if len(parts) == 2:
+                doc = discovery.api_group(types, parts[1])
+                if doc is None:
+                    raise status.path_not_found()
+                self._send(h, 200, doc)
+                return 200
+            group, version, rest = parts[1], parts[2], parts[3:]
+        else:
+            raise status.path_not_found()
+        if not rest:
+            if method != "GET":
+                raise status.method_not_allowed("")
+            doc = discovery.resource_list(types, group, version)
+            if doc is None:
+                raise status.path_not_found()
+            self._send(h, 200, doc)
+            return 200
+        return self._resource(h, method, group, version, rest, query, raw, record)
+
+    def _sim_endpoint(self, h: BaseHTTPRequestHandler, method: str, path: str, raw: bytes) -> int:
+        if path == "/_sim/metrics" and method == "GET":
+            self._send(h, 200, self.metrics.snapshot())
+            return 200
+        if path == "/_sim/faults":
+            if method in ("PUT", "POST"):
+                try:
+                    self.faults.configure(Faults.from_dict(json.loads(raw or b"{}")))
+                except (ValueError, TypeError) as exc:
+                    raise status.bad_request(str(exc)) from None
+            elif method != "GET":
+                raise status.method_not_allowed("")
+            self._send(h, 200, self.faults.faults.to_dict())
+            return 200
+        raise status.path_not_found()
+
+    # -- resources --------------------------------------------------------
+    def _resource(self, h: BaseHTTPRequestHandler, method: str, group: str, version: str, rest: list[str],
+                  query: dict[str, str], raw: bytes, record: dict[str, Any]) -> int:
+        watch = query.get("watch") in ("true", "1")
+        if rest[0] == "watch":
+            watch, rest = True, rest[1:]
+        namespace = ""
+        if len(rest) >= 3 and rest[0] == "namespaces" and rest[2] not in ("status", "finalize"):
+            namespace, rest = rest[1], rest[2:]
+        if not rest or len(rest) > 3:
+            raise status.path_not_found()
+        plural = rest[0]
+        name = rest[1] if len(rest) > 1 else ""
+        sub = rest[2] if len(rest) > 2 else ""
+        rtype = self.cluster.types.lookup(group, version, plural)
+        if rtype is None or (namespace and not rtype.namespaced):
+            raise status.path_not_found()
+        if sub and sub not in rtype.subresources:
+            raise status.path_not_found()
+        verb = _verb(method, name, watch)
+        if verb == "patch" and (h.headers.get("Content-Type") or "").split(";")[0].strip() == APPLY:
+            verb = "apply"
+        dry_run = query.get("dryRun", "")
+        if dry_run and dry_run != "All":
+            raise status.bad_request(f'Invalid value: "{dry_run}": supported values: "All"')
+        record.update(verb=verb, resource=f"{plural}/{sub}" if sub else plural, namespace=namespace, name=name,
+                      dry_run=bool(dry_run))
+        decision = self.faults.decide(verb)
+        if decision.delay:
+            self.cluster.clock.sleep(decision.delay)
+        if decision.drop:
+            raise _Dropped()
+        if decision.code:
+            raise _injected(decision.code, rtype, name, self.faults.faults.retry_after)
+        table = "as=Table" in (h.headers.get("Accept") or "")
+        if verb == "watch":
+            return self._watch(h, rtype, namespace, name, query, table, decision.cut_watch_after)
+        if verb in ("get", "list"):
+            return self._read(h, rtype, namespace, name, sub, query, table, verb)
+        if sub == "scale":
+            return self._scale(h, method, rtype, namespace, name, raw, query)
+        opts = WriteOptions(dry_run=bool(dry_run), field_manager=query.get("fieldManager", ""),
+                            field_validation=query.get("fieldValidation") or "Warn",
+                            force=query.get("force") in ("true", "1"), user_agent=h.headers.get("User-Agent") or "")
+        if verb == "create":
+            if not namespace and rtype.namespaced:
+                raise status.path_not_found()
+            result = self.cluster.create(rtype, namespace, _decode(raw, rtype), opts)
+        elif verb == "update":
+            body = _decode(raw, rtype)
+            if sub == "finalize":
+                finalizers = (body.get("spec") or {}).get("finalizers") or []
+
+                def set_finalizers(live: dict[str, Any]) -> dict[str, Any]:
+                    live.setdefault("spec", {})["finalizers"] = finalizers
+                    return live
+                result = self.cluster.update_with(rtype, namespace, name, set_finalizers, opts)
+            else:
+                result = self.cluster.update(rtype, namespace, name, body, opts, sub)
+        elif verb in ("patch", "apply"):
+            content_type = (h.headers.get("Content-Type") or "").split(";")[0].strip()
+            if content_type not in PATCH_TYPES:
+                raise status.unsupported_media_type(content_type, list(PATCH_TYPES))
+            body = _decode_any(raw, yaml_ok=content_type == APPLY)
+            result = self.cluster.patch(rtype, namespace, name, content_type, body, opts, sub)
+        elif verb == "delete":
+            result = self.cluster.delete(rtype, namespace, name, _delete_options(raw, query))
+        elif verb == "deletecollection":
+            body = self.cluster.delete_collection(
+                rtype, namespace or None, label_selector=query.get("labelSelector"),
+                field_selector=query.get("fieldSelector"), opts=_delete_options(raw, query))
+            self._send(h, 200, body)
+            return 200
+        else:
+            raise status.method_not_allowed(verb)
+        self._send(h, result.code, result.body, warnings=result.warnings)
+        return result.code
+
+    def _read(self, h: BaseHTTPRequestHandler, rtype: ResourceType, namespace: str, name: str, sub: str,
+              query: dict[str, str], table: bool, verb: str) -> int:
+        if "get" not in rtype.verbs and "list" not in rtype.verbs:
+            raise status.method_not_allowed(verb)
+        include = query.get("includeObject", "Metadata")
+        now = self.cluster.clock.now()
+        if verb == "get":
+            obj = self.cluster.get_raw(rtype, namespace, name)
+            if sub == "scale":
+                self._send(h, 200, _scale_of(rtype, obj))
+                return 200
+            body = tables.table(rtype, [obj], now, include_object=include) if table and not sub else obj
+            self._send(h, 200, body)
+            return 200
+        try:
+            limit = int(query.get("limit") or 0)
+        except ValueError:
+            raise status.bad_request(f'limit: Invalid value: "{query["limit"]}"') from None
+        listing = self.cluster.list_raw(rtype, namespace or None, label_selector=query.get("labelSelector"),
+                                        field_selector=query.get("fieldSelector"), limit=limit,
+                                        continue_token=query.get("continue"))
+        if table:
+            meta = listing["metadata"]
+            body = tables.table(rtype, listing["items"], now, resource_version=meta["resourceVersion"],
+                                continue_token=meta.get("continue", ""), include_object=include)
+        else:
+            body = listing
+        self._send(h, 200, body)
+        return 200
+
+    def _scale(self, h: BaseHTTPRequestHandler, method: str, rtype: ResourceType, namespace: str, name: str,
+               raw: bytes, query: dict[str, str]) -> int:
+        body = _decode_any(raw, yaml_ok=False)
+        current = _scale_of(rtype, self.cluster.get_raw(rtype, namespace, name))
+        if method == "PATCH":
+            from kfctl.sim import patch as patchlib
+
+            ctype = (h.headers.get("Content-Type") or "").split(";")[0].strip()
+            body = patchlib.json_patch(current, body) if ctype == JSON_PATCH else patchlib.merge_patch(current, body)
+        replicas = ((body or {}).get("spec") or {}).get("replicas")
+        if not isinstance(replicas, int) or replicas < 0:
+            raise status.invalid("Scale", "autoscaling", name, [status.cause(
+                "spec.replicas", "FieldValueInvalid", f"Invalid value: {json.dumps(replicas)}: must be greater than "
+                                                      "or equal to 0")])
+
+        def set_replicas(live: dict[str, Any]) -> dict[str, Any]:
+            live.setdefault("spec", {})["replicas"] = replicas
+            return live
+        opts = WriteOptions(dry_run=query.get("dryRun") == "All", field_manager=query.get("fieldManager", ""),
+                            user_agent=h.headers.get("User-Agent") or "")
+        result = self.cluster.update_with(rtype, namespace, name, set_replicas, opts)
+        self._send(h, 200, _scale_of(rtype, result.body))
+        return 200
+
+    # -- watch ------------------------------------------------------------
+    def _watch(self, h: BaseHTTPRequestHandler, rtype: ResourceType, namespace: str, name: str,
+               query: dict[str, str], table: bool, cut_after: int) -> int:
+        if "watch" not in rtype.verbs:
+            raise status.method_not_allowed("watch")
+        match = combine(parse_label_selector(query.get("labelSelector")),
+                        parse_field_selector(query.get("fieldSelector")),
+                        (lambda o: o["metadata"]["name"] == name) if name else None)
+        try:
+            timeout = float(query.get("timeoutSeconds") or 1800)
+        except ValueError:
+            raise status.bad_request("timeoutSeconds must be a number") from None
+        bookmarks = query.get("allowWatchBookmarks") in ("true", "1")
+        include = query.get("includeObject", "Metadata")
+        rv_text = query.get("resourceVersion") or ""
+        store = self.cluster.store
+        initial: list[dict[str, Any]] = []
+        if rv_text in ("", "0"):
+            items, last_rv = store.list(rtype.group, rtype.plural, namespace or None)
+            initial = [external(rtype, o) for o in items if match is None or match(o)]
+        else:
+            try:
+                last_rv = int(rv_text)
+            except ValueError:
+                raise status.bad_request(f'resourceVersion: Invalid value: "{rv_text}"') from None
+        h.send_response(200)
+        h.send_header("Content-Type", "application/json")
+        h.send_header("Transfer-Encoding", "chunked")
+        h.send_header("Cache-Control", "no-cache, private")
+        h.end_headers()
+        clock = self.cluster.clock
+        sent = 0
+        first = [True]
+
+        def emit(kind: str, obj: dict[str, Any]) -> None:
+            nonlocal sent
+            if cut_after >= 0 and sent >= cut_after:
+                raise _Dropped()
+            if table and kind in ("ADDED", "MODIFIED", "DELETED"):
+                obj = tables.table(rtype, [obj], clock.now(), include_object=include, with_columns=first[0])
+                first[0] = False
+            data = _dumps({"type": kind, "object": obj}) + b"\n"
+            h.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+            h.wfile.flush()
+            sent += 1
+
+        deadline = time.monotonic() + timeout
+        bookmark_every = max(0.05, clock.real_seconds(self.bookmark_interval))
+        next_bookmark = time.monotonic() + bookmark_every
+        for obj in initial:
+            emit("ADDED", obj)
+        try:
+            while True:
+                now = time.monotonic()
+                if now >= deadline:
+                    break
+                wait = min(deadline - now, next_bookmark - now if bookmarks else 1.0, 1.0)
+                events = store.events_after(last_rv, max(wait, 0.001))
+                for event in events:
+                    last_rv = event.rv
+                    if event.group != rtype.group or event.plural != rtype.plural:
+                        continue
+                    if namespace and event.namespace != namespace:
+                        continue
+                    kind = _transition(event.type, event.obj, event.old, match)
+                    if kind:
+                        emit(kind, external(rtype, event.obj))
+                if bookmarks and time.monotonic() >= next_bookmark:
+                    emit("BOOKMARK", {"kind": rtype.kind, "apiVersion": rtype.api_version,
+                                      "metadata": {"resourceVersion": str(max(last_rv, store.resource_version))}})
+                    next_bookmark = time.monotonic() + bookmark_every
+        except HistoryExpired as exc:
+            emit("ERROR", status.expired(str(exc)).status())
+        h.wfile.write(b"0\r\n\r\n")
+        h.wfile.flush()
+        return 200
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "kfctl-sim"
+    sys_version = ""
+    disable_nagle_algorithm = True
+    server: _HTTPServer
+
+    def log_message(self, format: str, *args: Any) -> None:
+        log.debug("%s " + format, self.address_string(), *args)
+
+    def do_GET(self) -> None:
+        self.server.api.handle(self, "GET")
+
+    def do_POST(self) -> None:
+        self.server.api.handle(self, "POST")
+
+    def do_PUT(self) -> None:
+        self.server.api.handle(self, "PUT")
+
+    def do_PATCH(self) -> None:
+        self.server.api.handle(self, "PATCH")
+
+    def do_DELETE(self) -> None:
+        self.server.api.handle(self, "DELETE")
+
+
+class _HTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 256
+
+    def __init__(self, address: tuple[str, int], api: APIServer) -> None:
+        self.api = api
+        super().__init__(address, _Handler)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        log.debug("sim connection from %s ended with an error", client_address, exc_info=True)
+
+
+def make_http_server(api: APIServer, host: str = "127.0.0.1", port: int = 0) -> _HTTPServer:
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        raise ValueError(f"the sim listens on loopback only, not {host}")
+    server = _HTTPServer((host, port), api)
+    api.address = f"{host}:{server.server_address[1]}"
+    return server
+
+
+# -- helpers -------------------------------------------------------------------
+
+def _verb(method: str, name: str, watch: bool) -> str:
+    if method == "GET":
+        return "watch" if watch else ("get" if name else "list")
+    if method == "POST":
+        if name:
+            raise status.method_not_allowed("create")
+        return "create"
+    if method == "PUT":
+        if not name:
+            raise status.method_not_allowed("update")
+        return "update"
+    if method == "PATCH":
+        if not name:
+            raise status.method_not_allowed("patch")
+        return "patch"
+    if method == "DELETE":
+        return "delete" if name else "deletecollection"
+    raise status.method_not_allowed(method.lower())
+
+
+def _transition(kind: str, obj: dict[str, Any], old: dict[str, Any] | None, match: Any) -> str:
+    """The event a filtered watch sees: objects entering or leaving the selection are ADDED/DELETED."""
+    if match is None:
+        return kind
+    if kind == MODIFIED and old is not None:
+        now_in, was_in = match(obj), match(old)
+        if now_in and was_in:
+            return MODIFIED
+        if now_in:
+            return "ADDED"
+        if was_in:
+            return DELETED
+        return ""
+    return kind if match(obj) else ""
+
+
+def _decode_any(raw: bytes, *, yaml_ok: bool) -> Any:
+    if not raw:
+        raise status.bad_request("the request body is empty")
+    try:
+        return json.loads(raw)
+    except ValueError:
+        if not yaml_ok:
+            raise status.bad_request("error decoding request body: invalid JSON") from None
+    try:
+        return yaml.load(raw, Loader=_YAML_LOADER)
+    except yaml.YAMLError as exc:
+        raise status.bad_request(f"error decoding YAML: {exc}") from None
+
+
+def _decode(raw: bytes, rtype: ResourceType) -> dict[str, Any]:
+    body = _decode_any(raw, yaml_ok=True)
+    if not isinstance(body, dict):
+        raise status.bad_request(f'{rtype.kind} in version "{rtype.version}" cannot be handled as a {rtype.kind}: '
+                                 "the request body must be an object")
+    return body
+
+
+def _delete_options(raw: bytes, query: dict[str, str]) -> DeleteOptions:
+    body: dict[str, Any] = {}
+    if raw:
+        decoded = _decode_any(raw, yaml_ok=False)
+        body = decoded if isinstance(decoded, dict) else {}
+    pre = body.get("preconditions") or {}
+    policy = query.get("propagationPolicy") or body.get("propagationPolicy")
+    if policy is None and (body.get("orphanDependents") or query.get("orphanDependents") == "true"):
+        policy = "Orphan"
+    grace = query.get("gracePeriodSeconds", body.get("gracePeriodSeconds"))
+    dry = query.get("dryRun") == "All" or "All" in (body.get("dryRun") or [])
+    return DeleteOptions(propagation_policy=policy, precondition_uid=pre.get("uid"),
+                         precondition_rv=pre.get("resourceVersion"),
+                         grace_period_seconds=int(grace) if grace not in (None, "") else None, dry_run=dry)
+
+
+def _scale_of(rtype: ResourceType, obj: dict[str, Any]) -> dict[str, Any]:
+    spec, st = obj.get("spec") or {}, obj.get("status") or {}
+    labels = ((spec.get("selector") or {}).get("matchLabels")) or {}
+    return {"kind": "Scale", "apiVersion": "autoscaling/v1",
+            "metadata": {k: obj["metadata"][k] for k in ("name", "namespace", "uid", "resourceVersion",
+                                                          "creationTimestamp") if k in obj["metadata"]},
+            "spec": {"replicas": spec.get("replicas", 0)},
+            "status": {"replicas": st.get("replicas", 0), "selector": ",".join(f"{k}={v}" for k, v in labels.items())}}
+
+
+def _injected(code: int, rtype: ResourceType, name: str, retry_after: int) -> APIError:
+    if code == 500:
+        return status.internal_error("injected fault (kfctl sim)")
+    if code == 503:
+        return status.service_unavailable()
+    if code == 429:
+        return status.too_many_requests(retry_after)
+    return status.conflict(rtype.plural, rtype.group, name or rtype.plural, status.STALE)

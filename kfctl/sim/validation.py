@@ -1,0 +1,197 @@
+"""Object validation shared by every kind: names, metadata limits, built-in schemas.
+
+Names follow the per-kind rules of the API server (DNS-1123 subdomain or label,
+DNS-1035 label for Services, path segment for RBAC) with its exact messages.
+Built-in kinds are checked against the strict JSON schemas shipped by the
+optional ``kubernetes-validate`` package: unknown fields honour
+``fieldValidation`` (Strict: 400, Warn: dropped with a warning, Ignore:
+dropped), wrong types are 400 and missing required fields 422, as on a real
+server. Without that package installed the sim skips built-in schema checks.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from pathlib import Path
+from typing import Any
+
+from kfctl.sim.status import APIError, bad_request, cause, invalid
+from kfctl.sim.types import DNS1035, LABEL, PATH_SEGMENT, ResourceType
+
+ANNOTATIONS_LIMIT = 262144
+
+_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_DNS1035 = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
+
+SUBDOMAIN_MSG = ("a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', "
+                 "and must start and end with an alphanumeric character (e.g. 'example.com', regex used for "
+                 "validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')")
+LABEL_MSG = ("a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start "
+             "and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is "
+             "'[a-z0-9]([-a-z0-9]*[a-z0-9])?')")
+DNS1035_MSG = ("a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an "
+               "alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', regex "
+               "used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')")
+
+
+def name_problems(name: str, rule: str) -> list[str]:
+    """Why ``name`` is not a valid object name under ``rule`` (empty list: valid)."""
+    if rule == PATH_SEGMENT:
+        if name in (".", ".."):
+            return [f'may not be \'{name}\'']
+        return [f"may not contain '{c}'" for c in "/%" if c in name]
+    if rule == LABEL:
+        out = [] if _LABEL.match(name) else [LABEL_MSG]
+        return out + (["must be no more than 63 characters"] if len(name) > 63 else [])
+    if rule == DNS1035:
+        out = [] if _DNS1035.match(name) else [DNS1035_MSG]
+        return out + (["must be no more than 63 characters"] if len(name) > 63 else [])
+    out = [] if _SUBDOMAIN.match(name) else [SUBDOMAIN_MSG]
+    return out + (["must be no more than 253 characters"] if len(name) > 253 else [])
+
+
+def check_metadata(rtype: ResourceType, obj: dict[str, Any], *, creating: bool) -> None:
+    """422 for a bad name, a missing name or annotations over the total size limit."""
+    meta = obj.get("metadata") or {}
+    name = meta.get("name") or ""
+    causes = []
+    if not name:
+        causes.append(cause("metadata.name", "FieldValueRequired", "Required value: name or generateName is required"))
+    elif creating:
+        for problem in name_problems(name, rtype.name_rule):
+            causes.append(cause("metadata.name", "FieldValueInvalid", f'Invalid value: "{name}": {problem}'))
+    annotations = meta.get("annotations") or {}
+    if not isinstance(annotations, dict):
+        raise bad_request(f"{rtype.kind} in version \"{rtype.version}\" cannot be handled as a {rtype.kind}: "
+                          "json: cannot unmarshal into Go struct field ObjectMeta.metadata.annotations of type "
+                          "map[string]string")
+    size = sum(len(str(k)) + len(str(v)) for k, v in annotations.items())
+    if size > ANNOTATIONS_LIMIT:
+        causes.append(cause("metadata.annotations", "FieldValueTooLong",
+                            f"Too long: may not be more than {ANNOTATIONS_LIMIT} bytes"))
+    if causes:
+        raise invalid(rtype.kind, rtype.group, name, causes)
+
+
+# -- built-in schemas ---------------------------------------------------------
+
+class BuiltinSchemas:
+    """Compiled strict validators per (apiVersion, kind), loaded lazily and cached."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._validators: dict[tuple[str, str], Any] = {}
+        self._dir: Path | None = None
+        self._registry: Any = None
+        self.available = self._locate()
+
+    def _locate(self) -> bool:
+        try:
+            import kubernetes_validate
+        except ImportError:
+            return False
+        root = Path(kubernetes_validate.__file__).parent / "kubernetes-json-schema"
+        dirs = sorted((d for d in root.glob("v*-local-strict")),
+                      key=lambda d: tuple(int(x) for x in d.name[1:].split("-")[0].split(".")))
+        if not dirs:
+            return False
+        self._dir = dirs[-1]
+        return True
+
+    def validator(self, api_version: str, kind: str) -> Any:
+        key = (api_version, kind)
+        if key in self._validators:
+            return self._validators[key]
+        with self._lock:
+            if key not in self._validators:
+                self._validators[key] = self._compile(api_version, kind)
+            return self._validators[key]
+
+    def _compile(self, api_version: str, kind: str) -> Any:
+        import jsonschema
+        from referencing import Registry, Resource
+
+        assert self._dir is not None
+        short = re.sub(r"^([^./]*)(?:\.[^/]*)?/", r"\1-", api_version)
+        path = self._dir / f"{kind.lower()}-{short}.json"
+        if not path.exists():
+            return None
+        if self._registry is None:
+            definitions = json.loads((self._dir / "_definitions.json").read_text())
+            self._registry = Resource.from_contents(definitions) @ Registry()
+        schema = json.loads(path.read_text())
+        registry = Resource.from_contents(schema) @ self._registry
+        return jsonschema.Draft202012Validator(schema, registry=registry)
+
+
+_JSON_TYPES = {dict: "object", list: "array", str: "string", bool: "bool", int: "number", float: "number"}
+
+
+def check_builtin_schema(schemas: BuiltinSchemas, rtype: ResourceType, obj: dict[str, Any],
+                         field_validation: str) -> list[str]:
+    """Validate a built-in object; drop unknown fields unless Strict. Returns warnings."""
+    if not schemas.available or rtype.custom:
+        return []
+    validator = schemas.validator(rtype.api_version, rtype.kind)
+    if validator is None:
+        return []
+    unknown: list[tuple[list[Any], str]] = []
+    required: list[str] = []
+    for error in validator.iter_errors(obj):
+        path = list(error.absolute_path)
+        dotted = _dotted(path)
+        if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+            known = set((error.schema or {}).get("properties", {}))
+            for extra in sorted(set(error.instance) - known):
+                unknown.append((path, extra))
+        elif error.validator == "required":
+            missing = re.findall(r"'([^']+)' is a required property", error.message)
+            for name in missing:
+                required.append(f"{dotted}.{name}" if dotted else name)
+        elif error.validator in ("type", "oneOf", "anyOf", "enum") and path[:1] not in (["apiVersion"], ["kind"]):
+            got = _JSON_TYPES.get(type(error.instance), "null")
+            raise bad_request(f'{rtype.kind} in version "{rtype.version}" cannot be handled as a {rtype.kind}: '
+                              f"json: cannot unmarshal {got} into Go struct field {rtype.kind}.{dotted} of type "
+                              f"{_wanted(error.schema)}")
+    if unknown and field_validation == "Strict":
+        fields = [_dotted(p + [f]) for p, f in unknown]
+        detail = ", ".join(f'unknown field "{f}"' for f in fields)
+        raise bad_request(f'{rtype.kind} in version "{rtype.version}" cannot be handled as a {rtype.kind}: '
+                          f"strict decoding error: {detail}")
+    warnings = []
+    for path, extra in unknown:
+        parent: Any = obj
+        for part in path:
+            parent = parent[part]
+        parent.pop(extra, None)
+        if field_validation != "Ignore":
+            warnings.append(f'unknown field "{_dotted(path + [extra])}"')
+    if required:
+        raise invalid(rtype.kind, rtype.group, (obj.get("metadata") or {}).get("name", ""),
+                      [cause(r, "FieldValueRequired", "Required value") for r in required])
+    return warnings
+
+
+def _dotted(path: list[Any]) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _wanted(schema: Any) -> str:
+    if isinstance(schema, dict):
+        kind = schema.get("type")
+        if isinstance(kind, list):
+            kind = next((k for k in kind if k != "null"), "object")
+        if kind:
+            return str(kind)
+        if "oneOf" in schema or "anyOf" in schema:
+            return "intstr.IntOrString"
+    return "object"
+
+
+__all__ = ["APIError", "BuiltinSchemas", "check_builtin_schema", "check_metadata", "name_problems"]
