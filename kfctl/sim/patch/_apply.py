@@ -29,7 +29,7 @@ from ._errors import ApplyConflictError, Conflict, PatchError, SchemaError
 from ._fieldset import (MEMBER, Trie, compare, difference, ensure_named_fields, intersection,
                         list_pes, path_string, paths, pe_string, remove_items, to_fieldset, union)
 from ._merge import json_copy
-from ._managed import STRIPPED_METADATA, Entry, Identity, decode, encode, is_reset
+from ._managed import STRIPPED_METADATA, Entry, Identity, cap_updaters, decode, encode, is_reset
 from ._schema import LIST, MAP, Node, resolve, root_node
 
 #: Built-in kinds served with a ``/status`` subresource.
@@ -272,7 +272,7 @@ def server_side_apply(live: dict[str, Any] | None, applied: dict[str, Any], *, m
         merged = {k: v for k, v in merged.items() if k != "status"}
         if "status" in live_body:
             merged["status"] = live_body["status"]
-    return json_copy(_with_managed(merged, {i: e for i, e in entries.items() if e.fields}))
+    return json_copy(_with_managed(merged, cap_updaters({i: e for i, e in entries.items() if e.fields})))
 
 
 def _drop_nulls(value: Any, node: Node) -> Any:
@@ -351,7 +351,7 @@ def update_managed_fields(old: dict[str, Any] | None, new: dict[str, Any], *, ma
         if previous is not None:
             me = me.with_fields(union(previous.fields, mine))
         entries[me.identity] = me
-    return encode({i: e for i, e in entries.items() if e.fields})
+    return encode(cap_updaters({i: e for i, e in entries.items() if e.fields}))
 
 
 def _decode_live_or_new(old_meta: dict[str, Any], new_meta: dict[str, Any],

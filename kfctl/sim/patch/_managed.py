@@ -99,3 +99,35 @@ def encode(entries: dict[Identity, Entry]) -> list[dict[str, Any]]:
 def is_reset(raw: Any) -> bool:
     """``managedFields: []`` (or ``[{}]``) in a write asks the server to drop all ownership."""
     return isinstance(raw, list) and (raw == [] or raw == [{}])
+
+
+MAX_UPDATE_MANAGERS = 10
+ANCIENT_CHANGES = "ancient-changes"
+
+
+def cap_updaters(entries: dict[Identity, Entry]) -> dict[Identity, Entry]:
+    """Fold the oldest ``Update`` entries into one ``ancient-changes`` entry per apiVersion once
+    there are more than ten, as the apiserver's capManagersManager does."""
+    updaters = [e for e in entries.values() if e.operation == "Update"]
+    if len(updaters) <= MAX_UPDATE_MANAGERS:
+        return entries
+    out = dict(entries)
+    updaters.sort(key=lambda e: (e.time or "", e.identity))
+    first_by_version: dict[str, Identity] = {}
+    count = len(updaters)
+    for entry in updaters:
+        if count <= MAX_UPDATE_MANAGERS:
+            break
+        bucket = Entry(ANCIENT_CHANGES, "Update", entry.api_version, "", entry.time, {})
+        first = first_by_version.get(entry.api_version)
+        if first is None:
+            first_by_version[entry.api_version] = entry.identity
+            continue
+        if bucket.identity not in out:
+            seed = out.pop(first)
+            out[bucket.identity] = replace(bucket, fields=seed.fields)
+        merged = union(out[bucket.identity].fields, entry.fields)
+        out[bucket.identity] = replace(bucket, fields=merged, time=entry.time)
+        del out[entry.identity]
+        count -= 1
+    return out

@@ -123,12 +123,7 @@ def _set_element_order(original: dict[str, Any], patch: dict[str, Any], node: No
             patch_items = []
         if not isinstance(patch_items, list):
             raise PatchError("invalid patch format of setElementOrder list", code=400)
-        order_ids = [_identity(item, merge_key) for item in order]
-        for item in patch_items:
-            if isinstance(item, dict) and _DIRECTIVE in item:
-                continue
-            if _identity(item, merge_key) not in order_ids:
-                raise PatchError("invalid patch format of setElementOrder list", code=400)
+        _check_order(patch_items, order, merge_key)
         current = original.get(field)
         if not isinstance(current, list):
             current = []
@@ -139,6 +134,22 @@ def _set_element_order(original: dict[str, Any], patch: dict[str, Any], node: No
         else:
             merged = current
         original[field] = merged
+
+
+def _check_order(patch_items: list[Any], order: list[Any], merge_key: str) -> None:
+    """Patch items must appear in the order list, in the same relative order (validatePatchWithSetOrderList)."""
+    wanted = [_identity(item, merge_key) for item in order]
+    at = 0
+    for item in patch_items:
+        if isinstance(item, dict) and _DIRECTIVE in item:
+            continue
+        ident = _identity(item, merge_key)
+        while at < len(wanted) and wanted[at] != ident:
+            at += 1
+        if at == len(wanted):
+            raise PatchError(f"The order in patch list:\n{_go(patch_items)}\n doesn't match {_ORDER_PREFIX} list:\n"
+                             f"{_go(order)}\n", code=422)
+        at += 1
 
 
 def _identity(item: Any, merge_key: str) -> str:
@@ -170,7 +181,7 @@ def _merge_list(original: list[Any], patch: list[Any], node: Node, delete_list: 
         order = order_override if order_override is not None else patch
         return _normalize(merged, order, server_order, "")
     if not merge_key:
-        raise PatchError(f"cannot merge lists without merge key for {node.kind}", code=422)
+        raise PatchError("cannot merge lists without merge key for type map", code=422)
     original, patch, replaced = _special_elements(original, patch, merge_key)
     if replaced:
         server_order = original

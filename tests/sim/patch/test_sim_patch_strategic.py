@@ -134,3 +134,11 @@ def test_directives_never_reach_the_stored_object_and_inputs_stay_unchanged():
     assert "initContainers" in out["spec"] and all("$patch" not in c for c in out["spec"]["initContainers"])
     assert out["spec"]["dnsConfig"] == {"nameservers": ["1.1.1.1"]}
     assert target == frozen
+
+
+def test_set_element_order_must_cover_the_patch_items_in_order():
+    patch = {"spec": {"$setElementOrder/containers": [{"name": "app"}, {"name": "proxy"}],
+                      "containers": [{"name": "proxy", "image": "a"}, {"name": "app", "image": "b"}]}}
+    with pytest.raises(PatchError) as caught:
+        smp(pod(), patch)
+    assert caught.value.message.startswith("The order in patch list:")

@@ -74,3 +74,18 @@ def test_status_writes_track_only_status_under_the_subresource():
     ctrl = next(e for e in result if e["manager"] == "kube-controller-manager")
     assert ctrl["subresource"] == "status"
     assert ctrl["fieldsV1"] == {"f:status": {".": {}, "f:readyReplicas": {}}}
+
+
+def test_more_than_ten_updaters_fold_the_oldest_into_ancient_changes():
+    live = cm()
+    live["metadata"]["managedFields"] = update(None, live, manager="creator", now="T00")
+    for i in range(1, 12):
+        new = copy.deepcopy(live)
+        new["data"][f"k{i}"] = "v"
+        new["metadata"]["managedFields"] = update(live, new, manager=f"writer-{i:02d}", now=f"T{i:02d}")
+        live = new
+    managers = [e["manager"] for e in live["metadata"]["managedFields"]]
+    assert len(managers) == 10 and "ancient-changes" in managers
+    assert "creator" not in managers and "writer-01" not in managers and "writer-02" not in managers
+    ancient = next(e for e in live["metadata"]["managedFields"] if e["manager"] == "ancient-changes")
+    assert {"f:k1", "f:k2"} <= set(ancient["fieldsV1"]["f:data"])
