@@ -85,10 +85,14 @@ class Application:
 
 @dataclass(frozen=True)
 class Plugin:
+    """A kfctl 1.x plugin; the spec of the platform's plugin may set platform parameters."""
+
     kind: str
     name: str | None
     spec: Mapping[str, Any]
     location: Location
+    #: its position in spec.plugins
+    index: int = 0
 
 
 @dataclass(frozen=True)
@@ -266,7 +270,7 @@ class _Build:
             meta = _dict(raw, "metadata")
             plugins.append(Plugin(kind=raw["kind"], name=meta.get("name") if isinstance(meta.get("name"), str)
                                   else None, spec=freeze(_dict(raw, "spec")),
-                                  location=self.map.locate(("spec", "plugins", i, "kind"))))
+                                  location=self.map.locate(("spec", "plugins", i, "kind")), index=i))
         return tuple(plugins)
 
     def _platform(self, spec: dict[str, Any], plugins: tuple[Plugin, ...]) -> tuple[str, str, Location]:

@@ -13,7 +13,8 @@ Checks made here, all reported together: unknown component names (closest
 name suggested), kfctl 1.x names with no counterpart (one error listing them,
 see :mod:`kfctl.config.aliases`), platform-provided applications on another
 platform, unknown platform, parameters unknown to a component, values that
-fail the component's parameter schema (located at the value's YAML node).
+fail the component's parameter schema (located at the value's YAML node), and
+values the platform plugin's spec gives to parameters the platform declares.
 
 Leniency, decided for kfctl 1.x users: on a catalog application (no repoRef),
 ``kustomizeConfig.parameters`` and ``kustomizeConfig.overlays`` are kfctl 1.x's
@@ -34,7 +35,7 @@ from typing import Any
 
 from kfctl.catalog import Catalog, Component
 from kfctl.config import aliases
-from kfctl.config.model import Application, KfDef, Parameter, Repo, freeze
+from kfctl.config.model import PLATFORM_PLUGINS, Application, KfDef, Parameter, Repo, freeze
 from kfctl.config.schema import check, closest, validator_for
 from kfctl.errors import CatalogError, ConfigError, Problem
 
@@ -157,6 +158,8 @@ class _Resolver:
                 and not any(a.is_repo_application for a in self.kfdef.applications):
             self.problems.append(self.kfdef.platform_at.problem(
                 "no component to deploy: every application was dropped or is provided by the platform"))
+        if platform is not None:
+            self._check_platform_parameters(platform)
         if self.problems or platform is None:
             return None
         try:
@@ -188,6 +191,22 @@ class _Resolver:
         self.problems.append(self.kfdef.platform_at.problem(
             what, hint=self.catalog.suggest(name, self.catalog.platforms)))
         return None
+
+    def _check_platform_parameters(self, platform: Any) -> None:
+        """Values a platform plugin's spec gives to parameters the platform declares must fit their schema."""
+        declared = platform.parameters.get("properties", {})
+        for plugin in self.kfdef.plugins:
+            if PLATFORM_PLUGINS.get(plugin.kind) != platform.name:
+                continue
+            values = {k: _thaw(v) for k, v in plugin.spec.items() if k in declared}
+            if not values:
+                continue
+            schema = {"type": "object", "properties": {k: _thaw(declared[k]) for k in values}}
+            base = ("spec", "plugins", plugin.index, "spec")
+            source_map = self.kfdef.source_map
+            self.problems.extend(check(values, validator_for(schema),
+                                       lambda path, key: source_map.locate((*base, *path), key=key),
+                                       noun="parameter"))
 
     def _platform_app(self, app: Application, entry: aliases.Alias) -> None:
         if entry.platform == self.kfdef.platform:

@@ -198,3 +198,21 @@ def test_missing_name_defaults_to_the_folder_name(tmp_path, fake_catalog):
     (bad / "kfdef.yaml").write_text((folder / "kfdef.yaml").read_text())
     with pytest.raises(ConfigError, match="metadata.name is missing and the folder name 'Team_B' is not a valid"):
         load_kfdef(bad / "kfdef.yaml")
+
+
+def test_platform_plugin_spec_values_are_checked_against_the_platform_schema(tmp_path, fake_catalog):
+    from kfctl.catalog import load_catalog
+
+    manifests = tmp_path / "manifests"
+    (tmp_path / "platforms" / "gcp").mkdir(parents=True)
+    manifests.symlink_to(next(iter(fake_catalog.components.values())).path.parent)
+    (tmp_path / "platforms" / "gcp" / "platform.yaml").write_text(
+        "name: gcp\ndescription: test\ncomponents: [istio]\nparameters:\n  type: object\n  properties:\n"
+        "    hostname: {type: string, default: '', description: Host name.}\n")
+    catalog = load_catalog(manifests=manifests, platforms=tmp_path / "platforms")
+    spec = "applications:\n- name: istio\nplugins:\n- kind: KfGcpPlugin\n  spec:\n    hostname: {$value}\n    project: p\n"
+    assert resolve(_kfdef(spec.replace("{$value}", "kf.example.com")), catalog, environ={}).platform == "gcp"
+    with pytest.raises(ConfigError) as info:
+        resolve(_kfdef(spec.replace("{$value}", "[a, b]")), catalog, environ={})
+    assert str(info.value.problems[0]).startswith(
+        "k.yaml:11:17: spec.plugins[0].spec.hostname: expected a string, got a list")
