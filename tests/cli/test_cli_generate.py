@@ -109,7 +109,7 @@ def test_bad_platform_parameter_is_exit_2(runner, tmp_path):
     kfdef = _kfdef(tmp_path, platform="gcp", plugins=plugins)
     result = runner.invoke(cli, ["generate", "-f", str(kfdef)])
     assert result.exit_code == 2
-    assert "platform gcp parameters.ingress: 'nginx' is not one of ['loadbalancer', 'iap']" in result.output
+    assert "kfdef.yaml:12:" in result.output and "spec.plugins[0].spec.ingress" in result.output
 
 
 def test_refuses_to_overwrite_a_users_file(runner, tmp_path):
