@@ -23,9 +23,16 @@ from kfctl.errors import ConfigError, Problem
 DEFAULT_FILES = ("kfdef.yaml", "app.yaml")
 
 
-def _sorted(problems: list[Problem]) -> list[Problem]:
-    unique = list(dict.fromkeys(problems))
-    return sorted(unique, key=lambda p: (p.line or 0, p.column or 0))
+#: a report longer than this shows the first problems and counts the rest
+MAX_REPORTED = 50
+
+
+def _error(problems: list[Problem]) -> ConfigError:
+    unique = sorted(dict.fromkeys(problems), key=lambda p: (p.line or 0, p.column or 0))
+    if len(unique) <= MAX_REPORTED:
+        return ConfigError(unique)
+    return ConfigError(unique[:MAX_REPORTED],
+                       summary=f"{len(unique)} problems found (the first {MAX_REPORTED} are shown)")
 
 
 def _stages(document: Document, yaml_problems: list[Problem], source: Path | None,
@@ -49,7 +56,7 @@ def _finish(kfdef: model.KfDef, problems: list[Problem], unreadable: set[str | N
         chosen, more = selection.resolve_problems(kfdef, catalog, environ=environ)
         problems = problems + [p for p in more if p.path not in unreadable]
     if problems:
-        raise ConfigError(_sorted(problems))
+        raise _error(problems)
     return chosen
 
 

@@ -102,3 +102,27 @@ def test_real_process_reports_located_errors(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "kfctl", "validate", "-f", str(big)],
                           capture_output=True, text=True, env=env, timeout=60)
     assert proc.returncode == 2 and "file is larger than 1 MiB" in proc.stderr
+
+
+def _alias_bomb() -> bytes:
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    lines += [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]" for i in range(1, 10)]
+    return ("\n".join(lines) + "\n").encode()
+
+
+@pytest.mark.timeout(20)
+@pytest.mark.parametrize(("content", "message"), [
+    (b"\x7fELF\x02\x01\x01\x00\x00\x00", ":1:8: binary data (a NUL byte)"),
+    (b"\xff\xd8\xff\xe0 JFIF", ":1:1: not UTF-8 text (byte 0xff)"),
+    (_alias_bomb(), "alias bomb"),
+    (b"a: " + b"[" * 200_000 + b"]" * 200_000, ":1:"),
+    (b"".join(b" " * i + b"k:\n" for i in range(200)), "nesting deeper than 64 levels"),
+    (b"x: 1\n" * 20_000, "problems found (the first 50 are shown)"),
+], ids=["binary", "not-utf8", "alias-bomb", "deep-flow", "deep-block", "duplicates"])
+def test_hostile_inputs_end_in_exit_2(runner, tmp_path, content, message):
+    path = tmp_path / "hostile.yaml"
+    path.write_bytes(content)
+    result = runner.invoke(cli, ["validate", "-f", str(path)])
+    assert result.exit_code == 2, result.output
+    assert message in result.stderr
+    assert "Traceback" not in result.output and "Internal error" not in result.output

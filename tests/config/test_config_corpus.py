@@ -87,3 +87,13 @@ def test_v1alpha1_refusal_maps_every_field_present(fake_catalog):
         assert field in report
     assert "spec.components      -> spec.applications[].name" in report
     assert "one application per component, e.g. `- name: katib`)  (line 8)" in report
+
+
+def test_a_flood_of_problems_is_cut_to_the_first_fifty(tmp_path, fake_catalog):
+    path = tmp_path / "flood.yaml"
+    path.write_text("apiVersion: kfdef.apps.kubeflow.org/v1\nkind: KfDef\nmetadata: {name: a}\nspec:\n"
+                    "  applications:\n" + "".join(f"  - zzz{i}: x\n" for i in range(300)))
+    with pytest.raises(ConfigError) as info:
+        validate_file(path, fake_catalog, environ={})
+    assert len(info.value.problems) == 50
+    assert info.value.render().endswith("600 problems found (the first 50 are shown)")
