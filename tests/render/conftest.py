@@ -11,6 +11,9 @@ from kfctl.render import RenderRequest
 
 REPO = Path(__file__).resolve().parents[2]
 DATA = REPO / "tests" / "data" / "render"
+#: KfDefs of the golden tests, with a user overlay folder beside them (the overlays/ convention)
+KFDEFS = DATA / "kfdefs"
+USER_OVERLAY = KFDEFS / "overlays"
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,7 @@ import pytest
 from kfctl.errors import CatalogError, ConfigError
 from kfctl.render import render
 
-from conftest import DATA
+from conftest import DATA, USER_OVERLAY
 
 
 def _objects(rendering):
@@ -22,7 +22,7 @@ def _overlay(tmp_path, text, name="10-x.yaml"):
 
 
 def test_user_overlay_patches_and_adds(fake_catalog, make_request):
-    rendering = render(make_request(overlays=(DATA / "user-overlay",)), fake_catalog)
+    rendering = render(make_request(overlays=(USER_OVERLAY,)), fake_catalog)
     objs = _objects(rendering)
     pod = objs[("Deployment", "alpha")].body["spec"]["template"]["spec"]
     assert dict(pod["nodeSelector"]) == {"pool": "ml"}
@@ -39,14 +39,14 @@ def test_user_overlay_patches_and_adds(fake_catalog, make_request):
 
 def test_user_overlay_nothing_else_changes(fake_catalog, make_request):
     base = _objects(render(make_request(), fake_catalog))
-    patched = _objects(render(make_request(overlays=(DATA / "user-overlay",)), fake_catalog))
+    patched = _objects(render(make_request(overlays=(USER_OVERLAY,)), fake_catalog))
     changed = {k for k in base if base[k].body != patched[k].body}
     assert changed == {("Deployment", "alpha"), ("ConfigMap", "alpha-config")}
     assert set(patched) - set(base) == {("ConfigMap", "site-extra")}
 
 
 def test_overlay_of_unselected_component_is_skipped(fake_catalog, make_request):
-    rendering = render(make_request(components=("beta",), overlays=(DATA / "user-overlay",)), fake_catalog)
+    rendering = render(make_request(components=("beta",), overlays=(USER_OVERLAY,)), fake_catalog)
     assert ("ConfigMap", "site-extra") not in _objects(rendering)
     assert rendering.patches == ()
 

@@ -13,7 +13,7 @@ from kfctl.errors import InputError
 from kfctl.render import render
 from kfctl.render import writer
 
-from conftest import DATA
+from conftest import DATA, USER_OVERLAY
 
 KUBECTL = Path(sys.executable).parent / "kubectl"
 
@@ -24,7 +24,7 @@ def _snapshot(folder: Path) -> dict[str, tuple[bytes, int]]:
 
 
 def test_layout(fake_catalog, make_request, tmp_path):
-    rendering = render(make_request("aws", overlays=(DATA / "user-overlay",)), fake_catalog)
+    rendering = render(make_request("aws", overlays=(USER_OVERLAY,)), fake_catalog)
     report = writer.write(rendering, tmp_path / "out")
     files = sorted(_snapshot(tmp_path / "out"))
     assert files == [".kfctl-generated.yaml", "alpha/00-crd.yaml", "alpha/10-app.yaml", "alpha/kustomization.yaml",
@@ -104,7 +104,7 @@ def test_broken_marker_is_an_input_error(fake_catalog, make_request, tmp_path):
 
 @pytest.mark.parametrize("platform", ["local", "gcp"])
 def test_real_kubectl_kustomize_builds_the_same_objects(fake_catalog, make_request, tmp_path, platform):
-    rendering = render(make_request(platform, overlays=(DATA / "user-overlay",),
+    rendering = render(make_request(platform, overlays=(USER_OVERLAY,),
                                     platform_parameters={"ingress": "iap"} if platform == "gcp" else {}),
                        fake_catalog)
     writer.write(rendering, tmp_path / "out")
