@@ -20,9 +20,9 @@ from kfctl.config import Selection, find_default_file, validate_file
 
 def _text(selection: Selection, file: str) -> None:
     kfdef = selection.kfdef
-    platform_note = "" if kfdef.platform_reason == "spec.platform" else f", {kfdef.platform_reason}"
-    click.echo(f"{file}: valid KfDef {kfdef.name!r} (namespace {kfdef.namespace}, "
-               f"platform {selection.platform}{platform_note})")
+    why = "" if kfdef.platform_reason == "spec.platform" else \
+        " (the default)" if kfdef.platform_reason == "default" else f" (from {kfdef.platform_reason})"
+    click.echo(f"{file}: valid KfDef {kfdef.name!r}: namespace {kfdef.namespace}, platform {selection.platform}{why}")
     for notice in selection.notices:
         click.echo(f"  {notice}")
     if selection.components:

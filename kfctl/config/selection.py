@@ -149,7 +149,6 @@ class _Resolver:
                 self._choose(app, entry.components)
         if unsupported:
             self._unsupported(unsupported)
-        self._alias_notices()
         self._check_secrets()
         for plugin in self.kfdef.plugins:
             if plugin.kind not in ("KfGcpPlugin", "KfAwsPlugin"):
@@ -227,20 +226,6 @@ class _Resolver:
         self.problems.append(first.location.problem(
             f"kfctl 1.x application{'s' if len(apps) > 1 else ''} with no counterpart in this kfctl: {text}",
             hint="remove them, or give each a kustomizeConfig.repoRef to build it from that repo"))
-
-    def _alias_notices(self) -> None:
-        targets: dict[str, list[str]] = {}
-        for comp, apps in self.chosen.items():
-            for app in apps:
-                targets.setdefault(app, []).append(comp)
-        for comp, apps in self.chosen.items():
-            renamed = [a for a in apps if a != comp and len(targets[a]) == 1]
-            if renamed:
-                self.notices.append(f"kfctl 1.x application{'s' if len(renamed) > 1 else ''} "
-                                    f"{', '.join(renamed)} -> {comp}")
-        for app, comps in targets.items():
-            if len(comps) > 1:
-                self.notices.append(f"kfctl 1.x application {app} -> {', '.join(comps)}")
 
     def _stray_settings(self, app: Application, *, deployed: bool) -> None:
         """Overlays (and, for dropped/platform apps, parameters) that nothing will use."""

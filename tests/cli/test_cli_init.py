@@ -35,7 +35,7 @@ def test_init_writes_a_file_that_validates(runner, tmp_path, fake_catalog):
         assert f"  - name: {comp}\n" in text
     result = runner.invoke(cli, ["validate", "-f", str(app / "kfdef.yaml")])
     assert result.exit_code == 0, result.output
-    assert "valid KfDef 'my-kf' (namespace kubeflow, platform gcp)" in result.stdout
+    assert "valid KfDef 'my-kf': namespace kubeflow, platform gcp\n" in result.stdout
 
 
 def test_init_with_components_and_namespace(runner, tmp_path):

@@ -31,7 +31,8 @@ def test_valid_file_prints_components_in_dependency_order(runner):
     result = runner.invoke(cli, ["validate", "-f", str(GOOD / "minimal.yaml")])
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
-    assert lines[0] == f"{GOOD / 'minimal.yaml'}: valid KfDef 'my-kubeflow' (namespace kubeflow, platform generic, default)"
+    assert lines[0] == (f"{GOOD / 'minimal.yaml'}: valid KfDef 'my-kubeflow': namespace kubeflow, "
+                        "platform generic (the default)")
     assert "  katib requires cert-manager: added" in lines
     order = [line.split(".", 1)[1].split()[0] for line in lines if line[:4].strip().rstrip(".").isdigit()]
     assert order == ["cert-manager", "kubeflow-core", "katib", "notebooks"]
@@ -126,3 +127,13 @@ def test_hostile_inputs_end_in_exit_2(runner, tmp_path, content, message):
     assert result.exit_code == 2, result.output
     assert message in result.stderr
     assert "Traceback" not in result.output and "Internal error" not in result.output
+
+
+def test_kfctl_1x_names_show_where_each_component_comes_from(runner):
+    result = runner.invoke(cli, ["validate", "-f", str(GOOD / "gcp_iap.yaml")])
+    assert result.exit_code == 0, result.output
+    assert ": namespace kubeflow, platform gcp (from plugin KfGcpPlugin)\n" in result.stdout
+    assert "  application 'iap-ingress' is provided by platform gcp\n" in result.stdout
+    assert any(line.split()[1:] == ["katib", "from", "katib-crds,", "katib-controller"]
+               for line in result.stdout.splitlines())
+    assert "warning: application 'centraldashboard': kfctl 1.x kustomize parameter 'userid-header'" in result.stderr
