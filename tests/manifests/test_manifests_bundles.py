@@ -11,13 +11,19 @@ schemas, names valid per kind, platform overlays that apply to something.
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
+import yaml
 
 from kfctl.catalog import load_catalog
 from kfctl.errors import KfctlError
 from kfctl.kinds import split_api_version
 from kfctl.render import RenderRequest, render
 from kfctl.render.checks import all_problems
+from kfctl.render.writer import write
 
 K8S_VERSION = "1.32"
 
@@ -101,3 +107,18 @@ def test_bundle_declares_what_it_runs(component):
         assert "app.kubernetes.io/version" not in selector, f"{res.source}: {res.ref}: selector uses the version label"
     missing = sorted(used - set(comp.images))
     assert not missing, f"manifests/{component}/component.yaml: images does not list {missing}"
+
+
+def test_real_kubectl_kustomize_builds_the_full_default_set(tmp_path):
+    """The generated tree of the largest real deployment builds, with real kubectl, into the same objects."""
+    rendering = render(RenderRequest(platform="aws", components=_default_set(CATALOG.platform("aws"))), CATALOG)
+    write(rendering, tmp_path / "out")
+    kubectl = Path(sys.executable).parent / "kubectl"
+    proc = subprocess.run([str(kubectl), "kustomize", str(tmp_path / "out")], capture_output=True, text=True,
+                          timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr
+    built = [d for d in yaml.safe_load_all(proc.stdout) if d]
+    expected = [r.to_dict() for r in rendering.resources]
+    assert len(built) == len(expected)
+    for got, want in zip(built, expected, strict=True):
+        assert got == want, f"kustomize changed {want['kind']}/{want['metadata']['name']}"
