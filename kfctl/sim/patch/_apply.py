@@ -26,11 +26,12 @@ from __future__ import annotations
 from typing import Any
 
 from ._errors import ApplyConflictError, Conflict, PatchError, SchemaError
-from ._fieldset import (MEMBER, Trie, compare, difference, ensure_named_fields, intersection,
-                        list_pes, path_string, paths, pe_string, remove_items, to_fieldset, union)
+from ._fieldset import MEMBER, Trie, difference, intersection, list_pes, path_string, paths, pe_string, union
+from ._lastapplied import allowed_conflicts, sync_annotation
 from ._merge import json_copy
 from ._managed import STRIPPED_METADATA, Entry, Identity, cap_updaters, decode, encode, is_reset
 from ._schema import LIST, MAP, Node, resolve, root_node
+from ._walk import compare, ensure_named_fields, remove_items, to_fieldset
 
 #: Built-in kinds served with a ``/status`` subresource.
 STATUS_SUBRESOURCE_KINDS = frozenset({
@@ -114,8 +115,7 @@ def _merge_list(live: list[Any], config: list[Any], node: Node, where: str) -> l
                 li += 1
                 continue
             if pe in merged_r:
-                li += 1
-                continue
+                li += 1  # already merged with its config item; like structured-merge-diff, fall through
         if ri < len(rhs):
             pe = rhs[ri]
             merged_r.add(pe)
@@ -195,7 +195,8 @@ def server_side_apply(live: dict[str, Any] | None, applied: dict[str, Any], *, m
     Raises :class:`ApplyConflictError` when another manager owns a field this
     apply changes (unless ``force``, which takes the field over) and
     :class:`PatchError` for a configuration that does not fit its type. A
-    no-op apply returns an object equal to ``live``, managedFields included.
+    no-op apply returns an object equal to ``live``, managedFields included
+    (an entry's ``time`` moves only when the object changes, as in the apiserver).
     The result shares no mutable structure with the arguments.
     """
     if not isinstance(applied, dict):
@@ -253,9 +254,12 @@ def server_side_apply(live: dict[str, Any] | None, applied: dict[str, Any], *, m
         if clash:
             conflicts[identity] = clash
     if conflicts and not force:
-        found = [Conflict(manager=entries[i].printed(), field=path_string(p))
-                 for i in sorted(conflicts, key=lambda i: entries[i].printed()) for p in paths(conflicts[i])]
-        raise ApplyConflictError(found, api_version=api_version)
+        allowed = allowed_conflicts(manager, live_body, node)
+        remaining = {i: rest for i, c in conflicts.items() if (rest := difference(c, allowed))}
+        if remaining:
+            found = [Conflict(manager=entries[i].printed(), field=path_string(p))
+                     for i in sorted(remaining, key=lambda i: entries[i].printed()) for p in paths(remaining[i])]
+            raise ApplyConflictError(found, api_version=api_version)
     for identity in list(entries):
         if identity == me.identity:
             continue
@@ -263,16 +267,16 @@ def server_side_apply(live: dict[str, Any] | None, applied: dict[str, Any], *, m
         fields = difference(difference(entry.fields, conflicts.get(identity, {})), removed)
         if fields is not entry.fields:
             entries[identity] = entry.with_fields(fields)
+    # like the apiserver, the entry's time moves only when the object itself changed
     body_changed = merged != live_body
-    keep_time = (previous is not None and not body_changed and previous.fields == config_set
-                 and previous.api_version == api_version)
-    entries[me.identity] = Entry(manager, "Apply", api_version, subresource,
-                                 previous.time if keep_time and previous is not None else now, config_set)
+    time = now if body_changed else previous.time if previous is not None else None
+    entries[me.identity] = Entry(manager, "Apply", api_version, subresource, time, config_set)
     if reset == "status" and live is not None:
         merged = {k: v for k, v in merged.items() if k != "status"}
         if "status" in live_body:
             merged["status"] = live_body["status"]
-    return json_copy(_with_managed(merged, cap_updaters({i: e for i, e in entries.items() if e.fields})))
+    result = _with_managed(merged, cap_updaters({i: e for i, e in entries.items() if e.fields}))
+    return json_copy(sync_annotation(manager, result, applied))
 
 
 def _drop_nulls(value: Any, node: Node) -> Any:

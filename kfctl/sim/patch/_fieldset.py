@@ -19,7 +19,7 @@ from functools import lru_cache
 from typing import Any
 
 from ._errors import SchemaError
-from ._schema import DEDUCED, KEY_DEFAULTS, LIST, MAP, Node, resolve
+from ._schema import KEY_DEFAULTS, Node
 
 Trie = dict[str, Any]
 MEMBER = "."
@@ -41,19 +41,24 @@ def field_pe(name: str) -> str:
 
 
 def item_pe(node: Node, item: Any, where: str) -> str | None:
-    """The path element of a list item; None when the list cannot be keyed (treated as atomic)."""
+    """The path element of a list item; None when the list cannot be keyed (treated as atomic).
+
+    Key fields the item omits are left out of the key (or take the schema's
+    default), as structured-merge-diff does; omitting all of them is an error.
+    """
     if node.list_type == "map" and node.keys:
         if not isinstance(item, dict):
-            raise SchemaError(f"{where}: expected map, got {_json(item)}")
+            raise SchemaError(f"{where}: associative list with keys may not have non-map elements")
         key = {}
         for name in node.keys:
             if name in item:
                 key[name] = item[name]
             elif name in KEY_DEFAULTS:
                 key[name] = KEY_DEFAULTS[name]
-            else:
-                raise SchemaError(f"{where}: associative list with keys has an element that omits key field "
-                                  f"{json.dumps(name)} (and doesn't have default value)")
+        if not key:
+            names = " ".join(json.dumps(k) for k in node.keys)
+            raise SchemaError(f"{where}: associative list with keys has an element that omits all key fields "
+                              f"[{names}] (and doesn't have default values for any key fields)")
         return "k:" + _json(key)
     if node.list_type == "set":
         if isinstance(item, (dict, list)):
@@ -67,8 +72,8 @@ def list_pes(node: Node, items: list[Any], where: str) -> list[str] | None:
     if node.list_type not in ("map", "set"):
         return None
     pes = []
-    for item in items:
-        pe = item_pe(node, item, where)
+    for index, item in enumerate(items):
+        pe = item_pe(node, item, f"{where}: element {index}")
         if pe is None:
             return None
         pes.append(pe)
@@ -245,182 +250,3 @@ def to_fields_v1(trie: Trie) -> dict[str, Any]:
     for key in keys:
         out[key] = to_fields_v1(trie[key])
     return out
-
-
-# --- object walks ----------------------------------------------------------------------------------------------
-
-def _is_leaf(node: Node, value: Any) -> bool:
-    if node.kind == MAP:
-        return node.atomic or not isinstance(value, dict)
-    if node.kind == LIST:
-        return node.list_type == "atomic" or not isinstance(value, list)
-    return True
-
-
-def to_fieldset(value: dict[str, Any], node: Node, where: str = "") -> Trie:
-    """Every field ``value`` sets, as structured-merge-diff's ToFieldSet records them."""
-    return _children(value, node, where)
-
-
-def _children(value: Any, node: Node, where: str) -> Trie:
-    node = resolve(node, value)
-    if _is_leaf(node, value):
-        return {}
-    out: Trie = {}
-    if node.kind == MAP:
-        for key, sub in value.items():
-            child = node.field(key)
-            rnode = resolve(child, sub)
-            trie = _children(sub, rnode, f"{where}.{key}")
-            if (sub is None or _is_leaf(rnode, sub) or (isinstance(sub, dict) and not sub)
-                    or not node.has_field(key)):
-                trie = {**trie, MEMBER: _MARK}
-            if trie:
-                out["f:" + key] = trie
-        return out
-    pes = list_pes(node, value, where)
-    if pes is None:
-        return {}
-    elem = node.elem()
-    for pe, item in zip(pes, value):
-        trie = _children(item, elem, where + pe_string(pe))
-        out[pe] = {**trie, MEMBER: _MARK}
-    return out
-
-
-def ensure_named_fields(trie: Trie, node: Node) -> Trie:
-    """Add struct fields that have owned children as members (structured-merge-diff's EnsureNamedFieldsAreMembers)."""
-    out: Trie = {}
-    for key, sub in trie.items():
-        if key == MEMBER:
-            out[MEMBER] = _MARK
-            continue
-        if key.startswith("f:"):
-            name = key[2:]
-            mnode = node if node.kind == MAP else resolve(node, {}) if node.kind == DEDUCED else None
-            if mnode is not None and mnode.kind == MAP:
-                child = ensure_named_fields(sub, mnode.field(name))
-                if mnode.has_field(name):
-                    child = {**child, MEMBER: _MARK}
-            else:
-                child = sub
-        elif node.kind == LIST:
-            child = ensure_named_fields(sub, node.elem())
-        else:
-            child = sub
-        out[key] = child
-    return out
-
-
-_MISSING = object()
-
-
-def compare(old: Any, new: Any, node: Node, where: str = "") -> tuple[Trie, Trie, Trie]:
-    """(added, modified, removed) between two objects, like typed.Compare; the root is never a member."""
-    added, modified, removed = _compare(old, new, node, where)
-    for trie in (added, modified, removed):
-        trie.pop(MEMBER, None)
-    return added, modified, removed
-
-
-def _compare(old: Any, new: Any, node: Node, where: str) -> tuple[Trie, Trie, Trie]:
-    node = resolve(node, new if new is not _MISSING else old)
-    if ((old is not _MISSING and _is_leaf(node, old)) or (new is not _MISSING and _is_leaf(node, new))
-            or (old is not _MISSING and new is not _MISSING and type(old) is not type(new))):
-        if old is _MISSING:
-            return leaf(), {}, {}
-        if new is _MISSING:
-            return {}, {}, leaf()
-        if old != new or type(old) is not type(new):
-            return {}, leaf(), {}
-        return {}, {}, {}
-    added: Trie = {}
-    modified: Trie = {}
-    removed: Trie = {}
-    if old is _MISSING:
-        added[MEMBER] = _MARK
-    elif new is _MISSING:
-        removed[MEMBER] = _MARK
-    if node.kind == MAP:
-        old_map = old if old is not _MISSING else {}
-        new_map = new if new is not _MISSING else {}
-        for key in {**old_map, **new_map}:
-            ov = old_map.get(key, _MISSING)
-            nv = new_map.get(key, _MISSING)
-            if ov is None:
-                ov = _MISSING
-            if nv is None:
-                nv = _MISSING
-            if ov is _MISSING and nv is _MISSING:
-                continue
-            if ov is nv:
-                continue
-            a, m, r = _compare(ov, nv, node.field(key), f"{where}.{key}")
-            pe = "f:" + key
-            if a:
-                added[pe] = a
-            if m:
-                modified[pe] = m
-            if r:
-                removed[pe] = r
-        return added, modified, removed
-    old_items = _index(node, old if old is not _MISSING else [], where)
-    new_items = _index(node, new if new is not _MISSING else [], where)
-    if old_items is None or new_items is None:  # unkeyable list: compare whole
-        if old is _MISSING or new is _MISSING or old != new:
-            return ((leaf(), {}, {}) if old is _MISSING else ({}, {}, leaf()) if new is _MISSING
-                    else ({}, leaf(), {}))
-        return {}, {}, {}
-    elem = node.elem()
-    for pe in {**old_items, **new_items}:
-        a, m, r = _compare(old_items.get(pe, _MISSING), new_items.get(pe, _MISSING), elem, where + pe_string(pe))
-        if a:
-            added[pe] = a
-        if m:
-            modified[pe] = m
-        if r:
-            removed[pe] = r
-    return added, modified, removed
-
-
-def _index(node: Node, items: list[Any], where: str) -> dict[str, Any] | None:
-    pes = list_pes(node, items, where)
-    if pes is None:
-        return None
-    out: dict[str, Any] = {}
-    for pe, item in zip(pes, items):
-        out.setdefault(pe, item)
-    return out
-
-
-def remove_items(value: Any, trie: Trie, node: Node) -> Any:
-    """``value`` without every member path of ``trie`` (a member takes its whole subtree with it)."""
-    if not trie:
-        return value
-    node = resolve(node, value)
-    if _is_leaf(node, value):
-        return value
-    if node.kind == MAP:
-        out = {}
-        for key, sub in value.items():
-            pe = "f:" + key
-            t = trie.get(pe)
-            if t is None:
-                out[key] = sub
-            elif MEMBER in t:
-                continue
-            else:
-                out[key] = remove_items(sub, t, node.field(key))
-        return out
-    pes = list_pes(node, value, "")
-    if pes is None:
-        return value
-    elem = node.elem()
-    items = []
-    for pe, item in zip(pes, value):
-        t = trie.get(pe)
-        if t is None:
-            items.append(item)
-        elif MEMBER not in t:
-            items.append(remove_items(item, t, elem))
-    return items

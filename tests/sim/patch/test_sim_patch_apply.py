@@ -216,7 +216,7 @@ def test_list_item_without_its_key_is_rejected():
     with pytest.raises(PatchError) as caught:
         apply(None, config)
     assert caught.value.code == 400
-    assert "omits key field" in caught.value.message and "apps/v1, Kind=Deployment" in caught.value.message
+    assert "omits all key fields [\"name\"]" in caught.value.message and "apps/v1, Kind=Deployment" in caught.value.message
 
 
 def test_untracked_live_object_gets_a_before_first_apply_owner():
