@@ -47,3 +47,24 @@ def test_wheel_has_the_catalog_schema_and_template(wheel):
 def test_wheel_declares_the_console_script(wheel):
     entry = next(n for n in wheel.namelist() if n.endswith(".dist-info/entry_points.txt"))
     assert "kfctl = kfctl.cli.main:main" in wheel.read(entry).decode()
+
+
+@pytest.mark.timeout(300)
+def test_unpacked_wheel_runs_init_and_validate_from_its_own_data(wheel, tmp_path):
+    site = tmp_path / "site"
+    wheel.extractall(site)
+    env = {"PYTHONPATH": str(site), "PATH": "/usr/bin:/bin", "PYTHONDONTWRITEBYTECODE": "1"}
+    probe = subprocess.run([sys.executable, "-c", "import kfctl, kfctl.paths as p; print(kfctl.__file__); "
+                            "print(p.manifests_dir())"], capture_output=True, text=True, env=env, cwd=tmp_path,
+                           timeout=60)
+    assert probe.returncode == 0, probe.stderr
+    assert probe.stdout.splitlines() == [str(site / "kfctl" / "__init__.py"),
+                                         str(site / "kfctl" / "_data" / "manifests")]
+    app = tmp_path / "from-wheel"
+    init = subprocess.run([sys.executable, "-m", "kfctl", "init", str(app), "--components", "katib"],
+                          capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60)
+    assert init.returncode == 0, init.stderr
+    check = subprocess.run([sys.executable, "-m", "kfctl", "validate"], capture_output=True, text=True, env=env,
+                           cwd=app, timeout=60)
+    assert check.returncode == 0, check.stderr
+    assert "katib requires cert-manager: added" in check.stdout
