@@ -10,6 +10,29 @@ resources take theirs from the CRD schema passed as ``schema``.
 Errors: :class:`PatchError` (``code`` 422 Invalid or 400 BadRequest) and
 :class:`ApplyConflictError` (409 Conflict); both render a ``metav1.Status``
 with ``.status()``.
+
+Contract for the sim's request handlers:
+
+* Inputs are never mutated and results share nothing with them.
+* PATCH (json/merge/strategic): patch the stored object, then call
+  :func:`update_managed_fields` (old, new) and store its list as
+  ``metadata.managedFields`` (omit the key when it is empty). The same for
+  create (``old=None``) and PUT.
+* Apply: :func:`server_side_apply` returns the whole new object with its
+  managedFields; ``result == live`` means nothing changed (do not bump
+  resourceVersion). The handler still sets name/namespace/uid/
+  resourceVersion/generation/creationTimestamp; those are never owned.
+* Status: built-in kinds with a ``/status`` subresource are known
+  (:data:`STATUS_SUBRESOURCE_KINDS`); for custom resources pass
+  ``status_subresource=True`` when the CRD version declares it. Then a
+  main-resource apply ignores ``status`` and keeps the live one, and a
+  ``subresource="status"`` write owns only ``status``. For PUT/PATCH the
+  handler must itself reset status (main) or everything but status (status).
+* Custom resources: pass ``schema=`` the CRD version's ``openAPIV3Schema`` so
+  ``x-kubernetes-list-type``/``-list-map-keys``/``-map-type`` apply; without
+  it lists are atomic and maps granular. Strategic merge patch has no CRD
+  schema: the HTTP layer should refuse it for custom resources (415) as the
+  apiserver does.
 """
 
 from __future__ import annotations

@@ -157,24 +157,35 @@ def _index(node: Node, items: list[Any], where: str) -> dict[str, Any] | None:
 
 
 def remove_items(value: Any, trie: Trie, node: Node) -> Any:
-    """``value`` without every member path of ``trie`` (a member takes its whole subtree with it)."""
+    """``value`` without every member path of ``trie`` (a member takes its whole subtree with it).
+
+    A map or list emptied by the removal disappears with it (structured-merge-diff
+    leaves null there, which the apiserver never stores).
+    """
+    out = _remove(value, trie, node)
+    return {} if out is _GONE else out
+
+
+_GONE = object()
+
+
+def _remove(value: Any, trie: Trie, node: Node) -> Any:
     if not trie:
         return value
     node = resolve(node, value)
-    if _is_leaf(node, value):
+    if _is_leaf(node, value) or not value:
         return value
     if node.kind == MAP:
         out = {}
         for key, sub in value.items():
-            pe = "f:" + key
-            t = trie.get(pe)
+            t = trie.get("f:" + key)
             if t is None:
                 out[key] = sub
-            elif MEMBER in t:
-                continue
-            else:
-                out[key] = remove_items(sub, t, node.field(key))
-        return out
+            elif MEMBER not in t:
+                kept = _remove(sub, t, node.field(key))
+                if kept is not _GONE:
+                    out[key] = kept
+        return out if out else _GONE
     pes = list_pes(node, value, "")
     if pes is None:
         return value
@@ -185,5 +196,7 @@ def remove_items(value: Any, trie: Trie, node: Node) -> Any:
         if t is None:
             items.append(item)
         elif MEMBER not in t:
-            items.append(remove_items(item, t, elem))
-    return items
+            kept = _remove(item, t, elem)
+            if kept is not _GONE:
+                items.append(kept)
+    return items if items else _GONE

@@ -243,3 +243,12 @@ def test_null_in_config_deletes_the_field():
     config["spec"]["replicas"] = None
     out = apply(live, config)
     assert "replicas" not in out["spec"]
+
+
+def test_map_emptied_by_removal_disappears():
+    live = apply(None, deployment())
+    config = deployment()
+    del config["metadata"]["labels"]
+    out = apply(live, config)
+    assert "labels" not in out["metadata"]
+    assert "f:metadata" not in entries(out)["kfctl/Apply"]["fieldsV1"]
