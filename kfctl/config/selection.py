@@ -33,7 +33,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from kfctl.catalog import Catalog, Component
+from kfctl.catalog import Catalog, Component, Platform
+from kfctl.catalog.model import thaw
 from kfctl.config import aliases
 from kfctl.config.model import PLATFORM_PLUGINS, Application, KfDef, Parameter, Repo, freeze
 from kfctl.config.schema import check, closest, validator_for
@@ -144,14 +145,14 @@ class _Resolver:
                 self._platform_app(app, entry)
             elif entry.kind == "dropped":
                 self.notices.append(f"application {app.name!r} is not needed: {entry.reason}")
-                self._stray_settings(app, deployed=False)
+                self._stray_settings(app, unused="nothing of this application is deployed")
             else:
                 self._choose(app, entry.components)
         if unsupported:
             self._unsupported(unsupported)
         self._check_secrets()
         for plugin in self.kfdef.plugins:
-            if plugin.kind not in ("KfGcpPlugin", "KfAwsPlugin"):
+            if plugin.kind not in PLATFORM_PLUGINS:
                 self.warnings.append(f"plugin {plugin.kind} (line {plugin.location.line}) has no effect in kfctl")
         if self.kfdef.applications and not self.chosen and not self.problems \
                 and not any(a.is_repo_application for a in self.kfdef.applications):
@@ -180,7 +181,7 @@ class _Resolver:
                          repo_applications=self._repo_applications(), added=resolution.added,
                          notices=tuple(self.notices), warnings=tuple(self.warnings))
 
-    def _platform(self) -> Any:
+    def _platform(self) -> Platform | None:
         name = self.kfdef.platform
         if name in self.catalog.platforms:
             return self.catalog.platforms[name]
@@ -191,16 +192,16 @@ class _Resolver:
             what, hint=self.catalog.suggest(name, self.catalog.platforms)))
         return None
 
-    def _check_platform_parameters(self, platform: Any) -> None:
+    def _check_platform_parameters(self, platform: Platform) -> None:
         """Values a platform plugin's spec gives to parameters the platform declares must fit their schema."""
         declared = platform.parameters.get("properties", {})
         for plugin in self.kfdef.plugins:
             if PLATFORM_PLUGINS.get(plugin.kind) != platform.name:
                 continue
-            values = {k: _thaw(v) for k, v in plugin.spec.items() if k in declared}
+            values = {k: thaw(v) for k, v in plugin.spec.items() if k in declared}
             if not values:
                 continue
-            schema = {"type": "object", "properties": {k: _thaw(declared[k]) for k in values}}
+            schema = {"type": "object", "properties": {k: thaw(declared[k]) for k in values}}
             base = ("spec", "plugins", plugin.index, "spec")
             source_map = self.kfdef.source_map
             self.problems.extend(check(values, validator_for(schema),
@@ -210,7 +211,8 @@ class _Resolver:
     def _platform_app(self, app: Application, entry: aliases.Alias) -> None:
         if entry.platform == self.kfdef.platform:
             self.notices.append(f"application {app.name!r} is provided by platform {entry.platform}")
-            self._stray_settings(app, deployed=False)
+            self._stray_settings(app, unused=f"platform {entry.platform} provides it; platform parameters go in "
+                                             "the spec of its plugin")
         else:
             self.problems.append(app.location.problem(
                 f"{app.name!r} is provided by platform {entry.platform}, "
@@ -227,16 +229,15 @@ class _Resolver:
             f"kfctl 1.x application{'s' if len(apps) > 1 else ''} with no counterpart in this kfctl: {text}",
             hint="remove them, or give each a kustomizeConfig.repoRef to build it from that repo"))
 
-    def _stray_settings(self, app: Application, *, deployed: bool) -> None:
-        """Overlays (and, for dropped/platform apps, parameters) that nothing will use."""
+    def _stray_settings(self, app: Application, *, unused: str | None = None) -> None:
+        """Overlays, and (when ``unused`` says why) parameters, that nothing will use."""
         if app.overlays:
             self.warnings.append(f"application {app.name!r}: kustomizeConfig.overlays ({', '.join(app.overlays)}) "
                                  "apply only to repo applications; ignored (platform overlays follow "
                                  "spec.platform)")
-        if not deployed:
+        if unused:
             for p in app.parameter_sites:
-                self.warnings.append(f"application {app.name!r}: parameter {p.name!r} ignored "
-                                     "(nothing of this application is deployed)")
+                self.warnings.append(f"application {app.name!r}: parameter {p.name!r} ignored ({unused})")
 
     def _choose(self, app: Application, targets: tuple[str, ...]) -> None:
         present = []
@@ -250,7 +251,7 @@ class _Resolver:
             self.chosen.setdefault(comp, [])
             if app.name not in self.chosen[comp]:
                 self.chosen[comp].append(app.name)
-        self._stray_settings(app, deployed=True)
+        self._stray_settings(app)
         for p in app.parameter_sites:
             owner = next((c for c in present if p.name in c.parameter_names), None)
             if owner is None:
@@ -283,10 +284,10 @@ class _Resolver:
 
     def _effective(self, component: Component, platform_values: Mapping[str, Any]) -> dict[str, Any]:
         params = component.defaults()
-        params.update({k: v for k, v in _thaw(platform_values).items()})
+        params.update({k: v for k, v in thaw(platform_values).items()})
         user = self.values.get(component.name, {})
         for name, (value, _) in user.items():
-            params[name] = _thaw(value)
+            params[name] = thaw(value)
         try:
             validator = validator_for(component.parameters)
         except Exception as exc:  # jsonschema.SchemaError: the bundle is broken, not the KfDef
@@ -320,14 +321,6 @@ class _Resolver:
             if secret.env is not None and secret.env not in self.environ:
                 self.warnings.append(f"secret {secret.name!r}: environment variable {secret.env} is not set "
                                      "(kfctl apply will need it)")
-
-
-def _thaw(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {k: _thaw(v) for k, v in value.items()}
-    if isinstance(value, tuple | list):
-        return [_thaw(v) for v in value]
-    return value
 
 
 def resolve_problems(kfdef: KfDef, catalog: Catalog, *,
