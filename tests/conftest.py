@@ -19,3 +19,6 @@ def runner() -> CliRunner:
 @pytest.fixture
 def repo_root() -> Path:
     return REPO_ROOT
+
+
+from kfctl.sim.testing import sim_cluster, sim_factory  # noqa: E402,F401  (simulated cluster fixtures)

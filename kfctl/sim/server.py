@@ -20,6 +20,7 @@ from urllib.parse import parse_qs, urlsplit
 import yaml
 
 from kfctl.sim import discovery, status, tables
+from kfctl.sim import protobuf as protobuf_codec
 from kfctl.sim.cluster import APPLY, JSON_PATCH, MERGE, STRATEGIC, Cluster, DeleteOptions, WriteOptions, external
 from kfctl.sim.faults import FaultInjector, Faults
 from kfctl.sim.metrics import Metrics, RequestRecord
@@ -222,12 +223,14 @@ class APIServer:
         opts = WriteOptions(dry_run=bool(dry_run), field_manager=query.get("fieldManager", ""),
                             field_validation=query.get("fieldValidation") or "Warn",
                             force=query.get("force") in ("true", "1"), user_agent=h.headers.get("User-Agent") or "")
+        protobuf = (h.headers.get("Content-Type") or "").startswith(protobuf_codec.PROTOBUF)
         if verb == "create":
             if not namespace and rtype.namespaced:
                 raise status.path_not_found()
-            result = self.cluster.create(rtype, namespace, _decode(raw, rtype), opts)
+            body = protobuf_codec.decode(raw) if protobuf else _decode(raw, rtype)
+            result = self.cluster.create(rtype, namespace, body, opts)
         elif verb == "update":
-            body = _decode(raw, rtype)
+            body = protobuf_codec.decode(raw) if protobuf else _decode(raw, rtype)
             if sub == "finalize":
                 finalizers = (body.get("spec") or {}).get("finalizers") or []
 
@@ -327,7 +330,12 @@ class APIServer:
         rv_text = query.get("resourceVersion") or ""
         store = self.cluster.store
         initial: list[dict[str, Any]] = []
-        if rv_text in ("", "0"):
+        send_initial = query.get("sendInitialEvents") in ("true", "1")
+        if send_initial and query.get("resourceVersionMatch") != "NotOlderThan":
+            raise status.invalid("ListOptions", "meta.k8s.io", "", [status.cause(
+                "resourceVersionMatch", "FieldValueForbidden",
+                "Forbidden: sendInitialEvents requires setting resourceVersionMatch to NotOlderThan")])
+        if send_initial or rv_text in ("", "0"):
             items, last_rv = store.list(rtype.group, rtype.plural, namespace or None)
             initial = [external(rtype, o) for o in items if match is None or match(o)]
         else:
@@ -361,6 +369,10 @@ class APIServer:
         next_bookmark = time.monotonic() + bookmark_every
         for obj in initial:
             emit("ADDED", obj)
+        if send_initial:  # the WatchList protocol: a bookmark marks the end of the initial state
+            emit("BOOKMARK", {"kind": rtype.kind, "apiVersion": rtype.api_version,
+                              "metadata": {"resourceVersion": str(last_rv),
+                                           "annotations": {"k8s.io/initial-events-end": "true"}}})
         try:
             while True:
                 now = time.monotonic()
