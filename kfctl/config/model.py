@@ -171,7 +171,7 @@ class _Build:
             api_version=str(self.data.get("apiVersion", "")),
             name=self._name(meta),
             namespace=meta["namespace"] if isinstance(meta.get("namespace"), str) else DEFAULT_NAMESPACE,
-            version=str(version) if isinstance(version, str | int | float) else None,
+            version=version if isinstance(version, str) else None,
             platform=platform,
             platform_reason=reason,
             platform_at=platform_at,
@@ -184,8 +184,8 @@ class _Build:
         )
 
     def _name(self, meta: dict[str, Any]) -> str:
-        if isinstance(meta.get("name"), str):
-            return meta["name"]
+        if "name" in meta:  # a name that is not a string is the schema's complaint
+            return str(meta["name"])
         name = self.default_name
         if name is None and self.source is not None:
             name = self.source.resolve().parent.name
