@@ -206,7 +206,7 @@ def _to_jsonschema(node: Any, *, root: bool = False) -> Any:
         out.setdefault("anyOf", [{"type": "integer"}, {"type": "string"}])
     if node.get("nullable") and "type" in out:
         out["type"] = [out["type"], "null"]
-    if root:
+    if root or node.get("x-kubernetes-embedded-resource"):
         props = dict(out.get("properties") or {})
         for key in ("apiVersion", "kind"):
             props.setdefault(key, {"type": "string"})

@@ -35,7 +35,7 @@ LEGACY_PLATFORM_KEYS = {"ipName": "staticIpName"}
 
 def platform_parameters(selection: Selection, catalog: Catalog) -> dict[str, Any]:
     """Platform parameters the KfDef sets, through its platform plugin's spec."""
-    declared = set((catalog.platform(selection.platform).parameters.get("properties") or {}))
+    declared = set(catalog.platform(selection.platform).parameters.get("properties") or {})
     values: dict[str, Any] = {}
     for plugin in selection.kfdef.plugins:
         if PLATFORM_PLUGINS.get(plugin.kind) != selection.platform:

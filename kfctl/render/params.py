@@ -33,7 +33,7 @@ def validate(schema: Mapping[str, Any], values: Mapping[str, Any], *, owner: str
     if not errors:
         return
     problems = []
-    known = ", ".join(sorted((schema.get("properties") or {}))) or "(none)"
+    known = ", ".join(sorted(schema.get("properties") or {})) or "(none)"
     for err in errors:
         where = _path(err)
         if err.validator == "additionalProperties" and not where:

@@ -101,7 +101,8 @@ def _read_marker(out: Path) -> dict[str, str]:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         files = data.get("files") or {}
-        if not isinstance(files, Mapping) or not all(isinstance(k, str) and isinstance(v, str) for k, v in files.items()):
+        if not isinstance(files, Mapping) or not all(
+                isinstance(k, str) and isinstance(v, str) for k, v in files.items()):
             raise ValueError("files: expected a mapping of path to sha256")
     except (OSError, yaml.YAMLError, ValueError, AttributeError) as exc:
         raise InputError(f"{path}: cannot read kfctl's ownership marker: {exc}",

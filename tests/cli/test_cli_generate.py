@@ -56,7 +56,8 @@ def test_changed_kfdef_is_regenerated_and_dropped_components_removed(runner, tmp
     result = runner.invoke(cli, ["generate", "k8s", "-f", str(kfdef), "-o", str(tmp_path / "o")])
     assert result.exit_code == 0, result.output
     assert not (tmp_path / "o/cert-manager").exists()
-    assert "pod-security.kubernetes.io/enforce: restricted" in (tmp_path / "o/kubeflow-core/00-namespace.yaml").read_text()
+    namespace = (tmp_path / "o/kubeflow-core/00-namespace.yaml").read_text()
+    assert "pod-security.kubernetes.io/enforce: restricted" in namespace
 
 
 def test_default_file_and_legacy_platform_word(runner, tmp_path, monkeypatch):

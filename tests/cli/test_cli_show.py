@@ -28,8 +28,9 @@ def test_show_prints_the_rendering(runner, tmp_path):
     assert result.exit_code == 0, result.output
     docs = [d for d in yaml.safe_load_all(result.output) if d]
     catalog = load_catalog()
-    expected = render(RenderRequest(platform="local", components=catalog.resolve(["kubeflow-core", "cert-manager"]).order,
-                                    deployment="demo", parameters={"cert-manager": {"logLevel": 4}}), catalog)
+    order = catalog.resolve(["kubeflow-core", "cert-manager"]).order
+    expected = render(RenderRequest(platform="local", components=order, deployment="demo",
+                                    parameters={"cert-manager": {"logLevel": 4}}), catalog)
     assert docs == [r.to_dict() for r in expected.resources]
     assert result.output.startswith("---\napiVersion: ")
 

@@ -120,3 +120,17 @@ def test_all_problems_name_component_source_and_object(fake_catalog, make_reques
     assert lines and lines[0].startswith("katib: manifests/katib/templates/x.yaml.j2: Deployment/n/d: ")
     unknown = _res({"apiVersion": "example.org/v1", "kind": "Gadget", "metadata": {"name": "g"}})
     assert "no schema" in next(iter(all_problems([unknown])))
+
+
+def test_embedded_resources_may_carry_object_fields():
+    crd = copy.deepcopy(CRD)
+    _schema(crd)["properties"]["spec"]["properties"]["template"] = {
+        "type": "object", "x-kubernetes-embedded-resource": True,
+        "properties": {"spec": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}}}
+    obj = {"apiVersion": "example.org/v1", "kind": "Widget", "metadata": {"name": "w", "namespace": "n"},
+           "spec": {"size": 1, "template": {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
+                                            "spec": {"anything": True}}}}
+    assert structural_problems(crd) == []
+    assert custom_resource_problems(_res(obj), freeze(crd)) == []
+    obj["spec"]["template"]["status"] = {}
+    assert "'status' was unexpected" in custom_resource_problems(_res(obj), freeze(crd))[0]

@@ -7,7 +7,7 @@ import pytest
 from kfctl.errors import CatalogError, ConfigError
 from kfctl.render import render
 
-from conftest import DATA, USER_OVERLAY
+from conftest import USER_OVERLAY
 
 
 def _objects(rendering):
@@ -52,7 +52,8 @@ def test_overlay_of_unselected_component_is_skipped(fake_catalog, make_request):
 
 
 def test_named_target_matching_nothing_names_the_file(fake_catalog, make_request, tmp_path):
-    folder = _overlay(tmp_path, "patches:\n  - target: {kind: Deployment, name: alfa}\n    patch: {spec: {replicas: 1}}\n")
+    folder = _overlay(tmp_path, "patches:\n  - target: {kind: Deployment, name: alfa}\n"
+                                "    patch: {spec: {replicas: 1}}\n")
     with pytest.raises(ConfigError) as info:
         render(make_request(overlays=(folder,)), fake_catalog)
     assert "ov/10-x.yaml: patches[0].target: target Deployment/alfa matches no rendered object" in info.value.render()
