@@ -41,6 +41,8 @@ def load(file: Path | None, overlays: tuple[Path, ...]) -> tuple[Path, Selection
     selection, rendering = render_kfdef(path, overlays=overlays, display=shown)
     for warning in selection.warnings:
         click.echo(f"warning: {warning}", err=True)
+    for name in rendering.demo_defaults:
+        click.echo(f"warning: {name} keeps its demo default; set it in the KfDef before production use", err=True)
     for app in selection.repo_applications:
         click.echo(f"warning: repo application {app.name!r} ({app.repo.name}/{app.path}) is built by kustomize "
                    "at apply time and is not part of this output", err=True)

@@ -147,6 +147,8 @@ class Rendering:
     request: RenderRequest
     bundles: tuple[Bundle, ...]
     patches: tuple[PatchUse, ...] = ()
+    #: "component.parameter" (or "platform.parameter") still at a default marked x-kfctl-demo
+    demo_defaults: tuple[str, ...] = ()
 
     @property
     def resources(self) -> tuple[Resource, ...]:

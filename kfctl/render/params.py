@@ -49,6 +49,12 @@ def validate(schema: Mapping[str, Any], values: Mapping[str, Any], *, owner: str
     raise ConfigError(problems, summary=f"invalid parameters for {owner}")
 
 
+def demo_defaults(schema: Mapping[str, Any], values: Mapping[str, Any], *, owner: str) -> list[str]:
+    """``owner.name`` for each parameter still at a default its schema marks ``x-kfctl-demo``."""
+    return [f"{owner}.{name}" for name, spec in (schema.get("properties") or {}).items()
+            if spec.get("x-kfctl-demo") and values.get(name) == thaw(spec.get("default"))]
+
+
 def effective(
     schema: Mapping[str, Any],
     *layers: Mapping[str, Any] | None,

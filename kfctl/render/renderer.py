@@ -135,11 +135,13 @@ def render(request: RenderRequest, catalog: Catalog | None = None) -> Rendering:
     versions = {c.name: c.version for c in components}
     versions[PLATFORM_GROUP] = versions[USER_GROUP] = __version__
 
+    demo = params.demo_defaults(platform.parameters, platform_params, owner=PLATFORM_GROUP)
     rendered: list[Resource] = []
     for comp in components:
         values = params.effective(comp.parameters, platform.component_parameters.get(comp.name),
                                   request.parameters.get(comp.name), owner=f"component {comp.name}",
                                   file=jinja.display_path(comp.path / "component.yaml"))
+        demo += params.demo_defaults(comp.parameters, values, owner=comp.name)
         context = {**shared, "params": values, "namespace": namespaces[comp.name],
                    "component": {"name": comp.name, "version": comp.version}}
         rendered.extend(_render_component(comp, context))
@@ -174,7 +176,7 @@ def render(request: RenderRequest, catalog: Catalog | None = None) -> Rendering:
 
     order = [PLATFORM_GROUP, *request.components, USER_GROUP]
     bundles = tuple(Bundle(name, versions[name], tuple(by_group[name])) for name in order if by_group.get(name))
-    return Rendering(request=request, bundles=bundles, patches=tuple(uses))
+    return Rendering(request=request, bundles=bundles, patches=tuple(uses), demo_defaults=tuple(demo))
 
 
 def to_yaml(resources: Any) -> str:

@@ -96,6 +96,17 @@ def test_platform_plugin_spec_sets_platform_parameters(runner, tmp_path):
     assert "kubernetes.io/ingress.global-static-ip-name: kf-ip" in ingress
 
 
+def test_demo_defaults_are_warned_about(runner, tmp_path):
+    kfdef = _kfdef(tmp_path, apps=("katib",))
+    result = runner.invoke(cli, ["generate", "-f", str(kfdef)])
+    assert result.exit_code == 0, result.output
+    assert "warning: katib.mysqlPassword keeps its demo default" in result.stderr
+    params = "\n    parameters:\n    - {name: mysqlPassword, value: s3cret-enough}"
+    _kfdef(tmp_path, apps=("katib",), params=params)
+    result = runner.invoke(cli, ["generate", "-f", str(kfdef)])
+    assert "katib.mysqlPassword" not in result.stderr
+
+
 def test_bad_kfdef_is_exit_2_with_location(runner, tmp_path):
     kfdef = _kfdef(tmp_path, apps=("kubeflow-cor",))
     result = runner.invoke(cli, ["generate", "-f", str(kfdef)])

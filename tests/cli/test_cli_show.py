@@ -26,20 +26,20 @@ def test_show_prints_the_rendering(runner, tmp_path):
     (tmp_path / "kfdef.yaml").write_text(KFDEF)
     result = runner.invoke(cli, ["show", "-f", str(tmp_path / "kfdef.yaml")])
     assert result.exit_code == 0, result.output
-    docs = [d for d in yaml.safe_load_all(result.output) if d]
+    docs = [d for d in yaml.safe_load_all(result.stdout) if d]
+    assert result.stdout.startswith("---\napiVersion: ")
     catalog = load_catalog()
     order = catalog.resolve(["kubeflow-core", "cert-manager"]).order
     expected = render(RenderRequest(platform="local", components=order, deployment="demo",
                                     parameters={"cert-manager": {"logLevel": 4}}), catalog)
     assert docs == [r.to_dict() for r in expected.resources]
-    assert result.output.startswith("---\napiVersion: ")
 
 
 def test_show_one_component(runner, tmp_path):
     (tmp_path / "kfdef.yaml").write_text(KFDEF)
     result = runner.invoke(cli, ["show", "-f", str(tmp_path / "kfdef.yaml"), "--component", "kubeflow-core"])
     assert result.exit_code == 0, result.output
-    docs = [d for d in yaml.safe_load_all(result.output) if d]
+    docs = [d for d in yaml.safe_load_all(result.stdout) if d]
     assert docs and {d["metadata"]["labels"]["app.kubernetes.io/component"] for d in docs} == {"kubeflow-core"}
 
 

@@ -75,6 +75,11 @@ def test_each_parameter_changes_only_its_own_field(fake_catalog, make_request):
         assert diff == expected, (comp, name)
 
 
+def test_demo_defaults_are_reported_until_set(fake_catalog, make_request):
+    assert render(make_request(), fake_catalog).demo_defaults == ("alpha.password",)
+    assert render(make_request(parameters={"alpha": {"password": "real"}}), fake_catalog).demo_defaults == ()
+
+
 def test_kfdef_value_with_braces_comes_out_literally(fake_catalog, make_request):
     rendering = render(make_request(parameters={"alpha": {"greeting": "{{ params.password }}"}}), fake_catalog)
     assert _objects(rendering)[("ConfigMap", "alpha-config")].body["data"]["greeting"] == "{{ params.password }}"
