@@ -107,15 +107,18 @@ def pe_string(pe: str) -> str:
 
 
 def _value_rank(value: Any) -> tuple[int, Any]:
-    if value is None:
-        return (0, 0)
+    """structured-merge-diff's value order: numbers, strings, booleans, lists, maps, null."""
     if isinstance(value, bool):
-        return (1, value)
-    if isinstance(value, (int, float)):
         return (2, value)
+    if isinstance(value, (int, float)):
+        return (0, value)
     if isinstance(value, str):
-        return (3, value)
-    return (4, _json(value))
+        return (1, value)
+    if isinstance(value, list):
+        return (3, _json(value))
+    if isinstance(value, dict):
+        return (4, _json(value))
+    return (5, 0)
 
 
 @lru_cache(maxsize=8192)

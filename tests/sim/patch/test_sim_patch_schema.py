@@ -70,3 +70,8 @@ def test_fields_v1_helpers_spell_paths_and_order_like_the_server():
     assert list(canon) == ["f:metadata", "f:spec"]
     assert list(canon["f:spec"]["f:template"]["f:spec"]["f:containers"]['k:{"name":"app"}']) == [
         ".", "f:image", "f:name"]
+
+
+def test_fields_v1_orders_fields_then_keys_then_values_with_values_by_type():
+    raw = {'v:"b"': {}, "v:true": {}, "v:2": {}, 'k:{"name":"x"}': {}, "f:z": {}, "v:10": {}, 'v:"a"': {}}
+    assert list(canonical_fields_v1(raw)) == ["f:z", 'k:{"name":"x"}', "v:2", "v:10", 'v:"a"', 'v:"b"', "v:true"]
