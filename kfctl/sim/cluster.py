@@ -187,7 +187,9 @@ class Cluster:
         name = meta.get("name", "")
         obj = self._admit(CREATE, rtype, namespace, name, obj, None, opts)
         meta = obj["metadata"]
-        check_metadata(rtype, obj, creating=True)
+        virtual = (rtype.group, rtype.kind) in VIRTUAL_KINDS
+        if not virtual:
+            check_metadata(rtype, obj, creating=True)
         if rtype.group == crds.CRD_GROUP and rtype.kind == "CustomResourceDefinition":
             crds.check_crd(obj)
             if crds.CLEANUP_FINALIZER not in meta.get("finalizers", []):
@@ -203,7 +205,7 @@ class Cluster:
             _set_managed(meta, _patch().update_managed_fields(
                 None, obj, manager=opts.manager, operation="Update", api_version=rtype.api_version, now=now,
                 **_schema_args(rtype)))
-        if (rtype.group, rtype.kind) in VIRTUAL_KINDS:
+        if virtual:
             return Result(self._virtual(obj), 201, warnings)
         if opts.dry_run:
             return Result(obj, 201, warnings)
