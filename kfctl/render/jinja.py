@@ -2,6 +2,7 @@
 
 Sandboxed (templates cannot reach Python internals or mutate the context),
 ``StrictUndefined`` (a misspelt name fails instead of rendering as empty),
+deterministic (the ``random`` filter and ``lipsum`` are removed),
 no autoescaping (the output is YAML, not HTML) and a plain-JSON ``tojson``
 (Jinja's own escapes ``<``, ``>``, ``&`` and ``'`` for HTML). Any failure
 becomes a :class:`~kfctl.errors.TemplateError` that names ``template:line``.
@@ -63,6 +64,9 @@ def environment(folder: Path) -> jinja2.Environment:
         autoescape=False,
         auto_reload=False,
     )
+    # Output must be a function of the input: no random values.
+    env.filters.pop("random", None)
+    env.globals.pop("lipsum", None)
     env.filters["tojson"] = _tojson
     env.filters["b64encode"] = _b64encode
     env.policies["json.dumps_function"] = json.dumps

@@ -56,3 +56,10 @@ def test_b64encode(tmp_path):
 def test_undefined_piped_to_tojson_names_the_missing_attribute(tmp_path):
     with pytest.raises(TemplateError, match=r"t.yaml.j2:2: 'dict object' has no attribute 'replica'"):
         _render(tmp_path, "a: 1\nb: {{ params.replica | tojson }}\n", params={"replicas": 1})
+
+
+def test_no_random_values(tmp_path):
+    with pytest.raises(TemplateError, match="random"):
+        _render(tmp_path, "{{ [1, 2, 3] | random }}")
+    with pytest.raises(TemplateError, match="lipsum"):
+        _render(tmp_path, "{{ lipsum() }}")
