@@ -33,7 +33,11 @@ def leaf() -> Trie:
 # --- path elements -----------------------------------------------------------------------------------------
 
 def _json(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, sort_keys=True)
+    """Compact JSON as Go's encoding/json writes it (UTF-8 kept, HTML characters escaped)."""
+    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False, sort_keys=True)
+    if "<" in text or ">" in text or "&" in text:
+        text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    return text
 
 
 def field_pe(name: str) -> str:
