@@ -148,13 +148,17 @@ def builtin_kinds() -> frozenset[str]:
 
 
 def root_node(api_version: str, kind: str, schema: dict[str, Any] | None = None) -> Node:
-    """The type of a whole object: built-in, from a CRD schema, or deduced."""
+    """The type of a whole object: built-in, from a CRD schema, or deduced.
+
+    A CRD schema is compiled once per schema object (kept by identity): treat
+    the dicts you pass as immutable, and pass a new one when a CRD changes.
+    """
     kinds, resolver = _builtin()
     name = kinds.get(f"{api_version}/{kind}")
     if name is not None:
         return resolver.named(name)
     if schema is not None:
-        return _crd_root(json.dumps(schema, sort_keys=True))
+        return _crd_root(schema)
     return _DEDUCED_ROOT
 
 
@@ -202,9 +206,23 @@ class _CrdRoot(Node):
         return super().field(name)
 
 
-@lru_cache(maxsize=256)
-def _crd_root(schema_json: str) -> Node:
-    raw = json.loads(schema_json)
+_CRD_CACHE: dict[int, tuple[dict[str, Any], Node]] = {}
+_CRD_CACHE_SIZE = 512
+
+
+def _crd_root(raw: dict[str, Any]) -> Node:
+    """The compiled root of a CRD schema, cached by identity (schemas can be hundreds of KB)."""
+    hit = _CRD_CACHE.get(id(raw))
+    if hit is not None and hit[0] is raw:
+        return hit[1]
+    if len(_CRD_CACHE) >= _CRD_CACHE_SIZE:
+        _CRD_CACHE.pop(next(iter(_CRD_CACHE)))
+    node = _compile_crd_root(raw)
+    _CRD_CACHE[id(raw)] = (raw, node)
+    return node
+
+
+def _compile_crd_root(raw: dict[str, Any]) -> Node:
     resolver = _CrdResolver()
     fields = dict(raw.get("properties") or {})
     fields.setdefault("apiVersion", {"type": "string"})

@@ -83,3 +83,12 @@ def test_custom_resource_metadata_is_typed_like_objectmeta():
     config["metadata"]["finalizers"] = ["a"]
     live = apply(None, config, "kfctl")
     assert fields(live, "kfctl") == {"f:metadata": {"f:finalizers": {'v:"a"': {}}}}
+
+
+def test_each_schema_object_gets_its_own_semantics():
+    atomic = {"type": "object", "properties": {"spec": {"type": "object", "properties": {
+        "owners": {"type": "array", "items": {"type": "object"}}}}}}
+    keyed = SCHEMA
+    for schema, expected in ((atomic, {}), (keyed, {'k:{"name":"a"}': {".": {}, "f:name": {}}}), (atomic, {})):
+        live = apply(None, profile(owners=[{"name": "a"}]), "kfctl", schema=schema)
+        assert fields(live, "kfctl")["f:spec"]["f:owners"] == expected
