@@ -229,6 +229,7 @@ class APIServer:
                 raise status.path_not_found()
             body = protobuf_codec.decode(raw) if protobuf else _decode(raw, rtype)
             result = self.cluster.create(rtype, namespace, body, opts)
+            record["name"] = (result.body.get("metadata") or {}).get("name", "")
         elif verb == "update":
             body = protobuf_codec.decode(raw) if protobuf else _decode(raw, rtype)
             if sub == "finalize":
