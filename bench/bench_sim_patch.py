@@ -9,7 +9,11 @@ from __future__ import annotations
 
 import copy
 import json
+import tarfile
 import time
+from pathlib import Path
+
+import yaml
 
 from kfctl.sim.patch import json_patch, merge_patch, server_side_apply, strategic_merge_patch, update_managed_fields
 
@@ -78,5 +82,33 @@ def main() -> None:
     print(f"no-op re-apply of 600 Deployments: {total * 1000:.1f} ms total, {unchanged}/600 detected unchanged")
 
 
+UPSTREAM = Path("/work/shared/upstream/kubeflow-manifests-v1.10.2.tar.gz")
+BIG_CRDS = (
+    "manifests-1.10.2/applications/pipeline/upstream/third-party/argo/upstream/manifests/base/crds/full/"
+    "argoproj.io_workflows.yaml",
+    "manifests-1.10.2/applications/jupyter/notebook-controller/upstream/crd/bases/kubeflow.org_notebooks.yaml",
+)
+
+
+def big_crds() -> None:
+    """Server-side apply of the largest CRDs Kubeflow installs (read from the upstream test tarball)."""
+    if not UPSTREAM.exists():
+        print(f"{UPSTREAM} not present: CRD timings not measured")
+        return
+    with tarfile.open(UPSTREAM) as tar:
+        for path in BIG_CRDS:
+            crd = next(d for d in yaml.safe_load_all(tar.extractfile(path).read()) if d)
+            args = {"manager": "kfctl", "force": False, "api_version": "apiextensions.k8s.io/v1"}
+            start = time.perf_counter()
+            live = server_side_apply(None, crd, now="T1", **args)
+            created = time.perf_counter() - start
+            start = time.perf_counter()
+            same = server_side_apply(live, crd, now="T2", **args) == live
+            noop = time.perf_counter() - start
+            print(f"CRD {crd['metadata']['name']} ({len(json.dumps(crd)) // 1024} KB): create {created * 1000:.1f} ms, "
+                  f"no-op re-apply {noop * 1000:.1f} ms (unchanged: {same})")
+
+
 if __name__ == "__main__":
     main()
+    big_crds()
