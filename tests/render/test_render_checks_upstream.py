@@ -32,8 +32,9 @@ def _crds():
             except yaml.YAMLError:
                 continue  # kustomize patches and templates, not manifests
             for doc in docs:
-                if isinstance(doc, dict) and doc.get("kind") == "CustomResourceDefinition" \
-                        and doc.get("apiVersion") == "apiextensions.k8s.io/v1" and "versions" in (doc.get("spec") or {}):
+                if not isinstance(doc, dict) or doc.get("apiVersion") != "apiextensions.k8s.io/v1":
+                    continue
+                if doc.get("kind") == "CustomResourceDefinition" and "versions" in (doc.get("spec") or {}):
                     yield member.name, doc
 
 
