@@ -71,7 +71,7 @@ def generate(what: str | None, file: Path | None, output: Path | None, overlays:
     for rel in report.kept:
         click.echo(f"warning: kept {out / rel}: no longer generated, but edited since kfctl wrote it", err=True)
     count = len(rendering.resources)
-    components = len([b for b in rendering.bundles])
+    components = len(rendering.bundles)
     status = (f"{len(report.written)} written, {len(report.unchanged)} unchanged, {len(report.removed)} removed"
               if report.changed else "no changes")
     click.echo(f"Generated {count} objects in {components} folders into {out} ({status}).")
