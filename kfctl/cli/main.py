@@ -32,6 +32,7 @@ COMMANDS: dict[str, str] = {
     "build": "kfctl.cli.generate:generate",
     "show": "kfctl.cli.show:show",
     "sim": "kfctl.cli.sim:sim",
+    "apply": "kfctl.cli.apply:apply",
 }
 
 EPILOG = """\b

@@ -177,12 +177,13 @@ class Cluster:
             dry_run="All" if dry_run else None,
         )
 
-    def merge_patch(self, api_version: str, kind: str, namespace: str | None, name: str, patch: Mapping[str, Any]) -> dict:
+    def merge_patch(self, api_version: str, kind: str, namespace: str | None, name: str, patch: Mapping[str, Any],
+                    *, field_manager: str = FIELD_MANAGER) -> dict:
         info = self.resource(api_version, kind)
         what = _ref(api_version, kind, namespace, name)
         return self._request(
             "patch", self._path(info, namespace, name), what, body=dict(patch),
-            content_type="application/merge-patch+json", field_manager=FIELD_MANAGER,
+            content_type="application/merge-patch+json", field_manager=field_manager,
         )
 
     def delete(

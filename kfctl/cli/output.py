@@ -1,0 +1,124 @@
+"""Turning engine events into output: live progress on a TTY, plain lines otherwise, or JSON.
+
+One sink per mode; the engine does not know which. ``--output json`` writes
+one JSON object per line (machine-readable, stable keys); plain mode writes
+timestamped lines fit for CI logs; live mode redraws a per-component table
+(applied / ready / total, what is awaited, elapsed) with rich.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+import time
+from collections.abc import Mapping
+from typing import IO, Any
+
+import click
+
+from kfctl.engine import events as ev
+
+QUIET_PLAIN = {ev.UNCHANGED, ev.WAITING}
+
+
+class JsonSink:
+    def __init__(self, stream: IO[str] | None = None) -> None:
+        self.stream = stream or sys.stdout
+        self.lock = threading.Lock()
+
+    def __call__(self, event: ev.Event) -> None:
+        with self.lock:
+            self.stream.write(json.dumps(event.to_json(), sort_keys=True) + "\n")
+            self.stream.flush()
+
+    def close(self) -> None:
+        pass
+
+
+class PlainSink:
+    """Timestamped lines; routine 'unchanged' and 'waiting' lines only with -v."""
+
+    def __init__(self, verbose: int = 0, stream: IO[str] | None = None) -> None:
+        self.verbose = verbose
+        self.stream = stream
+        self.lock = threading.Lock()
+
+    def __call__(self, event: ev.Event) -> None:
+        if event.kind in QUIET_PLAIN and not self.verbose:
+            return
+        if event.kind == ev.SUMMARY and event.data.get("phase") == "end":
+            return  # the command prints its own summary
+        stamp = time.strftime("%H:%M:%S")
+        subject = event.obj or event.data.get("object", "")
+        parts = [stamp, f"+{event.elapsed:6.1f}s", f"{event.kind:<15}"]
+        if subject:
+            parts.append(subject)
+        if event.component:
+            parts.append(f"[{event.component}]")
+        if event.message:
+            parts.append(event.message)
+        with self.lock:
+            click.echo("  ".join(parts), file=self.stream)
+
+    def close(self) -> None:
+        pass
+
+
+class LiveSink:
+    """A rich Live table per component, redrawn a few times a second."""
+
+    def __init__(self, components: Mapping[str, int], verbose: int = 0) -> None:
+        from rich.console import Console
+        from rich.live import Live
+
+        self.console = Console(stderr=False)
+        self.totals = dict(components)
+        self.applied: dict[str, int] = {c: 0 for c in components}
+        self.ready: dict[str, int] = {c: 0 for c in components}
+        self.awaiting: dict[str, str] = {}
+        self.failures: list[str] = []
+        self.start = time.monotonic()
+        self.lock = threading.Lock()
+        self.live = Live(self._table(), console=self.console, refresh_per_second=4, transient=False)
+        self.live.start()
+
+    def _table(self) -> Any:
+        from rich.table import Table
+
+        table = Table(title=f"kfctl apply  {time.monotonic() - self.start:5.1f}s", expand=False)
+        for col in ("component", "applied", "ready", "total", "awaiting"):
+            table.add_column(col)
+        for comp, total in self.totals.items():
+            done = self.ready.get(comp, 0) >= total
+            table.add_row(comp, str(self.applied.get(comp, 0)), str(self.ready.get(comp, 0)), str(total),
+                          "[green]ready[/green]" if done else self.awaiting.get(comp, ""))
+        return table
+
+    def __call__(self, event: ev.Event) -> None:
+        with self.lock:
+            comp = event.component
+            if event.kind in (ev.APPLIED, ev.UNCHANGED) and comp in self.applied:
+                self.applied[comp] += 1
+            elif event.kind == ev.HEALTHY and comp in self.ready:
+                self.ready[comp] += 1
+            elif event.kind == ev.WAITING and comp:
+                self.awaiting[comp] = f"{event.obj}: {event.message}"
+            elif event.kind in (ev.FAILED, ev.BLOCKED):
+                self.failures.append(f"{event.kind} {event.obj or event.data.get('object', '')}: {event.message}")
+                if comp:
+                    self.awaiting[comp] = f"[red]{event.kind}[/red] {event.obj}"
+            self.live.update(self._table())
+
+    def close(self) -> None:
+        self.live.stop()
+
+
+def make_sink(mode: str, *, components: Mapping[str, int], verbose: int = 0):
+    if mode == "auto":
+        mode = "live" if sys.stdout.isatty() else "plain"
+    if mode == "json":
+        return JsonSink()
+    if mode == "live":
+        return LiveSink(components, verbose)
+    return PlainSink(verbose)

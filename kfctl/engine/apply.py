@@ -1,0 +1,452 @@
+"""The apply engine: one pass over the plan, each object as soon as what it needs is healthy.
+
+Loop (kapp's shape, without waves): start every object whose dependencies are
+healthy, on a bounded worker pool -> follow health through watches ->
+unblock dependents -> repeat; a failure blocks only its own dependents. Then
+prune what the deployment owned before and no longer renders, once the new
+set is healthy, and record the inventory and status in the cluster.
+
+Writes are avoided when nothing would change: each member carries a hash of
+its applied manifest, and the live object (listed, not fetched one by one)
+must contain every desired field. When only the comparison is unsure (server
+normalisation), a server-side dry run decides. So a no-op re-apply makes zero
+writes.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from kfctl.engine import events as ev
+from kfctl.engine.compare import first_difference, manifest_hash, same_object
+from kfctl.engine.prune import prune_stale
+from kfctl.engine.inventory import (
+    HASH_ANNOTATION,
+    Member,
+    applyset_id,
+    label_member,
+    owner_of,
+    parent_manifest,
+    parent_name,
+    read_parent,
+    PART_OF,
+)
+from kfctl.engine.readiness import Rule, Status, assess
+from kfctl.engine.retry import Backoff
+from kfctl.engine.tracker import Tracker
+from kfctl.errors import OperationFailed
+from kfctl.plan import ObjectRef, Plan
+
+PENDING, RUNNING, WAITING, HEALTHY, FAILED, BLOCKED = "pending", "running", "waiting", "healthy", "failed", "blocked"
+
+
+@dataclass(frozen=True)
+class ApplyOptions:
+    concurrency: int = 8
+    timeout: float = 1800.0         # whole apply, seconds
+    object_timeout: float = 600.0   # one object from apply to healthy
+    force_conflicts: bool = False
+    adopt: bool = False
+    prune: bool = True
+    purge_crds: bool = False
+    backoff: Backoff = field(default_factory=Backoff)
+
+
+@dataclass(frozen=True)
+class ObjectOutcome:
+    ref: ObjectRef
+    component: str
+    state: str
+    message: str
+    wrote: bool = False
+
+
+@dataclass(frozen=True)
+class ApplyResult:
+    outcomes: tuple[ObjectOutcome, ...]
+    pruned: tuple[str, ...]
+    kept: tuple[str, ...]
+    elapsed: float
+    writes: int
+
+    @property
+    def ok(self) -> bool:
+        return all(o.state == HEALTHY for o in self.outcomes)
+
+    @property
+    def problems(self) -> tuple[ObjectOutcome, ...]:
+        return tuple(o for o in self.outcomes if o.state != HEALTHY)
+
+
+class ApplyFailed(OperationFailed):
+    def __init__(self, result: ApplyResult) -> None:
+        lines = [f"{o.ref} [{o.component}] {o.state}: {o.message}" for o in result.problems]
+        super().__init__("apply did not converge:\n  " + "\n  ".join(lines))
+        self.result = result
+
+
+class OwnershipError(Exception):
+    """An object exists and belongs to someone else."""
+
+
+def _rv(obj: Mapping[str, Any] | None) -> int:
+    try:
+        return int(((obj or {}).get("metadata") or {}).get("resourceVersion") or 0)
+    except (TypeError, ValueError):
+        return 0
+
+
+def _api_version(ref: ObjectRef, manifest: Mapping[str, Any]) -> str:
+    return str(manifest.get("apiVersion"))
+
+
+class ApplyEngine:
+    def __init__(
+        self,
+        cluster: Any,
+        plan: Plan,
+        *,
+        deployment: str,
+        namespace: str,
+        options: ApplyOptions = ApplyOptions(),
+        sink: ev.Sink = lambda e: None,
+        rules: Callable[[ObjectRef], tuple[Rule | None, float | None]] = lambda ref: (None, None),
+        status: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.cluster = cluster
+        self.plan = plan
+        self.deployment = deployment
+        self.namespace = namespace
+        self.options = options
+        self.sink = sink
+        self.rules = rules
+        self.status_extra = dict(status or {})
+        self.set_id = applyset_id(deployment, namespace)
+        self.clock = ev.Clock()
+        self.events: queue.Queue[tuple[str, Any]] = queue.Queue()
+        self.live: dict[ObjectRef, dict[str, Any]] = {}
+        self.live_lock = threading.Lock()
+        self.state: dict[ObjectRef, str] = {ref: PENDING for ref in plan.nodes}
+        self.message: dict[ObjectRef, str] = {}
+        self.wrote: dict[ObjectRef, bool] = {}
+        self.deadline: dict[ObjectRef, float] = {}
+        self.writes = 0
+        self.writes_lock = threading.Lock()
+        self.fresh_namespaces: set[str] = set()
+        self.manifests = {
+            ref: label_member(node.manifest, set_id=self.set_id, digest=manifest_hash(node.manifest))
+            for ref, node in plan.nodes.items()
+        }
+        self.tracker = Tracker(cluster, f"{PART_OF}={self.set_id}", self._on_object)
+
+    # -- events -------------------------------------------------------------------
+    def emit(self, kind: str, ref: ObjectRef | None = None, message: str = "", **data: Any) -> None:
+        component = self.plan.nodes[ref].component if ref is not None and ref in self.plan.nodes else data.pop("component", "")
+        self.sink(ev.Event(kind=kind, obj=str(ref) if ref else "", component=component, message=message,
+                           elapsed=self.clock(), data=data))
+
+    def _on_object(self, event_type: str, obj: dict[str, Any]) -> None:
+        ref = ObjectRef.of(obj, namespaced=bool((obj.get("metadata") or {}).get("namespace")))
+        with self.live_lock:
+            if event_type == "DELETED":
+                self.live.pop(ref, None)
+            elif _rv(obj) >= _rv(self.live.get(ref)):
+                self.live[ref] = obj
+        self.events.put(("object", ref))
+
+    # -- the cluster side of one object ---------------------------------------------
+    def _count_write(self) -> None:
+        with self.writes_lock:
+            self.writes += 1
+
+    def _call_with_retry(self, ref: ObjectRef, fn: Callable[[], Any], deadline: float) -> Any:
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return fn()
+            except Exception as exc:  # ApiError from the cluster layer
+                transient = getattr(exc, "transient", False)
+                if not transient or attempt >= self.options.backoff.attempts or time.monotonic() > deadline:
+                    raise
+                delay = self.options.backoff.delay(attempt, retry_after=getattr(exc, "retry_after", None))
+                self.emit(ev.RETRY, ref, f"{getattr(exc, 'api_message', exc)} (retry {attempt} in {delay:.1f}s)")
+                time.sleep(delay)
+
+    def _apply_one(self, ref: ObjectRef) -> tuple[dict[str, Any], bool, str]:
+        """Apply one object if needed; returns (live object, wrote, message)."""
+        manifest = self.manifests[ref]
+        api_version = _api_version(ref, manifest)
+        deadline = time.monotonic() + self.options.object_timeout
+        with self.live_lock:
+            live = self.live.get(ref)
+        if live is None and not (ref.namespace and ref.namespace in self.fresh_namespaces):
+            live = self._call_with_retry(
+                ref, lambda: self.cluster.get(api_version, ref.kind, ref.namespace or None, ref.name), deadline
+            )
+        adopting = correcting = False
+        if live is not None:
+            owner = owner_of(live)
+            if owner != self.set_id:
+                if not self.options.adopt:
+                    whom = f"another deployment (applyset {owner})" if owner else "no kfctl deployment (created by hand or another tool)"
+                    raise OwnershipError(
+                        f"exists and belongs to {whom}; kfctl does not overwrite it. "
+                        "Rerun with --adopt to take it over"
+                    )
+                adopting = True
+            desired_hash = (manifest.get("metadata") or {}).get("annotations", {}).get(HASH_ANNOTATION)
+            live_hash = ((live.get("metadata") or {}).get("annotations") or {}).get(HASH_ANNOTATION)
+            if not adopting and live_hash == desired_hash:
+                drift = first_difference(manifest, live)
+                if drift is None:
+                    return live, False, "unchanged"
+                dry = self._call_with_retry(ref, lambda: self.cluster.apply(manifest, force=True, dry_run=True), deadline)
+                if same_object(dry, live):
+                    return live, False, "unchanged"
+                message = f"corrected drift at {drift}"
+                correcting = True
+            else:
+                message = "adopted" if adopting else "updated"
+        else:
+            message = "created"
+        # Correcting drift on our own object takes back the fields someone else edited
+        # (their Update made them the owner); anything else conflicts unless asked.
+        force = self.options.force_conflicts or adopting or correcting
+
+        def write() -> dict[str, Any]:
+            self._count_write()
+            return self.cluster.apply(manifest, force=force)
+
+        result = self._call_with_retry(ref, write, deadline)
+        if ref.group == "" and ref.kind == "Namespace" and live is None:
+            self.fresh_namespaces.add(ref.name)
+        return result, True, message
+
+    def _worker(self, ref: ObjectRef) -> None:
+        try:
+            obj, wrote, message = self._apply_one(ref)
+        except OwnershipError as exc:
+            self.events.put(("failed", (ref, str(exc))))
+        except Exception as exc:
+            hint = getattr(exc, "hint", None)
+            text = getattr(exc, "api_message", None) or str(exc)
+            self.events.put(("failed", (ref, f"{text}" + (f" (hint: {hint})" if hint else ""))))
+        else:
+            with self.live_lock:
+                if _rv(obj) >= _rv(self.live.get(ref)):
+                    self.live[ref] = obj
+            self.events.put(("done", (ref, wrote, message)))
+
+    # -- the plan side ---------------------------------------------------------------
+    def _startable(self) -> list[ObjectRef]:
+        return [
+            ref for ref, state in self.state.items()
+            if state == PENDING and all(self.state[d] == HEALTHY for d in self.plan.dependencies(ref))
+        ]
+
+    def _assess(self, ref: ObjectRef) -> None:
+        if self.state[ref] != WAITING:
+            return
+        with self.live_lock:
+            live = self.live.get(ref)
+        if live is None:
+            return
+        rule, _ = self.rules(ref)
+        verdict = assess(live, rule=rule)
+        if verdict.ready:
+            self._set(ref, HEALTHY, verdict.message)
+            self.emit(ev.HEALTHY, ref, verdict.message)
+            self._component_check(self.plan.nodes[ref].component)
+        elif verdict.status is Status.FAILED:
+            self._fail(ref, verdict.message)
+        elif self.message.get(ref) != verdict.message:
+            self.message[ref] = verdict.message
+            self.emit(ev.WAITING, ref, verdict.message)
+
+    def _set(self, ref: ObjectRef, state: str, message: str) -> None:
+        self.state[ref] = state
+        self.message[ref] = message
+
+    def _fail(self, ref: ObjectRef, message: str) -> None:
+        self._set(ref, FAILED, message)
+        self.emit(ev.FAILED, ref, message)
+        stack = [ref]
+        while stack:
+            cause = stack.pop()
+            for dep in self.plan.dependents(cause):
+                if self.state[dep] == PENDING:
+                    why = f"waits for {cause}, which " + ("failed" if cause == ref else f"is blocked by {ref}")
+                    self._set(dep, BLOCKED, why)
+                    self.emit(ev.BLOCKED, dep, why)
+                    stack.append(dep)
+
+    def _component_check(self, component: str) -> None:
+        refs = [r for r, n in self.plan.nodes.items() if n.component == component]
+        if all(self.state[r] == HEALTHY for r in refs):
+            self.emit(ev.COMPONENT_READY, None, f"{len(refs)} objects healthy", component=component)
+
+    # -- run -----------------------------------------------------------------------
+    def _prefetch(self) -> None:
+        """List this deployment's objects of every planned kind (and start following them)."""
+        kinds = {(_api_version(r, self.manifests[r]), r.kind) for r in self.plan.nodes}
+        watchers = [self.tracker.ensure(api, kind) for api, kind in sorted(kinds)]
+        for watcher in watchers:
+            watcher.attempted.wait(30)
+        while not self.events.empty():
+            self.events.get_nowait()
+
+    def run(self) -> ApplyResult:
+        self.emit(ev.SUMMARY, None, f"applying {len(self.plan)} objects", phase="start")
+        old = self._read_parent()
+        self._prefetch()
+        pool = ThreadPoolExecutor(max_workers=max(1, self.options.concurrency), thread_name_prefix="apply")
+        running = 0
+        total_deadline = time.monotonic() + self.options.timeout
+        parent_written = False
+        try:
+            while True:
+                if not parent_written and self._parent_namespace_ready():
+                    self._write_parent(old, final=False)
+                    parent_written = True
+                elif not parent_written and self._parent_namespace_lost():
+                    for ref, state in self.state.items():
+                        if state == PENDING:
+                            why = f"the deployment's namespace {self.namespace} failed, so its inventory cannot be recorded"
+                            self._set(ref, BLOCKED, why)
+                            self.emit(ev.BLOCKED, ref, why)
+                for ref in self._startable():
+                    if not parent_written and not self._is_parent_namespace(ref):
+                        continue
+                    self.state[ref] = RUNNING
+                    running += 1
+                    pool.submit(self._worker, ref)
+                if running == 0 and not any(s == WAITING for s in self.state.values()):
+                    if not any(s == PENDING for s in self.state.values()) or not self._startable():
+                        break
+                try:
+                    kind, payload = self.events.get(timeout=0.25)
+                except queue.Empty:
+                    kind, payload = "tick", None
+                now = time.monotonic()
+                if kind == "done":
+                    ref, wrote, message = payload
+                    running -= 1
+                    self.wrote[ref] = wrote
+                    self.emit(ev.APPLIED if wrote else ev.UNCHANGED, ref, message)
+                    self._set(ref, WAITING, message)
+                    _, timeout = self.rules(ref)
+                    self.deadline[ref] = now + (timeout or self.options.object_timeout)
+                    api = _api_version(ref, self.manifests[ref])
+                    self.tracker.ensure(api, ref.kind)
+                    self._assess(ref)
+                elif kind == "failed":
+                    ref, message = payload
+                    running -= 1
+                    self._fail(ref, message)
+                elif kind == "object":
+                    if payload in self.state:
+                        self._assess(payload)
+                for ref, limit in list(self.deadline.items()):
+                    if self.state[ref] == WAITING and now > limit:
+                        self._fail(ref, f"timed out waiting: {self.message.get(ref, 'not healthy')}")
+                if now > total_deadline:
+                    for ref, state in self.state.items():
+                        if state in (PENDING, WAITING):
+                            self._fail(ref, f"apply timed out after {self.options.timeout:.0f}s: {self.message.get(ref, 'not started')}")
+                    if running == 0:
+                        break
+        finally:
+            pool.shutdown(wait=True)
+        pruned: list[str] = []
+        kept: list[str] = []
+        ok = all(s == HEALTHY for s in self.state.values())
+        if ok and self.options.prune:
+            pruned, kept = prune_stale(self, old)
+        if parent_written:
+            self._write_parent(old, final=True, released=frozenset(pruned) | frozenset(kept))
+        self.tracker.close()
+        outcomes = tuple(
+            ObjectOutcome(ref, self.plan.nodes[ref].component, self.state[ref], self.message.get(ref, ""), self.wrote.get(ref, False))
+            for ref in self.plan.nodes
+        )
+        result = ApplyResult(outcomes, tuple(pruned), tuple(kept), self.clock(), self.writes)
+        self.emit(ev.SUMMARY, None, "healthy" if result.ok else "failed", phase="end", writes=self.writes,
+                  healthy=sum(o.state == HEALTHY for o in outcomes), failed=sum(o.state == FAILED for o in outcomes),
+                  blocked=sum(o.state == BLOCKED for o in outcomes), pruned=len(pruned))
+        return result
+
+    # -- inventory -------------------------------------------------------------------
+    def _is_parent_namespace(self, ref: ObjectRef) -> bool:
+        return ref.group == "" and ref.kind == "Namespace" and ref.name == self.namespace
+
+    def _parent_namespace_lost(self) -> bool:
+        return self.state.get(ObjectRef("", "Namespace", "", self.namespace)) in (FAILED, BLOCKED)
+
+    def _parent_namespace_ready(self) -> bool:
+        ns_ref = ObjectRef("", "Namespace", "", self.namespace)
+        if ns_ref in self.state:
+            return self.state[ns_ref] == HEALTHY
+        return True  # not ours: it must exist already (checked in _read_parent)
+
+    def _read_parent(self):
+        live = self.cluster.get("v1", "ConfigMap", self.namespace, parent_name(self.deployment)) if self._namespace_exists() else None
+        if live is None:
+            return None
+        inventory = read_parent(live, deployment=self.deployment)
+        if inventory.tooling and not inventory.tooling.startswith("kfctl/"):
+            raise OperationFailed(
+                f"ConfigMap/{self.namespace}/{parent_name(self.deployment)} is an ApplySet parent of {inventory.tooling}; "
+                "kfctl will not take over another tool's deployment"
+            )
+        return inventory
+
+    def _namespace_exists(self) -> bool:
+        ns_ref = ObjectRef("", "Namespace", "", self.namespace)
+        live = self.cluster.get("v1", "Namespace", None, self.namespace)
+        if live is None and ns_ref not in self.plan.nodes:
+            raise OperationFailed(
+                f"namespace {self.namespace} does not exist and is not part of the deployment",
+                hint="create it, or include the kubeflow-core component",
+            )
+        return live is not None
+
+    def members(self) -> list[Member]:
+        return [
+            Member(_api_version(ref, self.manifests[ref]), ref.kind, ref.namespace, ref.name, node.component)
+            for ref, node in self.plan.nodes.items()
+        ]
+
+    def _write_parent(self, old, *, final: bool, released: frozenset[str] = frozenset()) -> None:
+        """Record the inventory. Before applying: widened to old + new members (only if that adds any).
+        After: the new members plus old ones not yet pruned or released, and the final status."""
+        members = {m.ref: m for m in self.members()}
+        if old is not None:
+            for m in old.members:  # old members stay until they are pruned or released
+                if str(m.ref) not in released:
+                    members.setdefault(m.ref, m)
+        if not final and old is not None and set(members) <= {m.ref for m in old.members}:
+            return  # the recorded inventory already covers everything this run may write
+        ok = all(s == HEALTHY for s in self.state.values())
+        if final:
+            condition = {
+                "type": "Ready",
+                "status": "True" if ok else "False",
+                "reason": "Healthy" if ok else "Failed",
+                "message": f"{sum(s == HEALTHY for s in self.state.values())} of {len(self.state)} objects healthy",
+            }
+        else:
+            condition = {"type": "Ready", "status": "Unknown", "reason": "Applying", "message": "apply in progress"}
+        status = {**self.status_extra, "conditions": [condition]}
+        manifest = parent_manifest(deployment=self.deployment, namespace=self.namespace, members=members.values(), status=status)
+        live = self.cluster.get("v1", "ConfigMap", self.namespace, parent_name(self.deployment))
+        if live is not None and first_difference(manifest, live) is None:
+            return
+        self._count_write()
+        self.cluster.apply(manifest, force=True)

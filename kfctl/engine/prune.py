@@ -1,0 +1,59 @@
+"""Prune: remove what a deployment owned before and no longer renders, once the new set is healthy.
+
+Data is kept: CustomResourceDefinitions (deleting one deletes every user
+object of its kind) are kept unless ``--purge-crds``, and PersistentVolumeClaims
+(their volumes hold user data) are always kept on prune. Kept objects are
+released from the deployment (its ownership labels removed) and reported, so
+later runs do not try again; ``kubectl delete`` removes them when wanted.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kfctl.engine import events as ev
+from kfctl.engine.inventory import MANAGED_BY, PART_OF, Member
+from kfctl.engine.teardown import Target, delete_in_order
+from kfctl.plan import ObjectRef
+
+
+def _kept_reason(ref: ObjectRef, purge_crds: bool) -> str | None:
+    if ref.group == "apiextensions.k8s.io" and ref.kind == "CustomResourceDefinition" and not purge_crds:
+        return "CRD kept: deleting it would delete every object of its kind (use --purge-crds)"
+    if ref.group == "" and ref.kind == "PersistentVolumeClaim":
+        return "PersistentVolumeClaim kept: it holds data"
+    return None
+
+
+def prune_stale(engine: Any, old: Any) -> tuple[list[str], list[str]]:
+    """Delete the old inventory's members that the plan no longer has; returns (pruned, kept)."""
+    if old is None:
+        return [], []
+    stale: list[Member] = [m for m in old.members if m.ref not in engine.plan.nodes]
+    if not stale:
+        return [], []
+    kept: list[str] = []
+    targets: list[Target] = []
+    for member in stale:
+        reason = _kept_reason(member.ref, engine.options.purge_crds)
+        if reason is None:
+            targets.append(Target(member.api_version, member.ref, member.component))
+            continue
+        live = engine.cluster.get(member.api_version, member.kind, member.namespace or None, member.name)
+        if live is not None and ((live.get("metadata") or {}).get("labels") or {}).get(PART_OF) == engine.set_id:
+            engine._count_write()
+            engine.cluster.merge_patch(member.api_version, member.kind, member.namespace or None, member.name,
+                                       {"metadata": {"labels": {PART_OF: None, MANAGED_BY: None}}})
+        kept.append(str(member.ref))
+        engine.emit(ev.KEPT, None, reason, component=member.component, object=str(member.ref))
+
+    def deleted(target: Target) -> None:
+        engine._count_write()
+        engine.emit(ev.PRUNED, None, "deleted", component=target.component, object=str(target.ref))
+
+    def stuck(target: Target, why: str) -> None:
+        engine.emit(ev.FAILED, None, f"prune of {target.ref} is stuck: {why}", component=target.component)
+
+    done, _ = delete_in_order(engine.cluster, targets, on_deleted=deleted, on_stuck=stuck,
+                              timeout=engine.options.object_timeout, concurrency=engine.options.concurrency)
+    return [str(t.ref) for t in done], kept

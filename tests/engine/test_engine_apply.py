@@ -1,0 +1,177 @@
+"""The apply engine against the simulated cluster: order, idempotency, drift, ownership, prune, failures."""
+
+from __future__ import annotations
+
+import yaml
+
+from kfctl.cluster import connect
+from kfctl.engine import events as ev
+from kfctl.engine.apply import ApplyEngine, ApplyOptions
+from kfctl.engine.inventory import PART_OF
+from kfctl.plan import build_plan
+
+BASE = """
+apiVersion: v1
+kind: Namespace
+metadata: {name: kubeflow}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: cfg, namespace: kubeflow}
+data: {a: "1"}
+---
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: widgets.example.com}
+spec:
+  group: example.com
+  scope: Namespaced
+  names: {kind: Widget, plural: widgets, singular: widget, listKind: WidgetList}
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema:
+        type: object
+        properties:
+          spec: {type: object, properties: {size: {type: integer}}}
+---
+apiVersion: example.com/v1
+kind: Widget
+metadata: {name: w1, namespace: kubeflow}
+spec: {size: 3}
+"""
+
+
+def docs(text: str) -> list[dict]:
+    return [d for d in yaml.safe_load_all(text) if d]
+
+
+def run(sim, objects, *, events=None, **options):
+    cluster = connect(sim.kubeconfig_path, None)
+    plan = build_plan([("app", d) for d in objects])
+    sink = events.append if events is not None else (lambda e: None)
+    engine = ApplyEngine(cluster, plan, deployment="demo", namespace="kubeflow",
+                         options=ApplyOptions(object_timeout=20, timeout=60, **options), sink=sink)
+    try:
+        return engine.run()
+    finally:
+        cluster.close()
+
+
+def writes(sim) -> list[dict]:
+    return [e for e in sim.timeline() if e["verb"] in ("create", "update", "patch", "apply", "delete")
+            and not e.get("dryRun")]
+
+
+def test_custom_resource_waits_for_established_crd(sim_cluster):
+    result = run(sim_cluster, docs(BASE))
+    assert result.ok, result.problems
+    timeline = sim_cluster.timeline()
+    cr_writes = [e for e in timeline if e["resource"] == "widgets" and e["verb"] == "apply"]
+    assert cr_writes and all(e["code"] in (200, 201) for e in cr_writes)
+    crd_ready = [e for e in timeline if e["resource"] == "customresourcedefinitions" and e["verb"] in ("list", "watch", "get")]
+    assert crd_ready, "the engine followed the CRD before writing its custom resource"
+
+
+def test_reapply_makes_no_writes_and_keeps_resource_versions(sim_cluster):
+    assert run(sim_cluster, docs(BASE)).ok
+    cluster = connect(sim_cluster.kubeconfig_path, None)
+    before = cluster.get("v1", "ConfigMap", "kubeflow", "cfg")["metadata"]["resourceVersion"]
+    count = len(writes(sim_cluster))
+    events: list[ev.Event] = []
+    result = run(sim_cluster, docs(BASE), events=events)
+    assert result.ok and result.writes == 0
+    assert len(writes(sim_cluster)) == count
+    assert cluster.get("v1", "ConfigMap", "kubeflow", "cfg")["metadata"]["resourceVersion"] == before
+    assert {e.kind for e in events if e.obj} <= {ev.UNCHANGED, ev.HEALTHY}
+
+
+def test_drift_is_corrected(sim_cluster):
+    assert run(sim_cluster, docs(BASE)).ok
+    cluster = connect(sim_cluster.kubeconfig_path, None)
+    # someone edits a field kfctl owns, and so becomes its owner
+    cluster.merge_patch("v1", "ConfigMap", "kubeflow", "cfg", {"data": {"a": "edited"}}, field_manager="kubectl-edit")
+    events: list[ev.Event] = []
+    result = run(sim_cluster, docs(BASE), events=events)
+    assert result.ok and result.writes == 1
+    applied = [e for e in events if e.kind == ev.APPLIED]
+    assert [(e.obj, e.message) for e in applied] == [("ConfigMap/kubeflow/cfg", "corrected drift at .data.a")]
+    assert cluster.get("v1", "ConfigMap", "kubeflow", "cfg")["data"]["a"] == "1"
+
+
+def test_object_created_by_hand_is_not_overwritten_unless_adopted(sim_cluster):
+    assert run(sim_cluster, docs(BASE)).ok
+    cluster = connect(sim_cluster.kubeconfig_path, None)
+    cluster.apply({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "extra", "namespace": "kubeflow"},
+                   "data": {"a": "mine"}})
+    wanted = docs(BASE) + [{"apiVersion": "v1", "kind": "ConfigMap",
+                            "metadata": {"name": "extra", "namespace": "kubeflow"}, "data": {"a": "kfctl"}}]
+    wanted[1]["data"]["a"] = "2"
+    result = run(sim_cluster, wanted)
+    assert not result.ok
+    states = {str(o.ref): (o.state, o.message) for o in result.outcomes}
+    assert states["ConfigMap/kubeflow/extra"][0] == "failed"
+    assert "created by hand or another tool" in states["ConfigMap/kubeflow/extra"][1]
+    assert "--adopt" in states["ConfigMap/kubeflow/extra"][1]
+    assert states["ConfigMap/kubeflow/cfg"] == ("healthy", "exists")  # an independent object went on
+    assert cluster.get("v1", "ConfigMap", "kubeflow", "cfg")["data"]["a"] == "2"
+    assert cluster.get("v1", "ConfigMap", "kubeflow", "extra")["data"]["a"] == "mine"
+    adopted = run(sim_cluster, wanted, adopt=True)
+    assert adopted.ok
+    live = cluster.get("v1", "ConfigMap", "kubeflow", "extra")
+    assert live["data"]["a"] == "kfctl" and PART_OF in live["metadata"]["labels"]
+
+
+def test_a_namespace_made_by_hand_blocks_everything_until_adopted(sim_cluster):
+    cluster = connect(sim_cluster.kubeconfig_path, None)
+    cluster.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "kubeflow"}})
+    result = run(sim_cluster, docs(BASE))
+    states = {str(o.ref): o.state for o in result.outcomes}
+    assert states.pop("Namespace/kubeflow") == "failed"
+    assert set(states.values()) == {"blocked"}
+    assert not [e for e in writes(sim_cluster) if e["resource"] != "namespaces"]
+    assert run(sim_cluster, docs(BASE), adopt=True).ok
+
+
+def test_invalid_object_fails_at_once_and_blocks_its_dependents(sim_cluster):
+    bad = docs(BASE)
+    bad[3]["spec"]["size"] = "three"  # the CRD's schema says integer: 422
+    bad.append({"apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": {"name": "after", "namespace": "kubeflow",
+                             "annotations": {"config.kubernetes.io/depends-on": "example.com/namespaces/kubeflow/Widget/w1"}}})
+    events: list[ev.Event] = []
+    result = run(sim_cluster, bad, events=events)
+    states = {str(o.ref): o for o in result.outcomes}
+    widget = states["Widget.example.com/kubeflow/w1"]
+    assert widget.state == "failed" and "size" in widget.message
+    assert states["ConfigMap/kubeflow/after"].state == "blocked"
+    assert "Widget.example.com/kubeflow/w1, which failed" in states["ConfigMap/kubeflow/after"].message
+    assert states["ConfigMap/kubeflow/cfg"].state == "healthy"
+    assert not [e for e in events if e.kind == ev.RETRY]  # 422 is permanent: no retries
+
+
+def test_prune_removes_what_is_no_longer_rendered_but_keeps_crds(sim_cluster):
+    assert run(sim_cluster, docs(BASE)).ok
+    smaller = [d for d in docs(BASE) if d["kind"] not in ("Widget", "CustomResourceDefinition")]
+    smaller[1]["metadata"]["name"] = "cfg2"
+    result = run(sim_cluster, smaller)
+    assert result.ok
+    assert sorted(result.pruned) == ["ConfigMap/kubeflow/cfg", "Widget.example.com/kubeflow/w1"]
+    assert result.kept == ("CustomResourceDefinition/widgets.example.com",)
+    cluster = connect(sim_cluster.kubeconfig_path, None)
+    assert cluster.get("v1", "ConfigMap", "kubeflow", "cfg") is None
+    crd = cluster.get("apiextensions.k8s.io/v1", "CustomResourceDefinition", None, "widgets.example.com")
+    assert crd is not None and PART_OF not in (crd["metadata"].get("labels") or {})
+    again = run(sim_cluster, smaller)
+    assert again.ok and again.writes == 0 and not again.pruned and not again.kept
+
+
+def test_objects_of_another_deployment_are_never_pruned(sim_cluster):
+    assert run(sim_cluster, docs(BASE)).ok
+    cluster = connect(sim_cluster.kubeconfig_path, None)
+    cluster.apply({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "by-hand", "namespace": "kubeflow"}})
+    result = run(sim_cluster, docs(BASE)[:2])
+    assert result.ok
+    assert cluster.get("v1", "ConfigMap", "kubeflow", "by-hand") is not None
