@@ -79,13 +79,18 @@ def plan(rendering: Rendering) -> dict[str, str]:
     files: dict[str, str] = {}
     folders = []
     for bundle in rendering.bundles:
-        groups: dict[str, list[Resource]] = {}
+        groups: dict[str, list[Resource]] = {}  # source file -> its objects (contiguous in a bundle)
         for res in bundle.resources:
-            groups.setdefault(_file_name(res), []).append(res)
-        names = []
-        for name, members in groups.items():
-            sources = ", ".join(dict.fromkeys(r.source for r in members))
-            text = _HEADER + f"# Source: {sources}\n" + yamlio.dump_objects(r.to_dict() for r in members)
+            groups.setdefault(res.source, []).append(res)
+        names: list[str] = []
+        for source, members in groups.items():
+            name = base = _file_name(members[0])
+            counter = 2
+            while name in names or name == KUSTOMIZATION:  # same file name from two overlay folders
+                stem, dot, ext = base.rpartition(".")
+                name = f"{stem}-{counter}.{ext}" if dot else f"{base}-{counter}"
+                counter += 1
+            text = _HEADER + f"# Source: {source}\n" + yamlio.dump_objects(r.to_dict() for r in members)
             files[f"{bundle.component}/{name}"] = text
             names.append(name)
         files[f"{bundle.component}/{KUSTOMIZATION}"] = _kustomization(names, top=False)

@@ -113,3 +113,18 @@ def test_real_kubectl_kustomize_builds_the_same_objects(fake_catalog, make_reque
     assert proc.returncode == 0, proc.stderr
     built = [d for d in yaml.safe_load_all(proc.stdout) if d]
     assert built == [r.to_dict() for r in rendering.resources]
+
+
+def test_same_overlay_file_name_in_two_folders_keeps_order(fake_catalog, make_request, tmp_path):
+    folders = []
+    for i in (1, 2):
+        folder = tmp_path / f"ov{i}"
+        folder.mkdir()
+        (folder / "10-site.yaml").write_text(
+            f"component: alpha\nresources:\n  - {{apiVersion: v1, kind: ConfigMap, metadata: {{name: c{i}}}}}\n")
+        folders.append(folder)
+    rendering = render(make_request(overlays=tuple(folders)), fake_catalog)
+    writer.write(rendering, tmp_path / "out")
+    listed = yaml.safe_load((tmp_path / "out/alpha/kustomization.yaml").read_text())["resources"]
+    assert listed[-2:] == ["overlay-10-site.yaml", "overlay-10-site-2.yaml"]
+    assert "name: c2" in (tmp_path / "out/alpha/overlay-10-site-2.yaml").read_text()
