@@ -92,6 +92,32 @@ def test_every_platform_patch_applies_to_something(platform):
     assert not idle, "patches that change nothing:\n" + "\n".join(idle)
 
 
+#: platform parameter choices beyond the defaults, so every overlay branch meets the real bundles
+VARIANTS = {
+    "gcp-iap": ("gcp", {"ingress": "iap", "hostname": "kubeflow.example.com", "staticIpName": "kf-ip"}),
+    "aws-nlb-irsa": ("aws", {"ingress": "nlb", "albScheme": "internal", "createStorageClass": False,
+                             "serviceAccountRoles": {"kubeflow/ml-pipeline": "arn:aws:iam::123456789012:role/kfp"}}),
+    "aws-alb-https": ("aws", {"certificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/"
+                                                "0a1b2c3d-1111-2222-3333-444455556666"}),
+    "azure-internal": ("azure", {"internalLoadBalancer": True, "dnsLabel": "my-kubeflow"}),
+    "local-requests": ("local", {"containerRequests": {"cpu": "50m", "memory": "64Mi"}}),
+}
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_platform_parameter_variants_render_validate_and_patch(variant):
+    platform, params = VARIANTS[variant]
+    if platform not in PLATFORMS:
+        pytest.fail(f"platform {platform} is missing")
+    plat = CATALOG.platform(platform)
+    rendering = render(RenderRequest(platform=platform, components=_default_set(plat), platform_parameters=params),
+                       CATALOG)
+    problems = list(all_problems(rendering.resources, version=K8S_VERSION, provided=_provided(plat)))
+    assert not problems, "\n".join(problems)
+    idle = [f"{u.source}: patches[{u.index}] ({u.target})" for u in rendering.patches if u.matched == 0]
+    assert not idle, "patches that change nothing:\n" + "\n".join(idle)
+
+
 @pytest.mark.parametrize("component", COMPONENTS)
 def test_bundle_declares_what_it_runs(component):
     """component.yaml lists every image its objects run, and templates label nothing with the version."""
