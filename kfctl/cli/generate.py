@@ -75,4 +75,5 @@ def generate(what: str | None, file: Path | None, output: Path | None, overlays:
     status = (f"{len(report.written)} written, {len(report.unchanged)} unchanged, {len(report.removed)} removed"
               if report.changed else "no changes")
     click.echo(f"Generated {count} objects in {components} folders into {out} ({status}).")
-    click.echo(f"Apply with: kubectl apply --server-side -k {out}   (or: kfctl apply)")
+    click.echo(f"Apply with `kfctl apply`, which waits for each dependency (CRDs, webhooks) to be ready; "
+               f"`kubectl apply --server-side -k {out}` does not wait and may need retries.")
