@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
 import sys
 import traceback
 from dataclasses import dataclass
@@ -77,6 +78,11 @@ class KfctlGroup(click.Group):
         except KeyboardInterrupt:
             click.echo("Interrupted.", err=True)
             raise click.exceptions.Exit(130) from None
+        except BrokenPipeError:
+            # The reader went away (`kfctl show | head`): stop quietly, as Python's docs advise.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            raise click.exceptions.Exit(EXIT_FAILED) from None
         except Exception as exc:  # a bug: say so plainly, never dump on the user unasked
             opts = ctx.find_object(GlobalOptions)
             if opts is not None and opts.verbose:

@@ -66,3 +66,14 @@ def test_python_dash_m_runs_in_a_real_subprocess():
     proc = subprocess.run([sys.executable, "-m", "kfctl", "version"], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith("kfctl: ")
+
+
+def test_closed_pipe_ends_quietly(tmp_path):
+    app = tmp_path / "app"
+    subprocess.run([sys.executable, "-m", "kfctl", "init", str(app)], check=True, capture_output=True, timeout=60)
+    proc = subprocess.Popen([sys.executable, "-m", "kfctl", "show", "-f", str(app / "kfdef.yaml")],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.readline()
+    proc.stdout.close()  # like `| head -1`
+    _, err = proc.communicate(timeout=60)
+    assert b"Traceback" not in err and b"Internal error" not in err
