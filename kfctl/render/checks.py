@@ -10,6 +10,8 @@ usable by any caller that wants to vet a rendering offline:
 * :func:`name_problems`: names valid for their kind (DNS-1123 label,
   subdomain, DNS-1035 for Services, path segments for RBAC, CRD names
   ``<plural>.<group>``), label keys and values, webhook names;
+* :func:`workload_problems`: what the API server checks beyond the schema
+  (a selector its pod template satisfies, container and Service port names);
 * :func:`custom_resource_problems`: custom objects valid against the CRD of
   their kind found in the same rendering (unknown fields are errors, as with
   kubectl's strict field validation);
@@ -100,6 +102,50 @@ def name_problems(res: Resource) -> list[str]:
             hook_name = str(hook.get("name", ""))
             if hook_name.count(".") < 2 or not DNS_SUBDOMAIN.match(hook_name):
                 out.append(f"webhook name {hook_name!r} must be a fully qualified domain with at least three segments")
+    return out
+
+
+# -- workloads --------------------------------------------------------------------
+
+_WORKLOADS = {("apps", "Deployment"), ("apps", "StatefulSet"), ("apps", "DaemonSet"), ("apps", "ReplicaSet"),
+              ("batch", "Job")}
+IANA_SVC_NAME = re.compile(r"^(?=.*[a-z])[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
+
+
+def _pod_spec(res: Resource) -> Mapping[str, Any] | None:
+    spec = res.body.get("spec") or {}
+    if res.kind == "CronJob":
+        spec = (spec.get("jobTemplate") or {}).get("spec") or {}
+    elif (res.group, res.kind) not in _WORKLOADS and res.kind != "Pod":
+        return None
+    return spec if res.kind == "Pod" else (spec.get("template") or {}).get("spec")
+
+
+def workload_problems(res: Resource) -> list[str]:
+    """What the API server checks beyond the OpenAPI schema: selector vs template labels, port names."""
+    out = []
+    spec = res.body.get("spec") or {}
+    if (res.group, res.kind) in _WORKLOADS and "selector" in spec:
+        wanted = (spec.get("selector") or {}).get("matchLabels") or {}
+        have = ((spec.get("template") or {}).get("metadata") or {}).get("labels") or {}
+        missing = {k: v for k, v in wanted.items() if have.get(k) != v}
+        if missing:
+            out.append(f"spec.selector.matchLabels {dict(missing)} do not match spec.template.metadata.labels")
+    pod = _pod_spec(res)
+    for field in ("initContainers", "containers"):
+        for container in (pod or {}).get(field) or ():
+            for port in container.get("ports") or ():
+                name = port.get("name")
+                if name is not None and (len(str(name)) > 15 or not IANA_SVC_NAME.match(str(name))):
+                    out.append(f"{field}[{container.get('name')}].ports: name {name!r} must be at most 15 "
+                               "lower-case alphanumerics or '-', with a letter")
+    if res.kind == "Service" and res.group == "":
+        for port in spec.get("ports") or ():
+            name = port.get("name")
+            if name is not None and (len(str(name)) > 63 or not DNS_LABEL.match(str(name))):
+                out.append(f"spec.ports: name {name!r} must be a DNS-1123 label")
+        if len(spec.get("ports") or ()) > 1 and any("name" not in p for p in spec.get("ports") or ()):
+            out.append("spec.ports: every port needs a name when there are several")
     return out
 
 
@@ -284,7 +330,7 @@ def all_problems(resources: Iterable[Resource], *, version: str = "1.32",
     crds = crd_index(resources)
     provided = set(provided)
     for res in resources:
-        problems = name_problems(res)
+        problems = name_problems(res) + workload_problems(res)
         if res.kind == "CustomResourceDefinition":
             problems += structural_problems(res.body)
         key = (res.group, res.kind)

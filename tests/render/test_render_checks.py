@@ -134,3 +134,19 @@ def test_embedded_resources_may_carry_object_fields():
     assert custom_resource_problems(_res(obj), freeze(crd)) == []
     obj["spec"]["template"]["status"] = {}
     assert "'status' was unexpected" in custom_resource_problems(_res(obj), freeze(crd))[0]
+
+
+def test_workload_checks_the_api_server_would_make():
+    from kfctl.render.checks import workload_problems
+
+    container = {"name": "c", "image": "i", "ports": [{"name": "metrics-port-http", "containerPort": 1}]}
+    dep = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d", "namespace": "n"},
+           "spec": {"selector": {"matchLabels": {"app": "d"}},
+                    "template": {"metadata": {"labels": {"app": "e"}}, "spec": {"containers": [container]}}}}
+    text = "\n".join(workload_problems(_res(dep)))
+    assert "spec.selector.matchLabels {'app': 'd'} do not match" in text
+    assert "name 'metrics-port-http' must be at most 15" in text
+    svc = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s", "namespace": "n"},
+           "spec": {"ports": [{"port": 80}, {"port": 443, "name": "HTTPS"}]}}
+    text = "\n".join(workload_problems(_res(svc)))
+    assert "every port needs a name" in text and "'HTTPS' must be a DNS-1123 label" in text
