@@ -1,6 +1,6 @@
 """Just enough Kubernetes protobuf to read what kubectl's typed clients send.
 
-``kubectl create namespace|configmap|secret|serviceaccount`` POST their object
+``kubectl create namespace|configmap|secret|serviceaccount`` and ``kubectl auth can-i`` POST their object
 as ``application/vnd.kubernetes.protobuf`` (a ``k8s\\0`` magic and a
 ``runtime.Unknown`` envelope). The sim answers in JSON (clients accept it) and
 decodes request bodies of those kinds with the field numbers of the upstream
@@ -24,6 +24,9 @@ _OBJECT_META = {1: ("name", "s"), 2: ("generateName", "s"), 3: ("namespace", "s"
                 12: ("annotations", "map"), 13: ("ownerReferences", ("list", _OWNER_REF)), 14: ("finalizers", "ls")}
 _LOCAL_REF = {1: ("name", "s")}
 _OBJECT_REF = {1: ("kind", "s"), 2: ("namespace", "s"), 3: ("name", "s"), 4: ("uid", "s"), 5: ("apiVersion", "s")}
+_RESOURCE_ATTRS = {1: ("namespace", "s"), 2: ("verb", "s"), 3: ("group", "s"), 4: ("version", "s"),
+                   5: ("resource", "s"), 6: ("subresource", "s"), 7: ("name", "s")}
+_NON_RESOURCE_ATTRS = {1: ("path", "s"), 2: ("verb", "s")}
 KINDS: dict[tuple[str, str], dict[int, tuple[str, Any]]] = {
     ("v1", "Namespace"): {1: ("metadata", _OBJECT_META), 2: ("spec", {1: ("finalizers", "ls")})},
     ("v1", "ConfigMap"): {1: ("metadata", _OBJECT_META), 2: ("data", "map"), 3: ("binaryData", "mapb"),
@@ -33,6 +36,9 @@ KINDS: dict[tuple[str, str], dict[int, tuple[str, Any]]] = {
     ("v1", "ServiceAccount"): {1: ("metadata", _OBJECT_META), 2: ("secrets", ("list", _OBJECT_REF)),
                                3: ("imagePullSecrets", ("list", _LOCAL_REF)),
                                4: ("automountServiceAccountToken", "b")},
+    ("authorization.k8s.io/v1", "SelfSubjectAccessReview"): {
+        1: ("metadata", _OBJECT_META),
+        2: ("spec", {1: ("resourceAttributes", _RESOURCE_ATTRS), 2: ("nonResourceAttributes", _NON_RESOURCE_ATTRS)})},
 }
 
 

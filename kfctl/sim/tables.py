@@ -81,7 +81,7 @@ def human_age(seconds: float) -> str:
     return f"{d}d" if d < 730 else f"{d // 365}y"
 
 
-def _cell(column: Column, obj: dict[str, Any], now: float) -> Any:
+def _cell(column: Column, obj: dict[str, Any], now: float, builtin: bool) -> Any:
     path = column.json_path
     if path == "<age>":
         created = obj["metadata"].get("creationTimestamp")
@@ -118,7 +118,7 @@ def _cell(column: Column, obj: dict[str, Any], now: float) -> Any:
         return "Running"
     values = json_path(obj, path)
     if not values:
-        return None
+        return 0 if builtin and column.type == "integer" else None  # Go zero values print as 0
     value = values[0]
     if column.type == "date" and isinstance(value, str):
         try:
@@ -141,7 +141,7 @@ def column_definitions(rtype: ResourceType) -> list[dict[str, Any]]:
 
 
 def row(rtype: ResourceType, obj: dict[str, Any], now: float, include_object: str) -> dict[str, Any]:
-    cells = [obj["metadata"]["name"]] + [_cell(c, obj, now) for c in rtype.columns]
+    cells = [obj["metadata"]["name"]] + [_cell(c, obj, now, not rtype.custom) for c in rtype.columns]
     out: dict[str, Any] = {"cells": cells}
     if include_object == "Object":
         out["object"] = obj
