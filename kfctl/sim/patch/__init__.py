@@ -14,6 +14,9 @@ with ``.status()``.
 Contract for the sim's request handlers:
 
 * Inputs are never mutated and results share nothing with them.
+* Store built-in objects through :func:`normalize` after every write (empty
+  lists and string maps vanish as in the apiserver's typed round trip);
+  :func:`server_side_apply` already returns normalized objects.
 * PATCH (json/merge/strategic): patch the stored object, then call
   :func:`update_managed_fields` (old, new) and store its list as
   ``metadata.managedFields`` (omit the key when it is empty). The same for
@@ -44,6 +47,7 @@ from ._jsonpatch import json_patch
 from ._merge import merge_patch
 from ._schema import builtin_kinds
 from ._strategic import strategic_merge_patch
+from ._typed import normalize
 
 
 def field_paths(fields_v1: dict) -> list[str]:
@@ -67,6 +71,7 @@ __all__ = [
     "has_status_subresource",
     "json_patch",
     "merge_patch",
+    "normalize",
     "server_side_apply",
     "strategic_merge_patch",
     "update_managed_fields",

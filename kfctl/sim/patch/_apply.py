@@ -31,6 +31,7 @@ from ._lastapplied import allowed_conflicts, sync_annotation
 from ._merge import json_copy
 from ._managed import STRIPPED_METADATA, Entry, Identity, cap_updaters, decode, encode, is_reset
 from ._schema import LIST, MAP, Node, resolve, root_node
+from ._typed import normalize
 from ._walk import compare, ensure_named_fields, remove_items, to_fieldset
 
 #: Built-in kinds served with a ``/status`` subresource.
@@ -227,7 +228,7 @@ def server_side_apply(live: dict[str, Any] | None, applied: dict[str, Any], *, m
             if first:
                 before = Entry(_BEFORE_FIRST_APPLY, "Update", api_version, "", now, first)
                 entries[before.identity] = before
-        config_set = _filter(to_fieldset(config, node), reset)
+        config_set = _filter(to_fieldset(config, node, strict=True), reset)
     except SchemaError as err:
         raise PatchError(f"failed to create typed patch object ({gvk}): {err}", code=400) from err
     try:
@@ -240,6 +241,7 @@ def server_side_apply(live: dict[str, Any] | None, applied: dict[str, Any], *, m
     entries[me.identity] = me
     if last_set:
         merged = _prune(merged, node, entries, last_set, reset)
+    merged = normalize(merged, api_version=api_version, kind=kind)
     try:
         added, modified, removed = compare(live_body, merged, node)
     except SchemaError as err:
@@ -309,7 +311,7 @@ def _prune(merged: dict[str, Any], node: Node, entries: dict[Identity, Entry], l
     if reset == "status":
         drop.pop("f:status", None)
     drop.pop(MEMBER, None)
-    return remove_items(merged, drop, node) if drop else merged
+    return remove_items(merged, drop, node, owned) if drop else merged
 
 
 # --- ordinary writes ----------------------------------------------------------------------------------------------

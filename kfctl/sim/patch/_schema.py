@@ -75,6 +75,11 @@ class Node:
             self._compiled[name] = node
         return node
 
+    @property
+    def is_struct(self) -> bool:
+        """A map with declared fields (a Go struct), as opposed to a string-keyed map."""
+        return self.kind == MAP and bool(self._fields)
+
     def elem(self) -> Node:
         if self._elem is None:
             if self._raw_elem is None or self._resolver is None:

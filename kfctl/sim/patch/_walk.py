@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ._errors import SchemaError
 from ._fieldset import _MARK, MEMBER, Trie, leaf, list_pes, pe_string
 from ._schema import DEDUCED, LIST, MAP, Node, resolve
 
@@ -20,12 +21,16 @@ def _is_leaf(node: Node, value: Any) -> bool:
     return True
 
 
-def to_fieldset(value: dict[str, Any], node: Node, where: str = "") -> Trie:
-    """Every field ``value`` sets, as structured-merge-diff's ToFieldSet records them."""
-    return _children(value, node, where)
+def to_fieldset(value: dict[str, Any], node: Node, where: str = "", *, strict: bool = False) -> Trie:
+    """Every field ``value`` sets, as structured-merge-diff's ToFieldSet records them.
+
+    ``strict`` (an applied configuration) refuses duplicate list keys, as the
+    apiserver's validation of the typed patch object does.
+    """
+    return _children(value, node, where, strict)
 
 
-def _children(value: Any, node: Node, where: str) -> Trie:
+def _children(value: Any, node: Node, where: str, strict: bool = False) -> Trie:
     node = resolve(node, value)
     if _is_leaf(node, value):
         return {}
@@ -34,7 +39,7 @@ def _children(value: Any, node: Node, where: str) -> Trie:
         for key, sub in value.items():
             child = node.field(key)
             rnode = resolve(child, sub)
-            trie = _children(sub, rnode, f"{where}.{key}")
+            trie = _children(sub, rnode, f"{where}.{key}", strict)
             if (sub is None or _is_leaf(rnode, sub) or (isinstance(sub, dict) and not sub)
                     or not node.has_field(key)):
                 trie = {**trie, MEMBER: _MARK}
@@ -46,7 +51,9 @@ def _children(value: Any, node: Node, where: str) -> Trie:
         return {}
     elem = node.elem()
     for pe, item in zip(pes, value):
-        trie = _children(item, elem, where + pe_string(pe))
+        if strict and pe in out:
+            raise SchemaError(f"{where}: duplicate entries for key {pe_string(pe)}")
+        trie = _children(item, elem, where + pe_string(pe), strict)
         out[pe] = {**trie, MEMBER: _MARK}
     return out
 
@@ -156,20 +163,21 @@ def _index(node: Node, items: list[Any], where: str) -> dict[str, Any] | None:
     return out
 
 
-def remove_items(value: Any, trie: Trie, node: Node) -> Any:
+def remove_items(value: Any, trie: Trie, node: Node, keep: Trie | None = None) -> Any:
     """``value`` without every member path of ``trie`` (a member takes its whole subtree with it).
 
     A map or list emptied by the removal disappears with it (structured-merge-diff
-    leaves null there, which the apiserver never stores).
+    leaves null there, which the apiserver never stores) unless ``keep`` has its
+    path as a member (someone applied it empty).
     """
-    out = _remove(value, trie, node)
+    out = _remove(value, trie, node, keep or {})
     return {} if out is _GONE else out
 
 
 _GONE = object()
 
 
-def _remove(value: Any, trie: Trie, node: Node) -> Any:
+def _remove(value: Any, trie: Trie, node: Node, keep: Trie) -> Any:
     if not trie:
         return value
     node = resolve(node, value)
@@ -178,14 +186,15 @@ def _remove(value: Any, trie: Trie, node: Node) -> Any:
     if node.kind == MAP:
         out = {}
         for key, sub in value.items():
-            t = trie.get("f:" + key)
+            pe = "f:" + key
+            t = trie.get(pe)
             if t is None:
                 out[key] = sub
             elif MEMBER not in t:
-                kept = _remove(sub, t, node.field(key))
+                kept = _remove(sub, t, node.field(key), keep.get(pe, {}))
                 if kept is not _GONE:
                     out[key] = kept
-        return out if out else _GONE
+        return out if out or MEMBER in keep else _GONE
     pes = list_pes(node, value, "")
     if pes is None:
         return value
@@ -196,7 +205,7 @@ def _remove(value: Any, trie: Trie, node: Node) -> Any:
         if t is None:
             items.append(item)
         elif MEMBER not in t:
-            kept = _remove(item, t, elem)
+            kept = _remove(item, t, elem, keep.get(pe, {}))
             if kept is not _GONE:
                 items.append(kept)
-    return items if items else _GONE
+    return items if items or MEMBER in keep else _GONE

@@ -252,3 +252,24 @@ def test_map_emptied_by_removal_disappears():
     out = apply(live, config)
     assert "labels" not in out["metadata"]
     assert "f:metadata" not in entries(out)["kfctl/Apply"]["fieldsV1"]
+
+
+def test_struct_applied_empty_survives_pruning_of_its_fields():
+    config = deployment()
+    config["spec"]["strategy"] = {"type": "Recreate"}
+    live = apply(None, config)
+    config["spec"]["strategy"] = {}
+    out = apply(live, config)
+    assert out["spec"]["strategy"] == {}
+    assert apply(out, config) == out
+
+
+def test_empty_lists_and_string_maps_are_not_stored_for_built_in_kinds():
+    config = deployment()
+    config["metadata"]["annotations"] = {}
+    config["spec"]["template"]["spec"]["volumes"] = [{"name": "scratch", "emptyDir": {}}]
+    config["spec"]["template"]["spec"]["containers"][0]["args"] = []
+    out = apply(None, config)
+    assert "annotations" not in out["metadata"]
+    assert "args" not in out["spec"]["template"]["spec"]["containers"][0]
+    assert out["spec"]["template"]["spec"]["volumes"] == [{"name": "scratch", "emptyDir": {}}]

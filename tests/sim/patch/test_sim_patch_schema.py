@@ -52,7 +52,7 @@ def test_list_semantics_come_from_the_annotations():
 def test_public_names():
     assert sorted(patch.__all__) == sorted(
         ["STATUS_SUBRESOURCE_KINDS", "ApplyConflictError", "Conflict", "PatchError", "builtin_kinds",
-         "canonical_fields_v1", "field_paths", "has_status_subresource", "json_patch", "merge_patch",
+         "canonical_fields_v1", "field_paths", "has_status_subresource", "json_patch", "merge_patch", "normalize",
          "server_side_apply", "strategic_merge_patch", "update_managed_fields"])
     for name in patch.__all__:
         assert hasattr(patch, name)
