@@ -34,6 +34,8 @@ COMMANDS: dict[str, str] = {
     "show": "kfctl.cli.show:show",
     "sim": "kfctl.cli.sim:sim",
     "apply": "kfctl.cli.apply:apply",
+    "diff": "kfctl.cli.diff:diff",
+    "status": "kfctl.cli.status:status",
 }
 
 EPILOG = """\b

@@ -1,0 +1,118 @@
+"""What ``kfctl apply`` would change: a server-side dry run compared with the live objects.
+
+For each planned object: ``create`` (absent), ``update`` (the dry-run result
+differs from the live object: a unified diff of the two), ``unchanged``, or
+``refuse`` (it exists and this deployment does not own it). Old inventory
+members that are no longer rendered are listed as ``prune`` (or ``keep`` for
+CRDs and PVCs, which prune keeps). Secret values never appear: each is shown
+as ``***``, with a marker when it changes.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+from kfctl.engine.compare import first_difference, manifest_hash
+from kfctl.engine.inventory import HASH_ANNOTATION, applyset_id, label_member, owner_of
+from kfctl.engine.observe import list_owned, read_inventory
+from kfctl.engine.prune import _kept_reason
+from kfctl.plan import ObjectRef, Plan
+
+_SERVER_FIELDS = ("managedFields", "resourceVersion", "uid", "creationTimestamp", "generation", "selfLink")
+
+
+@dataclass(frozen=True)
+class Change:
+    ref: ObjectRef
+    component: str
+    action: str  # create | update | unchanged | refuse | prune | keep
+    detail: str = ""
+
+    @property
+    def pending(self) -> bool:
+        return self.action in ("create", "update", "prune", "refuse")
+
+
+def _clean(obj: Mapping[str, Any] | None) -> dict[str, Any]:
+    if not obj:
+        return {}
+    out = {k: v for k, v in obj.items() if k != "status"}
+    meta = {k: v for k, v in (out.get("metadata") or {}).items() if k not in _SERVER_FIELDS}
+    out["metadata"] = meta
+    return out
+
+
+def _mask(obj: dict[str, Any], other: Mapping[str, Any] | None, side: str) -> dict[str, Any]:
+    """Secret values replaced by ``***``; a value that differs from ``other`` shows as ``*** (old)``/``*** (new)``."""
+    if obj.get("kind") != "Secret":
+        return obj
+    out = dict(obj)
+    for field in ("data", "stringData"):
+        if isinstance(out.get(field), Mapping):
+            theirs = (other or {}).get(field) or {}
+            out[field] = {k: ("***" if theirs.get(k) == v else f"*** ({side})") for k, v in out[field].items()}
+    return out
+
+
+def unified(before: Mapping[str, Any] | None, after: Mapping[str, Any] | None, name: str) -> str:
+    a, b = _clean(before), _clean(after)
+    a, b = _mask(a, b, "old"), _mask(b, a, "new")
+    text_a = yaml.safe_dump(a, sort_keys=True).splitlines(keepends=True) if a else []
+    text_b = yaml.safe_dump(b, sort_keys=True).splitlines(keepends=True) if b else []
+    return "".join(difflib.unified_diff(text_a, text_b, f"live/{name}", f"apply/{name}"))
+
+
+def compute(cluster: Any, plan: Plan, *, deployment: str, namespace: str, purge_crds: bool = False,
+            concurrency: int = 8) -> list[Change]:
+    set_id = applyset_id(deployment, namespace)
+    manifests = {
+        ref: label_member(node.manifest, set_id=set_id, digest=manifest_hash(node.manifest))
+        for ref, node in plan.nodes.items()
+    }
+    kinds = {(str(m["apiVersion"]), str(m["kind"])) for m in manifests.values()}
+    inventory = read_inventory(cluster, deployment, namespace)
+    if inventory is not None:
+        kinds |= {(m.api_version, m.kind) for m in inventory.members}
+    owned = list_owned(cluster, deployment, namespace, kinds, concurrency=concurrency)
+
+    def one(ref: ObjectRef) -> Change:
+        manifest = manifests[ref]
+        component = plan.nodes[ref].component
+        live = owned.get(ref)
+        if live is None:
+            try:
+                live = cluster.get(str(manifest["apiVersion"]), ref.kind, ref.namespace or None, ref.name)
+            except Exception as exc:  # the kind is not served yet: its CRD comes with this apply
+                if type(exc).__name__ != "KindNotServed":
+                    raise
+                live = None
+        if live is None:
+            return Change(ref, component, "create", unified(None, manifest, str(ref)))
+        if owner_of(live) != set_id:
+            return Change(ref, component, "refuse", "exists and is not owned by this deployment (apply needs --adopt)")
+        same_hash = ((live.get("metadata") or {}).get("annotations") or {}).get(HASH_ANNOTATION) == \
+            manifest["metadata"]["annotations"][HASH_ANNOTATION]
+        if same_hash and first_difference(manifest, live) is None:
+            return Change(ref, component, "unchanged")
+        after = cluster.apply(manifest, force=True, dry_run=True)
+        text = unified(live, after, str(ref))
+        return Change(ref, component, "update" if text else "unchanged", text)
+
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        changes = list(pool.map(one, plan.nodes))
+    if inventory is not None:
+        for member in inventory.members:
+            if member.ref in plan.nodes:
+                continue
+            reason = _kept_reason(member.ref, purge_crds)
+            if reason:
+                changes.append(Change(member.ref, member.component, "keep", reason))
+            elif member.ref in owned:
+                changes.append(Change(member.ref, member.component, "prune", unified(owned[member.ref], None, str(member.ref))))
+    return changes
