@@ -12,6 +12,9 @@ usable by any caller that wants to vet a rendering offline:
   ``<plural>.<group>``), label keys and values, webhook names;
 * :func:`workload_problems`: what the API server checks beyond the schema
   (a selector its pod template satisfies, container and Service port names);
+* :func:`reference_problems`: what the deployment must contain for its
+  objects to work (service accounts, webhook Services, Certificates named by
+  ``cert-manager.io/inject-ca-from``, cert-manager issuers);
 * :func:`custom_resource_problems`: custom objects valid against the CRD of
   their kind found in the same rendering (unknown fields are errors, as with
   kubectl's strict field validation);
@@ -146,6 +149,49 @@ def workload_problems(res: Resource) -> list[str]:
                 out.append(f"spec.ports: name {name!r} must be a DNS-1123 label")
         if len(spec.get("ports") or ()) > 1 and any("name" not in p for p in spec.get("ports") or ()):
             out.append("spec.ports: every port needs a name when there are several")
+    return out
+
+
+# -- references between objects ------------------------------------------------------
+
+def _index(resources: list[Resource]) -> set[tuple[str, str, str]]:
+    return {(r.kind, r.namespace or "", r.name) for r in resources}
+
+
+def reference_problems(res: Resource, index: set[tuple[str, str, str]]) -> list[str]:
+    """References the deployment itself must satisfy: service accounts, webhook Services, CA injection, issuers.
+
+    ``index`` holds (kind, namespace, name) of every object rendered with ``res``.
+    """
+    out = []
+    ns = res.namespace or ""
+    pod = _pod_spec(res)
+    account = (pod or {}).get("serviceAccountName")
+    if account and account != "default" and ("ServiceAccount", ns, account) not in index:
+        out.append(f"serviceAccountName {account!r}: no ServiceAccount {ns}/{account} in this deployment")
+    if res.kind in ("MutatingWebhookConfiguration", "ValidatingWebhookConfiguration"):
+        for hook in res.body.get("webhooks") or ():
+            svc = (hook.get("clientConfig") or {}).get("service")
+            if svc and ("Service", svc.get("namespace", ""), svc.get("name", "")) not in index:
+                out.append(f"webhook {hook.get('name')}: calls Service {svc.get('namespace')}/{svc.get('name')}, "
+                           "which this deployment does not render")
+    if res.kind == "CustomResourceDefinition":
+        conversion = ((res.body.get("spec") or {}).get("conversion") or {}).get("webhook") or {}
+        svc = (conversion.get("clientConfig") or {}).get("service")
+        if svc and ("Service", svc.get("namespace", ""), svc.get("name", "")) not in index:
+            out.append(f"conversion webhook calls Service {svc.get('namespace')}/{svc.get('name')}, "
+                       "which this deployment does not render")
+    inject = ((res.body.get("metadata") or {}).get("annotations") or {}).get("cert-manager.io/inject-ca-from")
+    if inject:
+        cert_ns, _, cert = str(inject).partition("/")
+        if ("Certificate", cert_ns, cert) not in index:
+            out.append(f"cert-manager.io/inject-ca-from {inject!r}: no such Certificate in this deployment")
+    if res.group == "cert-manager.io" and res.kind == "Certificate":
+        ref = (res.body.get("spec") or {}).get("issuerRef") or {}
+        kind = ref.get("kind", "Issuer")
+        key = (kind, ns if kind == "Issuer" else "", ref.get("name", ""))
+        if ref.get("group", "cert-manager.io") == "cert-manager.io" and key not in index:
+            out.append(f"issuerRef {kind}/{ref.get('name')}: not in this deployment")
     return out
 
 
@@ -329,8 +375,9 @@ def all_problems(resources: Iterable[Resource], *, version: str = "1.32",
     resources = list(resources)
     crds = crd_index(resources)
     provided = set(provided)
+    index = _index(resources)
     for res in resources:
-        problems = name_problems(res) + workload_problems(res)
+        problems = name_problems(res) + workload_problems(res) + reference_problems(res, index)
         if res.kind == "CustomResourceDefinition":
             problems += structural_problems(res.body)
         key = (res.group, res.kind)

@@ -150,3 +150,26 @@ def test_workload_checks_the_api_server_would_make():
            "spec": {"ports": [{"port": 80}, {"port": 443, "name": "HTTPS"}]}}
     text = "\n".join(workload_problems(_res(svc)))
     assert "every port needs a name" in text and "'HTTPS' must be a DNS-1123 label" in text
+
+
+def test_references_the_deployment_must_satisfy():
+    pod = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d", "namespace": "n"},
+           "spec": {"selector": {"matchLabels": {"a": "b"}}, "template": {
+               "metadata": {"labels": {"a": "b"}},
+               "spec": {"serviceAccountName": "ghost", "containers": [{"name": "c", "image": "i"}]}}}}
+    hook = {"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingWebhookConfiguration",
+            "metadata": {"name": "v", "annotations": {"cert-manager.io/inject-ca-from": "n/cert"}},
+            "webhooks": [{"name": "v.example.org.io", "clientConfig": {"service": {"namespace": "n", "name": "hook"}},
+                          "admissionReviewVersions": ["v1"], "sideEffects": "None"}]}
+    cert = {"apiVersion": "cert-manager.io/v1", "kind": "Certificate", "metadata": {"name": "cert", "namespace": "n"},
+            "spec": {"secretName": "s", "issuerRef": {"kind": "Issuer", "name": "selfsigned"}}}
+    lines = "\n".join(all_problems([_res(pod), _res(hook)], provided=[("cert-manager.io", "Certificate")]))
+    assert "serviceAccountName 'ghost': no ServiceAccount n/ghost" in lines
+    assert "calls Service n/hook, which this deployment does not render" in lines
+    assert "inject-ca-from 'n/cert': no such Certificate" in lines
+    svc = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "hook", "namespace": "n"},
+           "spec": {"ports": [{"port": 443}]}}
+    sa = {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "ghost", "namespace": "n"}}
+    lines = list(all_problems([_res(o) for o in (pod, hook, cert, svc, sa)],
+                              provided=[("cert-manager.io", "Certificate")]))
+    assert lines == ["c: s.yaml.j2: Certificate/n/cert: issuerRef Issuer/selfsigned: not in this deployment"]
