@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._errors import ApplyConflictError, Conflict, PatchError, SchemaError
+from ._errors import ApplyConflictError, PatchError, SchemaError
 from ._fieldset import MEMBER, Trie, difference, intersection, list_pes, path_string, paths, pe_string, union
 from ._lastapplied import allowed_conflicts, sync_annotation
 from ._merge import json_copy
@@ -259,8 +259,8 @@ def server_side_apply(live: dict[str, Any] | None, applied: dict[str, Any], *, m
         allowed = allowed_conflicts(manager, live_body, node)
         remaining = {i: rest for i, c in conflicts.items() if (rest := difference(c, allowed))}
         if remaining:
-            found = [Conflict(manager=entries[i].printed(), field=path_string(p))
-                     for i in sorted(remaining, key=lambda i: entries[i].printed()) for p in paths(remaining[i])]
+            found = [entries[i].conflict(path_string(p))
+                     for i in sorted(remaining, key=lambda i: entries[i].conflict("").who) for p in paths(remaining[i])]
             raise ApplyConflictError(found, api_version=api_version)
     for identity in list(entries):
         if identity == me.identity:

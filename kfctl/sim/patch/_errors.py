@@ -36,11 +36,29 @@ class SchemaError(Exception):
 
 @dataclass(frozen=True)
 class Conflict:
-    """One field another manager owns. ``manager`` is printed as the server prints it:
-    ``"kubectl"`` for an applier, ``"kubectl-client-side-apply" using apps/v1`` for an updater."""
+    """One field another manager owns: ``manager`` is its name, ``field`` the path as the
+    apiserver prints it (``.spec.template.spec.containers[name="app"].image``)."""
 
     manager: str
     field: str
+    operation: str = "Apply"
+    api_version: str = ""
+    subresource: str = ""
+
+    @property
+    def who(self) -> str:
+        """The manager as conflict messages name it: ``"kubectl"`` for an applier,
+        ``"kubectl-client-side-apply" using apps/v1`` for an updater."""
+        text = _go_quote(self.manager)
+        if self.subresource:
+            text += f" with subresource {_go_quote(self.subresource)}"
+        if self.operation == "Update":
+            text += f" using {self.api_version}"
+        return text
+
+
+def _go_quote(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 class ApplyConflictError(Exception):
@@ -56,7 +74,7 @@ class ApplyConflictError(Exception):
         super().__init__(self.message)
 
     def status(self) -> dict[str, Any]:
-        causes = [{"reason": "FieldManagerConflict", "message": f"conflict with {c.manager}", "field": c.field}
+        causes = [{"reason": "FieldManagerConflict", "message": f"conflict with {c.who}", "field": c.field}
                   for c in self.conflicts]
         return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
                 "message": self.message, "reason": self.reason, "details": {"causes": causes}, "code": self.code}
@@ -65,10 +83,10 @@ class ApplyConflictError(Exception):
 def _message(conflicts: list[Conflict]) -> str:
     if len(conflicts) == 1:
         c = conflicts[0]
-        return f"Apply failed with 1 conflict: conflict with {c.manager}: {c.field}"
+        return f"Apply failed with 1 conflict: conflict with {c.who}: {c.field}"
     by_manager: dict[str, list[str]] = {}
     for c in conflicts:
-        by_manager.setdefault(c.manager, []).append(c.field)
+        by_manager.setdefault(c.who, []).append(c.field)
     lines = []
     for manager in sorted(by_manager):
         lines.append(f"conflicts with {manager}:")

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
-from ._errors import SchemaError
+from ._errors import Conflict, SchemaError
 from ._fieldset import Trie, from_fields_v1, to_fields_v1, union
 
 Identity = tuple[str, str, str, str]
@@ -37,14 +37,9 @@ class Entry:
         return (self.manager, self.operation, self.subresource,
                 "" if self.operation == "Apply" else self.api_version)
 
-    def printed(self) -> str:
-        """How conflict messages name this manager."""
-        text = _go_quote(self.manager)
-        if self.subresource:
-            text += f" with subresource {_go_quote(self.subresource)}"
-        if self.operation == "Update":
-            text += f" using {self.api_version}"
-        return text
+    def conflict(self, field: str) -> Conflict:
+        return Conflict(manager=self.manager, field=field, operation=self.operation, api_version=self.api_version,
+                        subresource=self.subresource)
 
     def with_fields(self, fields: Trie) -> Entry:
         return replace(self, fields=fields)
@@ -58,10 +53,6 @@ class Entry:
         if self.time is not None:
             out["time"] = self.time
         return out
-
-
-def _go_quote(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def decode(raw: Any) -> dict[Identity, Entry]:

@@ -119,7 +119,9 @@ def test_client_side_apply_manager_conflicts_on_replicas_with_the_real_message()
     err = caught.value
     assert str(err) == ('Apply failed with 1 conflict: conflict with "kubectl-client-side-apply" using apps/v1: '
                         ".spec.replicas")
-    assert err.conflicts == [Conflict(manager='"kubectl-client-side-apply" using apps/v1', field=".spec.replicas")]
+    assert err.conflicts == [Conflict(manager="kubectl-client-side-apply", field=".spec.replicas",
+                                      operation="Update", api_version="apps/v1")]
+    assert err.conflicts[0].who == '"kubectl-client-side-apply" using apps/v1'
     assert err.status()["code"] == 409 and err.status()["reason"] == "Conflict"
     assert err.status()["details"]["causes"][0] == {
         "reason": "FieldManagerConflict", "message": 'conflict with "kubectl-client-side-apply" using apps/v1',
