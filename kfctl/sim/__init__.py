@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from kfctl.sim.admission import AdmissionChain, AdmissionRequest
 from kfctl.sim.clock import SimClock
-from kfctl.sim.cluster import Cluster, DeleteOptions, Result, WriteOptions
+from kfctl.sim.cluster import Cluster
+from kfctl.sim.options import DeleteOptions, Result, WriteOptions
 from kfctl.sim.faults import Faults
 from kfctl.sim.simcluster import SimCluster
 from kfctl.sim.status import APIError

@@ -16,66 +16,27 @@ import json
 import random
 import string
 import uuid
-from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from kfctl.sim import crds, status
 from kfctl.sim.admission import CREATE, DELETE, UPDATE, AdmissionChain, AdmissionRequest
 from kfctl.sim.builtins import VIRTUAL_KINDS, register_builtins
 from kfctl.sim.clock import SimClock
+from kfctl.sim.objects import (
+    external, internal, patch_module, private, same, schema_args, set_managed, spec_changed, tracks_generation,
+)
+from kfctl.sim.options import (  # noqa: F401  (re-exported: the pipeline's request vocabulary)
+    APPLY, JSON_PATCH, MERGE, STRATEGIC, SYSTEM, SYSTEM_MANAGER, DeleteOptions, Result, WriteOptions,
+)
 from kfctl.sim.selectors import combine, parse_field_selector, parse_label_selector
 from kfctl.sim.status import APIError
 from kfctl.sim.store import StaleWrite, Store
 from kfctl.sim.types import ResourceType, TypeRegistry
 from kfctl.sim.validation import BuiltinSchemas, check_builtin_schema, check_metadata
 
-MERGE, JSON_PATCH, STRATEGIC, APPLY = ("application/merge-patch+json", "application/json-patch+json",
-                                       "application/strategic-merge-patch+json", "application/apply-patch+yaml")
-SYSTEM_MANAGER = "kfctl-sim"
+#: metadata only the server sets; dropped from objects being created
 _SERVER_META = ("uid", "creationTimestamp", "resourceVersion", "generation", "deletionTimestamp",
                 "deletionGracePeriodSeconds", "selfLink")
-
-
-@dataclass(frozen=True)
-class WriteOptions:
-    """Query parameters of a write (dryRun, fieldManager, fieldValidation, force)."""
-
-    dry_run: bool = False
-    field_manager: str = ""
-    field_validation: str = "Warn"
-    force: bool = False
-    user_agent: str = ""
-
-    @property
-    def manager(self) -> str:
-        if self.field_manager:
-            return self.field_manager
-        if self.user_agent:
-            return self.user_agent.split("/")[0]
-        return SYSTEM_MANAGER
-
-
-@dataclass(frozen=True)
-class DeleteOptions:
-    """The DeleteOptions body and query of a DELETE."""
-
-    propagation_policy: str | None = None
-    precondition_uid: str | None = None
-    precondition_rv: str | None = None
-    grace_period_seconds: int | None = None
-    dry_run: bool = False
-
-
-@dataclass
-class Result:
-    """A write's outcome: the object (or Status), HTTP code and Warning texts."""
-
-    body: dict[str, Any]
-    code: int = 200
-    warnings: list[str] = field(default_factory=list)
-
-
-SYSTEM = WriteOptions(field_validation="Ignore")
 
 
 class Cluster:
@@ -202,9 +163,9 @@ class Cluster:
         if tracks_generation(rtype):
             meta["generation"] = 1
         if not managed:
-            _set_managed(meta, _patch().update_managed_fields(
+            set_managed(meta, patch_module().update_managed_fields(
                 None, obj, manager=opts.manager, operation="Update", api_version=rtype.api_version, now=now,
-                **_schema_args(rtype)))
+                **schema_args(rtype)))
         if virtual:
             return Result(self._virtual(obj), 201, warnings)
         if opts.dry_run:
@@ -214,7 +175,7 @@ class Cluster:
             self.store.create(rtype.group, rtype.plural, stored)
         except StaleWrite:
             raise status.already_exists(rtype.plural, rtype.group, name) from None
-        return Result(external(rtype, stored), 201, warnings)
+        return Result(private(external(rtype, stored)), 201, warnings)
 
     # -- update and patch -------------------------------------------------
     def update(self, rtype: ResourceType, namespace: str, name: str, obj: dict[str, Any],
@@ -245,7 +206,7 @@ class Cluster:
               opts: WriteOptions = SYSTEM, subresource: str = "") -> Result:
         """PATCH with any of the four patch types; an apply creates a missing object."""
         self._check_verb(rtype, "patch")
-        patchlib = _patch()
+        patchlib = patch_module()
         if patch_type == STRATEGIC and rtype.custom:
             raise status.unsupported_media_type(patch_type, [JSON_PATCH, MERGE, APPLY])
         if patch_type == APPLY:
@@ -285,7 +246,7 @@ class Cluster:
 
     def _apply(self, rtype: ResourceType, namespace: str, name: str, body: Any, opts: WriteOptions,
                subresource: str) -> Result:
-        patchlib = _patch()
+        patchlib = patch_module()
         if not isinstance(body, dict):
             raise status.bad_request("error decoding YAML: the apply configuration must be a YAML or JSON object")
         if not opts.field_manager:
@@ -304,7 +265,7 @@ class Cluster:
             try:
                 return patchlib.server_side_apply(live, body, manager=opts.manager, force=opts.force,
                                                   api_version=rtype.api_version, now=self.clock.now_rfc3339(),
-                                                  subresource=subresource, **_schema_args(rtype))
+                                                  subresource=subresource, **schema_args(rtype))
             except patchlib.ApplyConflictError as exc:
                 causes = exc.status()["details"]["causes"]
                 raise status.apply_conflict(exc.message, rtype.plural, rtype.group, name, causes) from None
@@ -352,8 +313,8 @@ class Cluster:
                 raise status.conflict(rtype.plural, rtype.group, name, status.STALE)
             new = compute(copy.deepcopy(old))
             new = self._prepare_update(rtype, namespace, old, new, opts, subresource, managed)
-            if _same(old, new):
-                return Result(old, 200, warnings)
+            if same(old, new):
+                return Result(private(old), 200, warnings)
             if opts.dry_run:
                 return Result(new, 200, warnings)
             meta = new["metadata"]
@@ -361,7 +322,7 @@ class Cluster:
                 if meta.get("deletionTimestamp") and not meta.get("finalizers") and not (
                         rtype.group == "" and rtype.kind == "Namespace" and (new.get("spec") or {}).get("finalizers")):
                     last = self.store.delete(rtype.group, rtype.plural, store_ns, name, old["metadata"]["resourceVersion"])
-                    return Result(external(rtype, last), 200, warnings)
+                    return Result(private(external(rtype, last)), 200, warnings)
                 stored_new = self.store.update(rtype.group, rtype.plural, internal(rtype, new),
                                                old["metadata"]["resourceVersion"])
             except StaleWrite:
@@ -370,7 +331,7 @@ class Cluster:
                 if retries == 1:
                     raise
                 continue
-            return Result(external(rtype, stored_new), 200, warnings)
+            return Result(private(external(rtype, stored_new)), 200, warnings)
         raise status.conflict(rtype.plural, rtype.group, name, status.STALE)
 
     def _prepare_update(self, rtype: ResourceType, namespace: str, old: dict[str, Any], new: dict[str, Any],
@@ -418,12 +379,12 @@ class Cluster:
         if rtype.group == crds.CRD_GROUP and rtype.kind == "CustomResourceDefinition" and subresource != "status":
             crds.check_crd(new)
         self._validate(rtype, namespace, new, old, opts)
-        if tracks_generation(rtype) and _spec_changed(rtype, old, new):
+        if tracks_generation(rtype) and spec_changed(rtype, old, new):
             meta["generation"] = int(old_meta.get("generation", 1)) + 1
         if not managed:
-            _set_managed(meta, _patch().update_managed_fields(
+            set_managed(meta, patch_module().update_managed_fields(
                 old, new, manager=opts.manager, operation="Update", api_version=rtype.api_version,
-                now=self.clock.now_rfc3339(), subresource=subresource, **_schema_args(rtype)))
+                now=self.clock.now_rfc3339(), subresource=subresource, **schema_args(rtype)))
         return new
 
     # -- delete -----------------------------------------------------------
@@ -462,7 +423,7 @@ class Cluster:
             is_namespace = rtype.group == "" and rtype.kind == "Namespace"
             if finalizers or is_namespace:
                 if meta.get("deletionTimestamp"):
-                    return Result(old, 200)
+                    return Result(private(old), 200)
                 new = copy.deepcopy(old)
                 nmeta = new["metadata"]
                 nmeta["deletionTimestamp"] = self.clock.now_rfc3339()
@@ -485,7 +446,7 @@ class Cluster:
                                                    meta["resourceVersion"])
                 except StaleWrite:
                     continue
-                return Result(external(rtype, stored_new), 200)
+                return Result(private(external(rtype, stored_new)), 200)
             if opts.dry_run:
                 return Result(status.success(name, rtype.group, rtype.plural, meta["uid"]), 200)
             try:
@@ -595,67 +556,3 @@ class Cluster:
         self.controllers.close()
         self.store.close()
         self.clock.close()
-
-
-# -- helpers -------------------------------------------------------------------
-
-def _patch() -> Any:
-    from kfctl.sim import patch
-
-    return patch
-
-
-def _schema_args(rtype: ResourceType) -> dict[str, Any]:
-    return {"schema": rtype.schema if rtype.custom else None, "status_subresource": rtype.has_status}
-
-
-def _set_managed(meta: dict[str, Any], entries: list[dict[str, Any]]) -> None:
-    if entries:
-        meta["managedFields"] = entries
-    else:
-        meta.pop("managedFields", None)
-
-
-def tracks_generation(rtype: ResourceType) -> bool:
-    return rtype.custom or (rtype.has_status and rtype.kind != "Namespace")
-
-
-def _spec_changed(rtype: ResourceType, old: dict[str, Any], new: dict[str, Any]) -> bool:
-    skip = {"metadata", "status"} if (rtype.has_status or not rtype.custom) else {"metadata"}
-    keys = (set(old) | set(new)) - skip - {"apiVersion", "kind"}
-    return any(old.get(k) != new.get(k) for k in keys)
-
-
-def _same(old: dict[str, Any], new: dict[str, Any]) -> bool:
-    """True when a write changes nothing but managedFields timestamps (a no-op)."""
-    if set(old) != set(new):
-        return False
-    for key in old:
-        if key != "metadata" and old[key] != new[key]:
-            return False
-    om, nm = old["metadata"], new["metadata"]
-    if set(om) - {"managedFields"} != set(nm) - {"managedFields"}:
-        return False
-    if any(om[k] != nm[k] for k in om if k != "managedFields"):
-        return False
-    return _strip_times(om.get("managedFields")) == _strip_times(nm.get("managedFields"))
-
-
-def _strip_times(entries: Any) -> Any:
-    if not isinstance(entries, list):
-        return entries
-    return [{k: v for k, v in e.items() if k != "time"} if isinstance(e, dict) else e for e in entries]
-
-
-def external(rtype: ResourceType, obj: dict[str, Any]) -> dict[str, Any]:
-    """The stored object as ``rtype``'s version (custom resources convert with strategy None)."""
-    if obj.get("apiVersion") == rtype.api_version:
-        return obj
-    return {**obj, "apiVersion": rtype.api_version}
-
-
-def internal(rtype: ResourceType, obj: dict[str, Any]) -> dict[str, Any]:
-    """``obj`` relabelled to the storage version of its resource."""
-    if rtype.custom and rtype.storage_version and rtype.storage_version != rtype.version:
-        obj["apiVersion"] = f"{rtype.group}/{rtype.storage_version}"
-    return obj

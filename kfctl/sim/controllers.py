@@ -72,7 +72,7 @@ class Controllers:
         return versions[0]
 
     def _delete(self, group: str, plural: str, obj: dict[str, Any], policy: str = "Background") -> None:
-        from kfctl.sim.cluster import DeleteOptions
+        from kfctl.sim.options import DeleteOptions
 
         rtype = self._rtype_of(group, plural, obj)
         if rtype is None:

@@ -12,35 +12,30 @@ from __future__ import annotations
 import json
 import logging
 import socket
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-import yaml
-
 from kfctl.sim import discovery, status, tables
 from kfctl.sim import protobuf as protobuf_codec
-from kfctl.sim.cluster import APPLY, JSON_PATCH, MERGE, STRATEGIC, Cluster, DeleteOptions, WriteOptions, external
+from kfctl.sim.cluster import Cluster
+from kfctl.sim.decoding import DroppedConnection, decode_any, decode_object, delete_options, injected_error, verb_of
 from kfctl.sim.faults import FaultInjector, Faults
 from kfctl.sim.metrics import Metrics, RequestRecord
-from kfctl.sim.selectors import combine, parse_field_selector, parse_label_selector
+from kfctl.sim.options import APPLY, JSON_PATCH, MERGE, STRATEGIC, WriteOptions
+from kfctl.sim.scale import scale_of, serve_scale
 from kfctl.sim.status import APIError
-from kfctl.sim.store import DELETED, MODIFIED, HistoryExpired
 from kfctl.sim.types import ResourceType
+from kfctl.sim.watch import serve_watch
 
 log = logging.getLogger(__name__)
 
-_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 PATCH_TYPES = (JSON_PATCH, MERGE, STRATEGIC, APPLY)
 
 
 def _dumps(body: Any) -> bytes:
     return json.dumps(body, separators=(",", ":")).encode()
 
-
-class _Dropped(Exception):
-    """The fault injector dropped this connection."""
 
 
 class APIServer:
@@ -68,7 +63,7 @@ class APIServer:
             if self.token is not None and h.headers.get("Authorization") != f"Bearer {self.token}":
                 raise status.unauthorized()
             code = self._route(h, method, path, query, raw, record)
-        except _Dropped:
+        except DroppedConnection:
             code = 0
             h.close_connection = True
             try:
@@ -198,7 +193,7 @@ class APIServer:
             raise status.path_not_found()
         if sub and sub not in rtype.subresources:
             raise status.path_not_found()
-        verb = _verb(method, name, watch)
+        verb = verb_of(method, name, watch)
         if verb == "patch" and (h.headers.get("Content-Type") or "").split(";")[0].strip() == APPLY:
             verb = "apply"
         dry_run = query.get("dryRun", "")
@@ -210,16 +205,16 @@ class APIServer:
         if decision.delay:
             self.cluster.clock.sleep(decision.delay)
         if decision.drop:
-            raise _Dropped()
+            raise DroppedConnection()
         if decision.code:
-            raise _injected(decision.code, rtype, name, self.faults.faults.retry_after)
+            raise injected_error(decision.code, rtype, name, self.faults.faults.retry_after)
         table = "as=Table" in (h.headers.get("Accept") or "")
         if verb == "watch":
-            return self._watch(h, rtype, namespace, name, query, table, decision.cut_watch_after)
+            return serve_watch(self, h, rtype, namespace, name, query, table, decision.cut_watch_after)
         if verb in ("get", "list"):
             return self._read(h, rtype, namespace, name, sub, query, table, verb)
         if sub == "scale":
-            return self._scale(h, method, rtype, namespace, name, raw, query)
+            return serve_scale(self, h, method, rtype, namespace, name, raw, query)
         opts = WriteOptions(dry_run=bool(dry_run), field_manager=query.get("fieldManager", ""),
                             field_validation=query.get("fieldValidation") or "Warn",
                             force=query.get("force") in ("true", "1"), user_agent=h.headers.get("User-Agent") or "")
@@ -227,11 +222,11 @@ class APIServer:
         if verb == "create":
             if not namespace and rtype.namespaced:
                 raise status.path_not_found()
-            body = protobuf_codec.decode(raw) if protobuf else _decode(raw, rtype)
+            body = protobuf_codec.decode(raw) if protobuf else decode_object(raw, rtype)
             result = self.cluster.create(rtype, namespace, body, opts)
             record["name"] = (result.body.get("metadata") or {}).get("name", "")
         elif verb == "update":
-            body = protobuf_codec.decode(raw) if protobuf else _decode(raw, rtype)
+            body = protobuf_codec.decode(raw) if protobuf else decode_object(raw, rtype)
             if sub == "finalize":
                 finalizers = (body.get("spec") or {}).get("finalizers") or []
 
@@ -245,14 +240,14 @@ class APIServer:
             content_type = (h.headers.get("Content-Type") or "").split(";")[0].strip()
             if content_type not in PATCH_TYPES:
                 raise status.unsupported_media_type(content_type, list(PATCH_TYPES))
-            body = _decode_any(raw, yaml_ok=content_type == APPLY)
+            body = decode_any(raw, yaml_ok=content_type == APPLY)
             result = self.cluster.patch(rtype, namespace, name, content_type, body, opts, sub)
         elif verb == "delete":
-            result = self.cluster.delete(rtype, namespace, name, _delete_options(raw, query))
+            result = self.cluster.delete(rtype, namespace, name, delete_options(raw, query))
         elif verb == "deletecollection":
             body = self.cluster.delete_collection(
                 rtype, namespace or None, label_selector=query.get("labelSelector"),
-                field_selector=query.get("fieldSelector"), opts=_delete_options(raw, query))
+                field_selector=query.get("fieldSelector"), opts=delete_options(raw, query))
             self._send(h, 200, body)
             return 200
         else:
@@ -269,7 +264,7 @@ class APIServer:
         if verb == "get":
             obj = self.cluster.get_raw(rtype, namespace, name)
             if sub == "scale":
-                self._send(h, 200, _scale_of(rtype, obj))
+                self._send(h, 200, scale_of(obj))
                 return 200
             body = tables.table(rtype, [obj], now, include_object=include) if table and not sub else obj
             self._send(h, 200, body)
@@ -289,117 +284,6 @@ class APIServer:
             body = listing
         self._send(h, 200, body)
         return 200
-
-    def _scale(self, h: BaseHTTPRequestHandler, method: str, rtype: ResourceType, namespace: str, name: str,
-               raw: bytes, query: dict[str, str]) -> int:
-        body = _decode_any(raw, yaml_ok=False)
-        current = _scale_of(rtype, self.cluster.get_raw(rtype, namespace, name))
-        if method == "PATCH":
-            from kfctl.sim import patch as patchlib
-
-            ctype = (h.headers.get("Content-Type") or "").split(";")[0].strip()
-            body = patchlib.json_patch(current, body) if ctype == JSON_PATCH else patchlib.merge_patch(current, body)
-        replicas = ((body or {}).get("spec") or {}).get("replicas")
-        if not isinstance(replicas, int) or replicas < 0:
-            raise status.invalid("Scale", "autoscaling", name, [status.cause(
-                "spec.replicas", "FieldValueInvalid", f"Invalid value: {json.dumps(replicas)}: must be greater than "
-                                                      "or equal to 0")])
-
-        def set_replicas(live: dict[str, Any]) -> dict[str, Any]:
-            live.setdefault("spec", {})["replicas"] = replicas
-            return live
-        opts = WriteOptions(dry_run=query.get("dryRun") == "All", field_manager=query.get("fieldManager", ""),
-                            user_agent=h.headers.get("User-Agent") or "")
-        result = self.cluster.update_with(rtype, namespace, name, set_replicas, opts)
-        self._send(h, 200, _scale_of(rtype, result.body))
-        return 200
-
-    # -- watch ------------------------------------------------------------
-    def _watch(self, h: BaseHTTPRequestHandler, rtype: ResourceType, namespace: str, name: str,
-               query: dict[str, str], table: bool, cut_after: int) -> int:
-        if "watch" not in rtype.verbs:
-            raise status.method_not_allowed("watch")
-        match = combine(parse_label_selector(query.get("labelSelector")),
-                        parse_field_selector(query.get("fieldSelector")),
-                        (lambda o: o["metadata"]["name"] == name) if name else None)
-        try:
-            timeout = float(query.get("timeoutSeconds") or 1800)
-        except ValueError:
-            raise status.bad_request("timeoutSeconds must be a number") from None
-        bookmarks = query.get("allowWatchBookmarks") in ("true", "1")
-        include = query.get("includeObject", "Metadata")
-        rv_text = query.get("resourceVersion") or ""
-        store = self.cluster.store
-        initial: list[dict[str, Any]] = []
-        send_initial = query.get("sendInitialEvents") in ("true", "1")
-        if send_initial and query.get("resourceVersionMatch") != "NotOlderThan":
-            raise status.invalid("ListOptions", "meta.k8s.io", "", [status.cause(
-                "resourceVersionMatch", "FieldValueForbidden",
-                "Forbidden: sendInitialEvents requires setting resourceVersionMatch to NotOlderThan")])
-        if send_initial or rv_text in ("", "0"):
-            items, last_rv = store.list(rtype.group, rtype.plural, namespace or None)
-            initial = [external(rtype, o) for o in items if match is None or match(o)]
-        else:
-            try:
-                last_rv = int(rv_text)
-            except ValueError:
-                raise status.bad_request(f'resourceVersion: Invalid value: "{rv_text}"') from None
-        h.send_response(200)
-        h.send_header("Content-Type", "application/json")
-        h.send_header("Transfer-Encoding", "chunked")
-        h.send_header("Cache-Control", "no-cache, private")
-        h.end_headers()
-        clock = self.cluster.clock
-        sent = 0
-        first = [True]
-
-        def emit(kind: str, obj: dict[str, Any]) -> None:
-            nonlocal sent
-            if cut_after >= 0 and sent >= cut_after:
-                raise _Dropped()
-            if table and kind in ("ADDED", "MODIFIED", "DELETED"):
-                obj = tables.table(rtype, [obj], clock.now(), include_object=include, with_columns=first[0])
-                first[0] = False
-            data = _dumps({"type": kind, "object": obj}) + b"\n"
-            h.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
-            h.wfile.flush()
-            sent += 1
-
-        deadline = time.monotonic() + timeout
-        bookmark_every = max(0.05, clock.real_seconds(self.bookmark_interval))
-        next_bookmark = time.monotonic() + bookmark_every
-        for obj in initial:
-            emit("ADDED", obj)
-        if send_initial:  # the WatchList protocol: a bookmark marks the end of the initial state
-            emit("BOOKMARK", {"kind": rtype.kind, "apiVersion": rtype.api_version,
-                              "metadata": {"resourceVersion": str(last_rv),
-                                           "annotations": {"k8s.io/initial-events-end": "true"}}})
-        try:
-            while True:
-                now = time.monotonic()
-                if now >= deadline:
-                    break
-                wait = min(deadline - now, next_bookmark - now if bookmarks else 1.0, 1.0)
-                events = store.events_after(last_rv, max(wait, 0.001))
-                for event in events:
-                    last_rv = event.rv
-                    if event.group != rtype.group or event.plural != rtype.plural:
-                        continue
-                    if namespace and event.namespace != namespace:
-                        continue
-                    kind = _transition(event.type, event.obj, event.old, match)
-                    if kind:
-                        emit(kind, external(rtype, event.obj))
-                if bookmarks and time.monotonic() >= next_bookmark:
-                    emit("BOOKMARK", {"kind": rtype.kind, "apiVersion": rtype.api_version,
-                                      "metadata": {"resourceVersion": str(max(last_rv, store.resource_version))}})
-                    next_bookmark = time.monotonic() + bookmark_every
-        except HistoryExpired as exc:
-            emit("ERROR", status.expired(str(exc)).status())
-        h.wfile.write(b"0\r\n\r\n")
-        h.wfile.flush()
-        return 200
-
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
@@ -446,99 +330,3 @@ def make_http_server(api: APIServer, host: str = "127.0.0.1", port: int = 0) -> 
     server = _HTTPServer((host, port), api)
     api.address = f"{host}:{server.server_address[1]}"
     return server
-
-
-# -- helpers -------------------------------------------------------------------
-
-def _verb(method: str, name: str, watch: bool) -> str:
-    if method == "GET":
-        return "watch" if watch else ("get" if name else "list")
-    if method == "POST":
-        if name:
-            raise status.method_not_allowed("create")
-        return "create"
-    if method == "PUT":
-        if not name:
-            raise status.method_not_allowed("update")
-        return "update"
-    if method == "PATCH":
-        if not name:
-            raise status.method_not_allowed("patch")
-        return "patch"
-    if method == "DELETE":
-        return "delete" if name else "deletecollection"
-    raise status.method_not_allowed(method.lower())
-
-
-def _transition(kind: str, obj: dict[str, Any], old: dict[str, Any] | None, match: Any) -> str:
-    """The event a filtered watch sees: objects entering or leaving the selection are ADDED/DELETED."""
-    if match is None:
-        return kind
-    if kind == MODIFIED and old is not None:
-        now_in, was_in = match(obj), match(old)
-        if now_in and was_in:
-            return MODIFIED
-        if now_in:
-            return "ADDED"
-        if was_in:
-            return DELETED
-        return ""
-    return kind if match(obj) else ""
-
-
-def _decode_any(raw: bytes, *, yaml_ok: bool) -> Any:
-    if not raw:
-        raise status.bad_request("the request body is empty")
-    try:
-        return json.loads(raw)
-    except ValueError:
-        if not yaml_ok:
-            raise status.bad_request("error decoding request body: invalid JSON") from None
-    try:
-        return yaml.load(raw, Loader=_YAML_LOADER)
-    except yaml.YAMLError as exc:
-        raise status.bad_request(f"error decoding YAML: {exc}") from None
-
-
-def _decode(raw: bytes, rtype: ResourceType) -> dict[str, Any]:
-    body = _decode_any(raw, yaml_ok=True)
-    if not isinstance(body, dict):
-        raise status.bad_request(f'{rtype.kind} in version "{rtype.version}" cannot be handled as a {rtype.kind}: '
-                                 "the request body must be an object")
-    return body
-
-
-def _delete_options(raw: bytes, query: dict[str, str]) -> DeleteOptions:
-    body: dict[str, Any] = {}
-    if raw:
-        decoded = _decode_any(raw, yaml_ok=False)
-        body = decoded if isinstance(decoded, dict) else {}
-    pre = body.get("preconditions") or {}
-    policy = query.get("propagationPolicy") or body.get("propagationPolicy")
-    if policy is None and (body.get("orphanDependents") or query.get("orphanDependents") == "true"):
-        policy = "Orphan"
-    grace = query.get("gracePeriodSeconds", body.get("gracePeriodSeconds"))
-    dry = query.get("dryRun") == "All" or "All" in (body.get("dryRun") or [])
-    return DeleteOptions(propagation_policy=policy, precondition_uid=pre.get("uid"),
-                         precondition_rv=pre.get("resourceVersion"),
-                         grace_period_seconds=int(grace) if grace not in (None, "") else None, dry_run=dry)
-
-
-def _scale_of(rtype: ResourceType, obj: dict[str, Any]) -> dict[str, Any]:
-    spec, st = obj.get("spec") or {}, obj.get("status") or {}
-    labels = ((spec.get("selector") or {}).get("matchLabels")) or {}
-    return {"kind": "Scale", "apiVersion": "autoscaling/v1",
-            "metadata": {k: obj["metadata"][k] for k in ("name", "namespace", "uid", "resourceVersion",
-                                                          "creationTimestamp") if k in obj["metadata"]},
-            "spec": {"replicas": spec.get("replicas", 0)},
-            "status": {"replicas": st.get("replicas", 0), "selector": ",".join(f"{k}={v}" for k, v in labels.items())}}
-
-
-def _injected(code: int, rtype: ResourceType, name: str, retry_after: int) -> APIError:
-    if code == 500:
-        return status.internal_error("injected fault (kfctl sim)")
-    if code == 503:
-        return status.service_unavailable()
-    if code == 429:
-        return status.too_many_requests(retry_after)
-    return status.conflict(rtype.plural, rtype.group, name or rtype.plural, status.STALE)

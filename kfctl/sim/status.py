@@ -102,7 +102,7 @@ def forbidden(plural: str, group: str, name: str, why: str) -> APIError:
 
 
 def method_not_allowed(verb: str) -> APIError:
-    return APIError(405, "MethodNotAllowed", f"the server does not allow this method on the requested resource",
+    return APIError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource",
                     details={"kind": verb} if verb else {})
 
 

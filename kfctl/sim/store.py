@@ -56,6 +56,7 @@ class HistoryExpired(Exception):
     """A watch asked for a resourceVersion older than the retained history."""
 
     def __init__(self, requested: int, oldest: int) -> None:
+        # the real watch cache prints the newest version it can no longer replay from
         super().__init__(f"too old resource version: {requested} ({oldest})")
         self.requested = requested
         self.oldest = oldest
@@ -170,13 +171,13 @@ class Store:
         """
         with self._cond:
             if rv < self._compacted:
-                raise HistoryExpired(rv, self._compacted + 1)
+                raise HistoryExpired(rv, self._compacted)
             if self._rv <= rv and timeout:
                 self._cond.wait_for(lambda: self._rv > rv or self._closed, timeout)
             if self._rv <= rv:
                 return []
             if rv < self._compacted:
-                raise HistoryExpired(rv, self._compacted + 1)
+                raise HistoryExpired(rv, self._compacted)
             out = []
             for event in reversed(self._events):
                 if event.rv <= rv:
