@@ -36,6 +36,7 @@ COMMANDS: dict[str, str] = {
     "apply": "kfctl.cli.apply:apply",
     "diff": "kfctl.cli.diff:diff",
     "status": "kfctl.cli.status:status",
+    "delete": "kfctl.cli.delete:delete",
 }
 
 EPILOG = """\b

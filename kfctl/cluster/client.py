@@ -250,6 +250,27 @@ class Cluster:
         except (urllib3.exceptions.HTTPError, OSError) as exc:
             raise translate(exc, obj=what) from exc
 
+    def namespaced_kinds(self) -> list[tuple[str, str]]:
+        """(apiVersion, kind) of every namespaced, listable resource the server serves (preferred versions)."""
+        found: list[tuple[str, str]] = []
+        versions = ["v1"]
+        groups = self._request("get", "/apis", "discovery") or {}
+        for group in groups.get("groups") or ():
+            preferred = (group.get("preferredVersion") or {}).get("groupVersion")
+            if preferred:
+                versions.append(preferred)
+        for group_version in versions:
+            path = "/api/v1" if group_version == "v1" else f"/apis/{group_version}"
+            try:
+                listing = self._request("get", path, f"discovery of {group_version}") or {}
+            except ApiError:
+                continue  # an aggregated API that is down: nothing of it can be listed anyway
+            for res in listing.get("resources") or ():
+                if "/" in res.get("name", "") or not res.get("namespaced") or "list" not in (res.get("verbs") or ()):
+                    continue
+                found.append((group_version, res["kind"]))
+        return found
+
     def identity(self) -> str:
         """A stable identity of the cluster: the UID of kube-system (falls back to the server URL)."""
         live = self.get("v1", "Namespace", None, "kube-system")

@@ -1,0 +1,213 @@
+"""The delete engine: remove exactly what a deployment owns, safely, in order, resumably.
+
+Members come from the in-cluster inventory (the ApplySet parent), so delete
+works without the KfDef and after the bundles changed. Data is kept by
+default: CRDs (every user object of their kinds would go with them) unless
+``purge_crds``, PVCs unless ``delete_storage``, and a namespace that still
+holds objects the deployment does not own (a user's notebook, a ConfigMap
+made by hand) is kept, naming what kept it. Objects created by controllers
+(anything with ownerReferences, events, endpoints, leases, the CA bundles
+kube and istio publish in every namespace, cert-manager's secrets of our own
+certificates) do not keep a namespace.
+
+The parent is deleted last, just before the namespaces, so an interrupted
+delete can always be resumed by running it again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from kfctl.engine import events as ev
+from kfctl.engine.inventory import PART_OF, Inventory, Member, applyset_id, parent_name
+from kfctl.engine.observe import list_owned, read_inventory
+from kfctl.engine.teardown import Target, delete_in_order
+from kfctl.errors import OperationFailed
+from kfctl.plan import ObjectRef
+
+#: kinds whose objects are made by the control plane, never by users
+_SYSTEM_KINDS = {("", "Event"), ("events.k8s.io", "Event"), ("", "Endpoints"), ("discovery.k8s.io", "EndpointSlice"),
+                 ("coordination.k8s.io", "Lease"), ("apps", "ControllerRevision")}
+_PUBLISHED_CONFIGMAPS = {"kube-root-ca.crt", "istio-ca-root-cert"}
+
+
+@dataclass(frozen=True)
+class DeleteOptions:
+    purge_crds: bool = False
+    delete_storage: bool = False
+    remove_finalizers: bool = False
+    timeout: float = 600.0
+    concurrency: int = 8
+    dry_run: bool = False
+
+
+@dataclass(frozen=True)
+class DeletePlan:
+    delete: tuple[Member, ...]
+    keep: tuple[tuple[Member, str], ...]          # (member, why)
+    gone: tuple[Member, ...]                      # recorded but already absent
+
+
+@dataclass(frozen=True)
+class DeleteResult:
+    deleted: tuple[str, ...]
+    kept: tuple[tuple[str, str], ...]
+    stuck: tuple[tuple[str, str], ...]
+    elapsed: float
+
+    @property
+    def ok(self) -> bool:
+        return not self.stuck
+
+
+class NotDeployed(OperationFailed):
+    pass
+
+
+def _is_system(obj: dict[str, Any], our_certificates: set[tuple[str, str]]) -> bool:
+    meta = obj.get("metadata") or {}
+    group = (str(obj.get("apiVersion", "")).split("/", 1)[0]) if "/" in str(obj.get("apiVersion", "")) else ""
+    if (group, obj.get("kind")) in _SYSTEM_KINDS or meta.get("ownerReferences"):
+        return True
+    kind, name, ns = obj.get("kind"), meta.get("name"), meta.get("namespace")
+    if kind == "ConfigMap" and name in _PUBLISHED_CONFIGMAPS:
+        return True
+    if kind == "ServiceAccount" and name == "default":
+        return True
+    if kind == "Secret":
+        if obj.get("type") == "kubernetes.io/service-account-token":
+            return True
+        cert = ((meta.get("annotations") or {}).get("cert-manager.io/certificate-name"))
+        if cert and (ns, cert) in our_certificates:
+            return True
+    return False
+
+
+class DeleteEngine:
+    def __init__(self, cluster: Any, *, deployment: str, namespace: str, options: DeleteOptions = DeleteOptions(),
+                 sink: ev.Sink = lambda e: None) -> None:
+        self.cluster = cluster
+        self.deployment = deployment
+        self.namespace = namespace
+        self.options = options
+        self.sink = sink
+        self.clock = ev.Clock()
+        self.set_id = applyset_id(deployment, namespace)
+
+    def emit(self, kind: str, obj: str = "", message: str = "", component: str = "", **data: Any) -> None:
+        self.sink(ev.Event(kind=kind, obj=obj, component=component, message=message, elapsed=self.clock(), data=data))
+
+    def inventory(self) -> Inventory | None:
+        return read_inventory(self.cluster, self.deployment, self.namespace)
+
+    def plan(self, inventory: Inventory | None) -> DeletePlan:
+        members: list[Member] = list(inventory.members) if inventory else []
+        if not members:
+            # An apply interrupted before it recorded its inventory can only have created the namespace.
+            ns = self.cluster.get("v1", "Namespace", None, self.namespace)
+            if ns is not None and ((ns.get("metadata") or {}).get("labels") or {}).get(PART_OF) == self.set_id:
+                members = [Member("v1", "Namespace", "", self.namespace, "")]
+        live = list_owned(self.cluster, self.deployment, self.namespace, {(m.api_version, m.kind) for m in members},
+                          concurrency=self.options.concurrency)
+        delete: list[Member] = []
+        keep: list[tuple[Member, str]] = []
+        gone: list[Member] = []
+        for member in members:
+            if member.ref not in live:
+                gone.append(member)
+            elif member.ref.kind == "CustomResourceDefinition" and member.ref.group == "apiextensions.k8s.io" \
+                    and not self.options.purge_crds:
+                keep.append((member, "CRD kept: deleting it deletes every object of its kind (use --purge-crds)"))
+            elif member.ref.kind == "PersistentVolumeClaim" and member.ref.group == "" and not self.options.delete_storage:
+                keep.append((member, "PVC kept: it holds data (use --delete-storage)"))
+            else:
+                delete.append(member)
+        certificates = {(m.namespace, m.name) for m in members if m.kind == "Certificate" and m.ref.group == "cert-manager.io"}
+        kept_pvc_namespaces = {m.namespace for m, _ in keep if m.kind == "PersistentVolumeClaim"}
+        final_delete = []
+        for member in delete:
+            if member.ref.kind == "Namespace" and member.ref.group == "":
+                why = self._namespace_keepers(member.name, set(live), certificates)
+                if member.name in kept_pvc_namespaces:
+                    why = (why + "; " if why else "") + "it holds kept PVCs"
+                if why:
+                    keep.append((member, f"namespace kept: {why}"))
+                    continue
+            final_delete.append(member)
+        return DeletePlan(tuple(final_delete), tuple(keep), tuple(gone))
+
+    def _namespace_keepers(self, namespace: str, owned: set[ObjectRef], certificates: set[tuple[str, str]]) -> str:
+        """Objects in the namespace that the deployment does not own (and that no controller made)."""
+        found: list[str] = []
+        for api_version, kind in self.cluster.namespaced_kinds():
+            try:
+                items, _ = self.cluster.list(api_version, kind, namespace=namespace)
+            except Exception as exc:
+                if getattr(exc, "transient", False) and type(exc).__name__ != "KindNotServed":
+                    raise
+                continue
+            for item in items:
+                ref = ObjectRef.of(item)
+                if ref in owned or ((item.get("metadata") or {}).get("labels") or {}).get(PART_OF) == self.set_id:
+                    continue
+                if ref.kind == "ConfigMap" and ref.name == parent_name(self.deployment):
+                    continue
+                if _is_system(item, certificates):
+                    continue
+                found.append(f"{ref.kind}/{ref.name}")
+        if not found:
+            return ""
+        shown = ", ".join(sorted(found)[:5]) + (f" and {len(found) - 5} more" if len(found) > 5 else "")
+        return f"it holds objects this deployment does not own: {shown}"
+
+    def run(self, plan: DeletePlan) -> DeleteResult:
+        targets = [Target(m.api_version, m.ref, m.component) for m in plan.delete if m.ref.kind != "Namespace"]
+        namespaces = [Target(m.api_version, m.ref, m.component) for m in plan.delete if m.ref.kind == "Namespace"]
+        for member, why in plan.keep:
+            self.emit(ev.KEPT, str(member.ref), why, member.component)
+        deleted: list[str] = []
+        def on_deleted(target: Target) -> None:
+            deleted.append(str(target.ref))
+            self.emit(ev.DELETED, str(target.ref), "gone" if not self.options.dry_run else "would be deleted", target.component)
+
+        def delete_all(batch: list[Target]) -> list[tuple[str, str]]:
+            _, stuck_targets = delete_in_order(self.cluster, batch, on_deleted=on_deleted, on_stuck=lambda t, w: None,
+                                               timeout=self.options.timeout, concurrency=self.options.concurrency,
+                                               dry_run=self.options.dry_run)
+            if stuck_targets and self.options.remove_finalizers and not self.options.dry_run:
+                again = self._strip_finalizers([t for t, _ in stuck_targets])
+                _, stuck_targets = delete_in_order(self.cluster, again, on_deleted=on_deleted,
+                                                   on_stuck=lambda t, w: None, timeout=self.options.timeout,
+                                                   concurrency=self.options.concurrency)
+            return [(str(t.ref), why) for t, why in stuck_targets]
+
+        stuck = delete_all(targets)
+        if not stuck:
+            # Everything the inventory lists is gone: now the inventory itself, then the namespaces.
+            if not self.options.dry_run:
+                self.cluster.delete("v1", "ConfigMap", self.namespace, parent_name(self.deployment))
+            stuck = delete_all(namespaces)
+        for ref, why in stuck:
+            self.emit(ev.FAILED, ref, f"stuck: {why}")
+        result = DeleteResult(tuple(deleted), tuple((str(m.ref), w) for m, w in plan.keep), tuple(stuck), self.clock())
+        self.emit(ev.SUMMARY, "", "deleted" if result.ok else "stuck", phase="end", deleted=len(deleted),
+                  kept=len(plan.keep), stuck=len(stuck))
+        return result
+
+    def _strip_finalizers(self, targets: Iterable[Target]) -> list[Target]:
+        """Clear finalizers of stuck objects (asked for with --remove-finalizers); returns those to wait for again."""
+        again: list[Target] = []
+        for target in targets:
+            ref = target.ref
+            self.emit(ev.RETRY, str(ref), "removing finalizers (--remove-finalizers): external resources they "
+                      "guard may be orphaned")
+            try:
+                self.cluster.merge_patch(target.api_version, ref.kind, ref.namespace or None, ref.name,
+                                         {"metadata": {"finalizers": None}})
+            except Exception as exc:
+                if type(exc).__name__ != "NotFound":
+                    raise
+            again.append(target)
+        return again
