@@ -32,7 +32,7 @@ def json_patch(target: dict[str, Any], ops: list[Any]) -> dict[str, Any]:
             raise PatchError(f"testing value {op['path']} failed: test failed", code=422) from err
         except (jsonpatch.JsonPatchConflict, jsonpointer.JsonPointerException, IndexError, KeyError,
                 TypeError) as err:
-            raise PatchError(_missing(op), code=422) from err
+            raise PatchError(_missing(op, doc), code=422) from err
         except jsonpatch.JsonPatchException as err:
             raise PatchError(str(err), code=422) from err
     if not isinstance(doc, dict):
@@ -54,13 +54,25 @@ def _check(op: Any) -> None:
         raise PatchError(f"{kind} operation missing from", code=422)
 
 
-def _missing(op: dict[str, Any]) -> str:
+def _has_parent(doc: Any, path: str) -> bool:
+    try:
+        jsonpointer.resolve_pointer(doc, path.rsplit("/", 1)[0])
+    except jsonpointer.JsonPointerException:
+        return False
+    return True
+
+
+def _missing(op: dict[str, Any], doc: Any) -> str:
     kind, path = op["op"], op["path"]
     key = path.rsplit("/", 1)[-1]
+    parent = _has_parent(doc, path)
     if kind == "remove":
-        return f"error in remove for path: '{path}': unable to remove nonexistent key: {key}: missing value"
+        if parent:
+            return f"error in remove for path: '{path}': Unable to remove nonexistent key: {key}: missing value"
+        return f'remove operation does not apply: doc is missing path: "{path}": missing value'
     if kind == "replace":
-        return f"replace operation does not apply: doc is missing key: {path}: missing value"
+        what = "key" if parent else "path"
+        return f"replace operation does not apply: doc is missing {what}: {path}: missing value"
     if kind == "add":
         return f'add operation does not apply: doc is missing path: "{path}": missing value'
     if kind in ("move", "copy"):

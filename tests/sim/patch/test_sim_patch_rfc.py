@@ -54,7 +54,9 @@ def test_json_patch_failed_test_is_invalid_with_the_server_wording():
 
 @pytest.mark.parametrize(("op", "message"), [
     ({"op": "remove", "path": "/data/nope"},
-     "error in remove for path: '/data/nope': unable to remove nonexistent key: nope: missing value"),
+     "error in remove for path: '/data/nope': Unable to remove nonexistent key: nope: missing value"),
+    ({"op": "replace", "path": "/nope/x", "value": 1},
+     "replace operation does not apply: doc is missing path: /nope/x: missing value"),
     ({"op": "replace", "path": "/data/nope", "value": 1},
      "replace operation does not apply: doc is missing key: /data/nope: missing value"),
     ({"op": "add", "path": "/nope/x", "value": 1},
