@@ -20,7 +20,9 @@ Contract for the sim's request handlers:
 * PATCH (json/merge/strategic): patch the stored object, then call
   :func:`update_managed_fields` (old, new) and store its list as
   ``metadata.managedFields`` (omit the key when it is empty). The same for
-  create (``old=None``) and PUT.
+  create (``old=None``) and PUT. Writes through ``/scale`` pass
+  ``subresource="scale"`` (old and new being the parent object), so the entry
+  and conflict messages read ``"kubectl" with subresource "scale"``.
 * Apply: :func:`server_side_apply` returns the whole new object with its
   managedFields; ``result == live`` means nothing changed (do not bump
   resourceVersion). The handler still sets name/namespace/uid/
