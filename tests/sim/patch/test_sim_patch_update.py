@@ -89,3 +89,22 @@ def test_more_than_ten_updaters_fold_the_oldest_into_ancient_changes():
     assert "creator" not in managers and "writer-01" not in managers and "writer-02" not in managers
     ancient = next(e for e in live["metadata"]["managedFields"] if e["manager"] == "ancient-changes")
     assert {"f:k1", "f:k2"} <= set(ancient["fieldsV1"]["f:data"])
+
+
+def test_scale_writes_are_recorded_with_their_subresource_and_conflict_as_such():
+    import pytest
+
+    from kfctl.sim.patch import ApplyConflictError
+
+    dep = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"},
+           "spec": {"replicas": 1, "selector": {"matchLabels": {"a": "b"}},
+                    "template": {"spec": {"containers": [{"name": "c", "image": "i"}]}}}}
+    live = server_side_apply(None, dep, manager="kfctl", force=False, api_version="apps/v1", now="T1")
+    scaled = copy.deepcopy(live)
+    scaled["spec"]["replicas"] = 4
+    scaled["metadata"]["managedFields"] = update_managed_fields(live, scaled, manager="kubectl", api_version="apps/v1",
+                                                                now="T2", subresource="scale")
+    with pytest.raises(ApplyConflictError) as caught:
+        server_side_apply(scaled, dep, manager="kfctl", force=False, api_version="apps/v1", now="T3")
+    assert str(caught.value) == ('Apply failed with 1 conflict: conflict with "kubectl" with subresource "scale" '
+                                 "using apps/v1: .spec.replicas")
