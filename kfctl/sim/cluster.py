@@ -55,6 +55,7 @@ class Cluster:
 
         self.controllers = Controllers(self)
         self._restore_crds()
+        self.controllers.resume()
         for name in ("default", "kube-system", "kube-public", "kube-node-lease"):
             if self.store.get("", "namespaces", "", name) is None:
                 self.create(self.rtype("v1", "Namespace"), "", {"apiVersion": "v1", "kind": "Namespace",

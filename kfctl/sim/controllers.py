@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from kfctl.sim import crds
 from kfctl.sim.status import APIError
-from kfctl.sim.store import ADDED, DELETED, Event
+from kfctl.sim.store import ADDED, DELETED, MODIFIED, Event
 
 if TYPE_CHECKING:
     from kfctl.sim.cluster import Cluster
@@ -35,6 +35,23 @@ class Controllers:
 
     def close(self) -> None:
         self._unsubscribe()
+
+    def resume(self) -> None:
+        """After loading a persisted store, pick up what the last run left unfinished.
+
+        Objects being deleted and CRDs not yet Established get their event again.
+        """
+        def pending(group: str, plural: str, obj: dict[str, Any]) -> bool:
+            return bool(obj["metadata"].get("deletionTimestamp")) or (
+                group == crds.CRD_GROUP and plural == "customresourcedefinitions")
+
+        for group, plural, obj in self.cluster.store.scan(pending):
+            kind = MODIFIED
+            if group == crds.CRD_GROUP and not obj["metadata"].get("deletionTimestamp") and not any(
+                    c.get("type") == "Established" and c.get("status") == "True"
+                    for c in (obj.get("status") or {}).get("conditions") or []):
+                kind = ADDED
+            self.cluster.store.redeliver(Event(kind, int(obj["metadata"]["resourceVersion"]), group, plural, obj))
 
     # -- dispatch ---------------------------------------------------------
     def on_event(self, event: Event) -> None:

@@ -202,6 +202,10 @@ class Store:
                     self._subscribers.remove(fn)
         return unsubscribe
 
+    def redeliver(self, event: Event) -> None:
+        """Hand ``event`` to subscribers again (resuming work after a restart from disk)."""
+        self._queue.put(event)
+
     def _dispatch(self) -> None:
         while True:
             event = self._queue.get()
