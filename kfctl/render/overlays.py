@@ -11,6 +11,10 @@ parameters, applied in file-name order. Each file is one mapping::
         patch: {spec: {type: NodePort}}                     # strategic merge (merge.py)
       - target: {kind: PersistentVolumeClaim}               # no name: every PVC
         jsonPatch: [{op: add, path: /spec/storageClassName, value: gp3}]   # RFC 6902
+      - target: {kind: ConfigMap, name: jupyter-web-app-config}
+        dataPatch:              # strategic merge into a YAML document held in data[key]
+          key: spawner_ui_config.yaml
+          patch: {spawnerFormDefaults: {shm: {value: false}}}
     resources:                  # extra objects, added before this file's patches run
       - {apiVersion: storage.k8s.io/v1, kind: StorageClass, ...}
 
@@ -66,8 +70,10 @@ SCHEMA: dict[str, Any] = {
                         "type": "object", "required": ["op", "path"],
                         "properties": {"op": {"enum": ["add", "remove", "replace", "move", "copy", "test"]},
                                        "path": {"type": "string"}}}},
+                    "dataPatch": {"type": "object", "additionalProperties": False, "required": ["key", "patch"],
+                                  "properties": {"key": {"type": "string", "minLength": 1}, "patch": _OBJECT}},
                 },
-                "oneOf": [{"required": ["patch"]}, {"required": ["jsonPatch"]}],
+                "oneOf": [{"required": ["patch"]}, {"required": ["jsonPatch"]}, {"required": ["dataPatch"]}],
             },
         },
         "resources": {
@@ -114,6 +120,8 @@ class Patch:
     target: Target
     strategic: Mapping[str, Any] | None = None
     json: tuple[Mapping[str, Any], ...] | None = None
+    #: (data key, strategic patch) for a YAML document embedded in a ConfigMap/Secret-like ``data``
+    data: tuple[str, Mapping[str, Any]] | None = None
 
     @property
     def where(self) -> str:
@@ -162,7 +170,9 @@ def load_file(path: Path, context: Mapping[str, Any], *, group: str) -> Overlay:
                         namespace=t.get("namespace"), component=t.get("component", component))
         patches.append(Patch(source=shown, index=i, target=target,
                              strategic=freeze(item["patch"]) if "patch" in item else None,
-                             json=freeze(item["jsonPatch"]) if "jsonPatch" in item else None))
+                             json=freeze(item["jsonPatch"]) if "jsonPatch" in item else None,
+                             data=(item["dataPatch"]["key"], freeze(item["dataPatch"]["patch"]))
+                             if "dataPatch" in item else None))
     return Overlay(source=shown, group=group, component=component, patches=tuple(patches),
                    resources=tuple(freeze(r) for r in data.get("resources") or ()))
 
@@ -176,11 +186,29 @@ def load_folder(folder: Path, context: Mapping[str, Any], *, group: str) -> list
     return [load_file(p, context, group=group) for p in files]
 
 
+def _patch_embedded(obj: dict[str, Any], key: str, patch: Mapping[str, Any]) -> dict[str, Any]:
+    """Merge ``patch`` into the YAML mapping stored as text in ``obj["data"][key]``."""
+    text = (obj.get("data") or {}).get(key)
+    if not isinstance(text, str):
+        raise ValueError(f"data.{key} is missing")
+    try:
+        document = yamlio.load(text)
+    except yaml.YAMLError as exc:
+        raise ValueError(f"data.{key} is not YAML: {exc}") from None
+    if not isinstance(document, dict):
+        raise ValueError(f"data.{key} does not hold a YAML mapping")
+    out = dict(obj)
+    out["data"] = {**obj["data"], key: yamlio.dump(merge.merge(document, thaw(patch)))}
+    return out
+
+
 def _apply_one(patch: Patch, res: Resource) -> Resource:
     obj = res.to_dict()
     try:
         if patch.strategic is not None:
             new = merge.merge(obj, thaw(patch.strategic))
+        elif patch.data is not None:
+            new = _patch_embedded(obj, *patch.data)
         else:
             new = jsonpatch.apply_patch(obj, thaw(patch.json), in_place=False)
     except (jsonpatch.JsonPatchException, jsonpointer.JsonPointerException, ValueError, TypeError) as exc:

@@ -148,3 +148,27 @@ def test_real_kubectl_kustomize_builds_the_full_default_set(tmp_path):
     assert len(built) == len(expected)
     for got, want in zip(built, expected, strict=True):
         assert got == want, f"kustomize changed {want['kind']}/{want['metadata']['name']}"
+
+
+def test_gcp_offers_gpu_nodes_in_the_notebook_spawner():
+    if "notebooks" not in COMPONENTS:
+        pytest.fail("the notebooks bundle is missing")
+    order = CATALOG.resolve(["notebooks"]).order
+    spawner = {}
+    for platform, params in (("gcp", {}), ("gcp", {"gpuAccelerators": []}), ("generic", {})):
+        rendering = render(RenderRequest(platform=platform, components=order, platform_parameters=params), CATALOG)
+        config = next(r for r in rendering.resources if r.kind == "ConfigMap" and r.name == "jupyter-web-app-config")
+        spawner[(platform, bool(params))] = yaml.safe_load(config.body["data"]["spawner_ui_config.yaml"])
+    gcp = spawner[("gcp", False)]["spawnerFormDefaults"]
+    keys = [o["configKey"] for o in gcp["affinityConfig"]["options"]]
+    assert keys == ["gke-gpu-nvidia-tesla-t4", "gke-gpu-nvidia-l4"]
+    term = gcp["affinityConfig"]["options"][1]["affinity"]["nodeAffinity"][
+        "requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"][0]["matchExpressions"][0]
+    assert term == {"key": "cloud.google.com/gke-accelerator", "operator": "In", "values": ["nvidia-l4"]}
+    assert gcp["tolerationGroup"]["options"][0]["tolerations"] == [
+        {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}]
+    # everything else in the form is untouched, and without accelerators nothing changes
+    plain = spawner[("generic", False)]["spawnerFormDefaults"]
+    assert {k: v for k, v in gcp.items() if k not in ("affinityConfig", "tolerationGroup")} == \
+        {k: v for k, v in plain.items() if k not in ("affinityConfig", "tolerationGroup")}
+    assert spawner[("gcp", True)] == spawner[("generic", False)]

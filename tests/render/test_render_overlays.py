@@ -119,3 +119,21 @@ def test_user_overlay_errors(fake_catalog, make_request, tmp_path):
     folder = _overlay(tmp_path, "component: alpah\n")
     with pytest.raises(CatalogError, match="component 'alpah' is not in the catalog"):
         render(make_request(overlays=(folder,)), fake_catalog)
+
+
+def test_data_patch_merges_into_an_embedded_yaml_document(fake_catalog, make_request, tmp_path):
+    folder = _overlay(tmp_path, "resources:\n"
+                      "  - {apiVersion: v1, kind: ConfigMap, metadata: {name: ui},\n"
+                      "     data: {ui.yaml: \"# comment\\nform:\\n  shm: {value: true}\\n"
+                      "  gpus: {options: [a]}\\n\"}}\n"
+                      "patches:\n"
+                      "  - target: {kind: ConfigMap, name: ui}\n"
+                      "    dataPatch: {key: ui.yaml, patch: {form: {gpus: {options: [b, c]}}}}\n")
+    rendering = render(make_request(overlays=(folder,)), fake_catalog)
+    data = _objects(rendering)[("ConfigMap", "ui")].body["data"]["ui.yaml"]
+    assert data == "form:\n  shm:\n    value: true\n  gpus:\n    options:\n    - b\n    - c\n"
+    folder = _overlay(tmp_path, "patches:\n  - target: {kind: ConfigMap, name: alpha-config}\n"
+                      "    dataPatch: {key: nothere.yaml, patch: {a: 1}}\n")
+    with pytest.raises(ConfigError, match=r"patches\[0\]: cannot patch ConfigMap/kubeflow/alpha-config .*"
+                                          r"data.nothere.yaml is missing"):
+        render(make_request(overlays=(folder,)), fake_catalog)

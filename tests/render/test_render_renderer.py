@@ -103,7 +103,8 @@ def test_bad_platform_parameter_is_a_config_error(fake_catalog, make_request):
                fake_catalog)
     with pytest.raises(ConfigError) as info:
         render(make_request(platform="gcp", platform_parameters={"ingres": "iap"}), fake_catalog)
-    assert "'ingres' was unexpected) (hint: known parameters: hostname, iapOAuthSecret, ingress" in info.value.render()
+    assert ("'ingres' was unexpected) (hint: known parameters: gpuAccelerators, hostname, iapOAuthSecret, ingress"
+            in info.value.render())
 
 
 def test_missing_required_dependency_and_unknown_names(fake_catalog, make_request, tmp_path):
