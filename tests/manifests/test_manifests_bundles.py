@@ -11,6 +11,7 @@ schemas, names valid per kind, platform overlays that apply to something.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -172,3 +173,15 @@ def test_gcp_offers_gpu_nodes_in_the_notebook_spawner():
     assert {k: v for k, v in gcp.items() if k not in ("affinityConfig", "tolerationGroup")} == \
         {k: v for k, v in plain.items() if k not in ("affinityConfig", "tolerationGroup")}
     assert spawner[("gcp", True)] == spawner[("generic", False)]
+
+
+def test_the_kfdef_namespace_is_honoured_everywhere():
+    """With metadata.namespace kf-test, nothing may still live in or point into "kubeflow"."""
+    order = _default_set(CATALOG.platform("generic"))
+    rendering = render(RenderRequest(platform="generic", components=order, namespace="kf-test"), CATALOG)
+    stray = [f"{r.component}: {r.source}: {r.ref}" for r in rendering.resources
+             if r.namespace == "kubeflow" or (r.kind == "Namespace" and r.name == "kubeflow")]
+    assert not stray, "hard-coded kubeflow namespace (use {{ namespace }}):\n" + "\n".join(stray)
+    pointers = [f"{r.component}: {r.source}: {r.ref}" for r in rendering.resources
+                if any(p in json.dumps(r.to_dict()) for p in ('.kubeflow.svc', '"kubeflow/'))]
+    assert not pointers, "references into the kubeflow namespace (use {{ namespace }}):\n" + "\n".join(pointers)
