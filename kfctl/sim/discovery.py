@@ -1,9 +1,11 @@
 """Discovery and OpenAPI documents, computed from the type table.
 
-Legacy discovery (``/api``, ``/apis``, ``/apis/<g>/<v>``) is what the sim
-serves; a client asking for aggregated discovery (``as=APIGroupDiscoveryList``)
-gets the legacy document with ``Content-Type: application/json``, which is how
-a server that predates aggregated discovery answers, and client-go falls back.
+Both discovery flavours are served: legacy (``/api``, ``/apis``,
+``/apis/<g>/<v>``) and, for clients that ask for it with
+``Accept: application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList``
+(kubectl 1.37 does), aggregated discovery v2 in one document per root. A
+client asking only for v2beta1 gets the legacy document, as from a server that
+no longer serves the beta, and falls back.
 OpenAPI v3 is served only as far as kubectl needs it: a root index and, per
 group-version, the PATCH operations declaring the ``fieldValidation`` query
 parameter, so kubectl leaves validation to the server.
@@ -128,3 +130,48 @@ def openapi_root(types: TypeRegistry) -> dict[str, Any]:
             path = _gv_path(group, version)
             paths[path] = {"serverRelativeURL": f"/openapi/v3/{path}?hash={digest}"}
     return {"paths": paths}
+
+
+# -- aggregated discovery (apidiscovery.k8s.io/v2) ---------------------------------
+
+AGGREGATED_V2 = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
+
+
+def wants_aggregated(accept: str) -> bool:
+    """True when the Accept header lists aggregated discovery v2."""
+    return any(part.replace(" ", "") == AGGREGATED_V2 for part in accept.split(","))
+
+
+def _aggregated_resource(rtype: ResourceType) -> dict[str, Any]:
+    gvk = {"group": rtype.group, "version": rtype.version, "kind": rtype.kind}
+    entry: dict[str, Any] = {"resource": rtype.plural, "responseKind": gvk,
+                             "scope": "Namespaced" if rtype.namespaced else "Cluster",
+                             "singularResource": rtype.singular, "verbs": sorted(rtype.verbs)}
+    if rtype.short_names:
+        entry["shortNames"] = list(rtype.short_names)
+    if rtype.categories:
+        entry["categories"] = list(rtype.categories)
+    subs = []
+    for sub in rtype.subresources:
+        kind = {"group": "autoscaling", "version": "v1", "kind": "Scale"} if sub == "scale" else gvk
+        subs.append({"subresource": sub, "responseKind": kind,
+                     "verbs": ["update"] if sub == "finalize" else sorted(SUBRESOURCE_VERBS)})
+    if subs:
+        entry["subresources"] = subs
+    return entry
+
+
+def aggregated(types: TypeRegistry, *, core: bool) -> dict[str, Any]:
+    """The ``APIGroupDiscoveryList`` for ``/api`` (core) or ``/apis`` (every named group)."""
+    items = []
+    for group, versions in types.groups():
+        if (group == "") != core:
+            continue
+        docs = []
+        for version in versions:
+            resources = sorted(types.resources(group, version), key=lambda t: t.plural)
+            docs.append({"version": version, "resources": [_aggregated_resource(t) for t in resources],
+                         "freshness": "Current"})
+        items.append({"metadata": {"name": group, "creationTimestamp": None}, "versions": docs})
+    return {"kind": "APIGroupDiscoveryList", "apiVersion": "apidiscovery.k8s.io/v2", "metadata": {},
+            "items": items}

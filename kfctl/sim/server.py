@@ -115,11 +115,14 @@ class APIServer:
         if path == "/version":
             self._send(h, 200, discovery.SERVER_VERSION)
             return 200
-        if path == "/api":
-            self._send(h, 200, discovery.api_versions(self.address))
-            return 200
-        if path == "/apis":
-            self._send(h, 200, discovery.api_group_list(types))
+        if path in ("/api", "/apis"):
+            if discovery.wants_aggregated(h.headers.get("Accept") or ""):
+                self._send(h, 200, discovery.aggregated(types, core=path == "/api"),
+                           content_type=discovery.AGGREGATED_V2)
+            elif path == "/api":
+                self._send(h, 200, discovery.api_versions(self.address))
+            else:
+                self._send(h, 200, discovery.api_group_list(types))
             return 200
         if path == "/openapi/v3":
             self._send(h, 200, discovery.openapi_root(types))

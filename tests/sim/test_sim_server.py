@@ -54,8 +54,17 @@ def test_loopback_only() -> None:
 
 def test_discovery_documents(sim_cluster) -> None:
     with httpx.Client(base_url=sim_cluster.url) as http:
-        api = http.get("/api", headers={"Accept": AGGREGATED})
-        assert api.headers["Content-Type"] == "application/json", "aggregated discovery must fall back"
+        agg = http.get("/apis", headers={"Accept": AGGREGATED})
+        assert agg.headers["Content-Type"] == "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
+        apps_group = next(i for i in agg.json()["items"] if i["metadata"]["name"] == "apps")
+        deploy = next(r for r in apps_group["versions"][0]["resources"] if r["resource"] == "deployments")
+        assert deploy["scope"] == "Namespaced" and deploy["shortNames"] == ["deploy"]
+        assert {s["subresource"] for s in deploy["subresources"]} == {"status", "scale"}
+        core_agg = http.get("/api", headers={"Accept": AGGREGATED}).json()
+        assert [i["metadata"]["name"] for i in core_agg["items"]] == [""]
+        beta_only = "application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json"
+        api = http.get("/api", headers={"Accept": beta_only})
+        assert api.headers["Content-Type"] == "application/json", "a v2beta1-only client must fall back"
         assert api.json()["kind"] == "APIVersions" and api.json()["versions"] == ["v1"]
         groups = {g["name"]: g for g in http.get("/apis").json()["groups"]}
         assert {"apps", "batch", "rbac.authorization.k8s.io", "apiextensions.k8s.io", "policy", "autoscaling",
