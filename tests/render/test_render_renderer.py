@@ -159,8 +159,12 @@ def test_duplicate_object_names_both_sources(tmp_path, make_request):
 
 
 def test_template_files_must_be_yaml_j2_but_partials_are_skipped(tmp_path, make_request):
-    catalog = _broken_catalog(tmp_path, "{% macro x() %}{% endmacro %}", name="_macros.j2")
-    assert render(make_request(), catalog).resources
+    catalog = _broken_catalog(tmp_path, "{% macro cm(n) %}apiVersion: v1\nkind: ConfigMap\n"
+                                        "metadata: {name: {{ n }}}\n{% endmacro %}", name="_macros.j2")
+    (tmp_path / "m/alpha/templates/99-uses.yaml.j2").write_text(
+        '{% import "_macros.j2" as m %}{{ m.cm("from-macro") }}')
+    names = [r.name for r in render(make_request(), catalog).resources]
+    assert "from-macro" in names and names.count("from-macro") == 1
     (tmp_path / "m/alpha/templates/notes.yaml").write_text("a: 1\n")
     with pytest.raises(CatalogError, match="notes.yaml: templates must be named"):
         render(make_request(), catalog)
