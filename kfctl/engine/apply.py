@@ -246,9 +246,13 @@ class ApplyEngine:
 
     # -- the plan side ---------------------------------------------------------------
     def _startable(self) -> list[ObjectRef]:
+        def met(edge) -> bool:
+            state = self.state[edge.dependency]
+            return state == HEALTHY or (edge.applied_only and state == WAITING)
+
         return [
             ref for ref, state in self.state.items()
-            if state == PENDING and all(self.state[d] == HEALTHY for d in self.plan.dependencies(ref))
+            if state == PENDING and all(met(e) for e in self.plan.requires[ref])
         ]
 
     def _assess(self, ref: ObjectRef) -> None:

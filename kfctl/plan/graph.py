@@ -51,6 +51,9 @@ class Edge:
     dependent: ObjectRef
     dependency: ObjectRef
     reason: str
+    #: True when the dependent only needs the dependency to exist, not to be healthy: a workload
+    #: mounting a claim (a WaitForFirstConsumer claim binds only once the workload's pod is scheduled)
+    applied_only: bool = False
 
 
 @dataclass(frozen=True)
@@ -66,12 +69,14 @@ class Plan:
         ordered = {n.ref: n for n in nodes}
         requires: dict[ObjectRef, list[Edge]] = {ref: [] for ref in ordered}
         required_by: dict[ObjectRef, list[Edge]] = {ref: [] for ref in ordered}
-        seen: set[tuple[ObjectRef, ObjectRef]] = set()
+        chosen: dict[tuple[ObjectRef, ObjectRef], Edge] = {}
         for edge in edges:
             key = (edge.dependent, edge.dependency)
-            if key in seen or edge.dependent == edge.dependency:
+            if edge.dependent == edge.dependency:
                 continue
-            seen.add(key)
+            if key not in chosen or (chosen[key].applied_only and not edge.applied_only):
+                chosen[key] = edge  # the strictest reason wins
+        for edge in chosen.values():
             requires[edge.dependent].append(edge)
             required_by[edge.dependency].append(edge)
         plan = cls(

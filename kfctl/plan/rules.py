@@ -87,7 +87,7 @@ def workload_references(index: Index) -> Iterator[Edge]:
             namespace = "" if kind == "PriorityClass" else node.ref.namespace
             dep = index.find(group, kind, namespace, name)
             if dep:
-                yield Edge(node.ref, dep, why)
+                yield Edge(node.ref, dep, why, applied_only=kind == "PersistentVolumeClaim")
         for claim in (node.manifest.get("spec") or {}).get("volumeClaimTemplates") or ():
             yield from _storage_class(index, node, claim.get("spec") or {})
 

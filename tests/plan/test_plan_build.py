@@ -250,3 +250,30 @@ def test_duplicate_object_is_an_error():
     text = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: ns}\n"
     with pytest.raises(PlanError, match="rendered twice"):
         build_plan([("x", yaml.safe_load(text)), ("y", yaml.safe_load(text))])
+
+
+def test_a_claim_only_needs_to_exist_before_its_workload():
+    """A WaitForFirstConsumer claim binds only after the workload's pod is scheduled: no deadlock."""
+    plan = plan_of("""
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: data, namespace: ns}
+spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: cfg, namespace: ns}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: db, namespace: ns}
+spec:
+  selector: {matchLabels: {app: db}}
+  template:
+    metadata: {labels: {app: db}}
+    spec:
+      containers: [{name: db, image: db:1, envFrom: [{configMapRef: {name: cfg}}]}]
+      volumes: [{name: d, persistentVolumeClaim: {claimName: data}}]
+""")
+    edges = {str(e.dependency): e.applied_only for e in plan.requires[ObjectRef("apps", "Deployment", "ns", "db")]}
+    assert edges == {"PersistentVolumeClaim/ns/data": True, "ConfigMap/ns/cfg": False}
