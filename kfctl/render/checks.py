@@ -10,7 +10,8 @@ usable by any caller that wants to vet a rendering offline:
   subdomain, DNS-1035 for Services, path segments for RBAC, CRD names
   ``<plural>.<group>``), label keys and values, webhook names;
 * :func:`workload_problems`: what the API server checks beyond the schema
-  (a selector its pod template satisfies, container and Service port names);
+  (a selector its pod template satisfies, container and Service port names,
+  resource quantities and requests within limits);
 * :func:`reference_problems`: what the deployment must contain for its
   objects to work (service accounts, webhook Services, Certificates named by
   ``cert-manager.io/inject-ca-from``, cert-manager issuers);
@@ -26,6 +27,7 @@ from __future__ import annotations
 import functools
 import json
 import re
+from fractions import Fraction
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
@@ -121,6 +123,38 @@ def _pod_spec(res: Resource) -> Mapping[str, Any] | None:
     return spec if res.kind == "Pod" else (spec.get("template") or {}).get("spec")
 
 
+_SUFFIX = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60,
+           "n": Fraction(1, 10**9), "u": Fraction(1, 10**6), "m": Fraction(1, 1000), "": 1,
+           "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "P": 10**15, "E": 10**18}
+_QUANTITY = re.compile(r"^([+-]?[0-9.]+(?:[eE][+-]?[0-9]+)?)(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E)?$")
+
+
+def quantity(value: Any) -> Fraction | None:
+    """A Kubernetes resource quantity as an exact number, or None if it is not one."""
+    match = _QUANTITY.match(str(value).strip())
+    if not match:
+        return None
+    try:
+        return Fraction(match.group(1)) * _SUFFIX[match.group(2) or ""]
+    except (ValueError, ZeroDivisionError):
+        return None
+
+
+def _resource_problems(field: str, container: Mapping[str, Any]) -> list[str]:
+    out = []
+    resources = container.get("resources") or {}
+    requests, limits = resources.get("requests") or {}, resources.get("limits") or {}
+    for kind, amount in {**requests, **limits}.items():
+        if quantity(amount) is None:
+            out.append(f"{field}[{container.get('name')}].resources: {kind} {amount!r} is not a quantity")
+    for kind, request in requests.items():
+        low, high = quantity(request), quantity(limits.get(kind)) if kind in limits else None
+        if low is not None and high is not None and low > high:
+            out.append(f"{field}[{container.get('name')}].resources: {kind} request {request} exceeds its limit "
+                       f"{limits[kind]}")
+    return out
+
+
 def workload_problems(res: Resource) -> list[str]:
     """What the API server checks beyond the OpenAPI schema: selector vs template labels, port names."""
     out = []
@@ -134,6 +168,7 @@ def workload_problems(res: Resource) -> list[str]:
     pod = _pod_spec(res)
     for field in ("initContainers", "containers"):
         for container in (pod or {}).get(field) or ():
+            out += _resource_problems(field, container)
             for port in container.get("ports") or ():
                 name = port.get("name")
                 if name is not None and (len(str(name)) > 15 or not IANA_SVC_NAME.match(str(name))):

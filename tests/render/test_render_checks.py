@@ -173,3 +173,17 @@ def test_references_the_deployment_must_satisfy():
     lines = list(all_problems([_res(o) for o in (pod, hook, cert, svc, sa)],
                               provided=[("cert-manager.io", "Certificate")]))
     assert lines == ["c: s.yaml.j2: Certificate/n/cert: issuerRef Issuer/selfsigned: not in this deployment"]
+
+
+def test_quantities_and_requests_within_limits():
+    from fractions import Fraction
+
+    from kfctl.render.checks import quantity, workload_problems
+
+    assert quantity("100m") == Fraction(1, 10) and quantity("1Gi") == 2**30 and quantity("1e3") == 1000
+    assert quantity("0.5") == Fraction(1, 2) and quantity("12Mi") == 12 * 2**20 and quantity("lots") is None
+    container = {"name": "c", "image": "i", "resources": {"requests": {"cpu": "2", "memory": "64Mi"},
+                                                          "limits": {"cpu": "1500m", "memory": "1Gi"}}}
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "n"},
+           "spec": {"containers": [container]}}
+    assert workload_problems(_res(pod)) == ["containers[c].resources: cpu request 2 exceeds its limit 1500m"]
