@@ -63,6 +63,7 @@ class SimCluster:
         if self._http is not None:
             self._http.shutdown()
             self._http.server_close()
+            self._http.close_connections()
             self._http = None
         self.cluster.close()
         if self._tmpdir is not None:

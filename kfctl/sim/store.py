@@ -86,6 +86,10 @@ class Store:
 
     # -- reads ------------------------------------------------------------
     @property
+    def closed(self) -> bool:
+        return self._closed
+
+    @property
     def resource_version(self) -> int:
         return self._rv
 

@@ -91,7 +91,7 @@ def serve_watch(api: APIServer, h: BaseHTTPRequestHandler, rtype: ResourceType, 
                           "metadata": {"resourceVersion": str(last_rv),
                                        "annotations": {"k8s.io/initial-events-end": "true"}}})
     try:
-        while True:
+        while not store.closed:
             now = time.monotonic()
             if now >= deadline:
                 break

@@ -209,3 +209,25 @@ def test_clock_scales_time_and_schedules() -> None:
         assert time.monotonic() - real0 < 2.0
     finally:
         clock.close()
+
+
+def test_stopping_cuts_open_watches(sim_factory) -> None:
+    import threading
+
+    sim = sim_factory()
+    ended = threading.Event()
+
+    def watch() -> None:
+        try:
+            with httpx.stream("GET", sim.url + CM, params={"watch": "1", "timeoutSeconds": "60"}, timeout=30) as r:
+                for _ in r.iter_lines():
+                    pass
+        except httpx.HTTPError:
+            pass
+        ended.set()
+
+    thread = threading.Thread(target=watch, daemon=True)
+    thread.start()
+    time.sleep(0.3)
+    sim.stop()
+    assert ended.wait(5), "a watch outlived the server"
