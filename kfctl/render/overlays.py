@@ -79,7 +79,10 @@ SCHEMA: dict[str, Any] = {
         "resources": {
             "type": "array",
             "items": {"type": "object", "required": ["apiVersion", "kind", "metadata"],
-                      "properties": {"metadata": {"type": "object", "required": ["name"]}}},
+                      "properties": {"apiVersion": {"type": "string", "minLength": 1},
+                                     "kind": {"type": "string", "minLength": 1},
+                                     "metadata": {"type": "object", "required": ["name"],
+                                                  "properties": {"name": {"type": "string", "minLength": 1}}}}},
         },
     },
 }
@@ -226,7 +229,7 @@ def apply(
     overlays: Sequence[Overlay],
     resources: list[Resource],
     rendered: frozenset[str],
-    place: Callable[[Mapping[str, Any], str], Mapping[str, Any]],
+    place: Callable[[Mapping[str, Any], str, str], Mapping[str, Any]],
 ) -> tuple[list[Resource], list[PatchUse]]:
     """Apply overlays in order: each adds its resources, then runs its patches over everything.
 
