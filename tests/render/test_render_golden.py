@@ -12,7 +12,9 @@ import os
 
 import pytest
 
+from kfctl.kinds import split_api_version
 from kfctl.render import to_yaml
+from kfctl.render.checks import all_problems
 from kfctl.render.fromkfdef import render_kfdef
 
 from conftest import DATA, KFDEFS
@@ -45,3 +47,12 @@ def test_golden_kfdef_values_are_literal_and_overlays_applied(fake_catalog):
 
 def test_every_shipped_platform_has_a_golden(fake_catalog):
     assert sorted(fake_catalog.platforms) == sorted(PLATFORMS)
+
+
+@pytest.mark.parametrize("platform", PLATFORMS)
+def test_golden_objects_would_be_accepted_by_kubernetes(fake_catalog, platform):
+    _selection, rendering = render_kfdef(KFDEFS / f"{platform}.yaml", fake_catalog)
+    provided = [(split_api_version(k["apiVersion"])[0], k["kind"])
+                for k in fake_catalog.platform(platform).raw.get("providedKinds", ())]
+    problems = list(all_problems(rendering.resources, provided=provided))
+    assert not problems, "\n".join(problems)
