@@ -133,6 +133,8 @@ class ApplyEngine:
         self.live: dict[ObjectRef, dict[str, Any]] = {}
         self.live_lock = threading.Lock()
         self.state: dict[ObjectRef, str] = {ref: PENDING for ref in plan.nodes}
+        self.unmet: dict[ObjectRef, set[ObjectRef]] = {ref: set(plan.dependencies(ref)) for ref in plan.nodes}
+        self.ready: list[ObjectRef] = [ref for ref, deps in self.unmet.items() if not deps]
         self.message: dict[ObjectRef, str] = {}
         self.wrote: dict[ObjectRef, bool] = {}
         self.deadline: dict[ObjectRef, float] = {}
@@ -246,14 +248,10 @@ class ApplyEngine:
 
     # -- the plan side ---------------------------------------------------------------
     def _startable(self) -> list[ObjectRef]:
-        def met(edge) -> bool:
-            state = self.state[edge.dependency]
-            return state == HEALTHY or (edge.applied_only and state == WAITING)
-
-        return [
-            ref for ref, state in self.state.items()
-            if state == PENDING and all(met(e) for e in self.plan.requires[ref])
-        ]
+        """Pending objects whose dependencies are all met (kept up to date by :meth:`_set`)."""
+        ready = [ref for ref in self.ready if self.state[ref] == PENDING]
+        self.ready.clear()
+        return ready
 
     def _assess(self, ref: ObjectRef) -> None:
         if self.state[ref] != WAITING:
@@ -277,6 +275,14 @@ class ApplyEngine:
     def _set(self, ref: ObjectRef, state: str, message: str) -> None:
         self.state[ref] = state
         self.message[ref] = message
+        if state not in (WAITING, HEALTHY):
+            return
+        for edge in self.plan.required_by[ref]:
+            if state == HEALTHY or edge.applied_only:
+                unmet = self.unmet[edge.dependent]
+                unmet.discard(ref)
+                if not unmet and self.state[edge.dependent] == PENDING:
+                    self.ready.append(edge.dependent)
 
     def _fail(self, ref: ObjectRef, message: str) -> None:
         self._set(ref, FAILED, message)
@@ -325,14 +331,17 @@ class ApplyEngine:
                             why = f"the deployment's namespace {self.namespace} failed, so its inventory cannot be recorded"
                             self._set(ref, BLOCKED, why)
                             self.emit(ev.BLOCKED, ref, why)
+                held: list[ObjectRef] = []
                 for ref in self._startable():
                     if not parent_written and not self._is_parent_namespace(ref):
+                        held.append(ref)
                         continue
                     self.state[ref] = RUNNING
                     running += 1
                     pool.submit(self._worker, ref)
+                self.ready.extend(held)
                 if running == 0 and not any(s == WAITING for s in self.state.values()):
-                    if not any(s == PENDING for s in self.state.values()) or not self._startable():
+                    if not self.ready:
                         break
                 try:
                     kind, payload = self.events.get(timeout=0.25)
