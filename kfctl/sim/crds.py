@@ -206,11 +206,19 @@ def _tname(value: Any) -> str:
     return {dict: "object", list: "array", str: "string"}.get(type(value), "null")
 
 
-def check_custom_resource(rtype: ResourceType, obj: dict[str, Any], field_validation: str) -> list[str]:
-    """Validate, default and prune ``obj`` in place; returns warnings; raises 400/422."""
+def check_custom_resource(rtype: ResourceType, obj: dict[str, Any], field_validation: str, *,
+                          unknown_only: bool = False) -> list[str]:
+    """Validate, default and prune ``obj`` in place; returns warnings; raises 400/422.
+
+    ``unknown_only``: leave ``obj`` alone and list the paths of its unknown fields.
+    """
     schema = rtype.schema or {}
     walk = _Walk()
+    if unknown_only:
+        obj = copy.deepcopy(obj)
     walk.walk(schema, obj, "", root=True)
+    if unknown_only:
+        return [p for _, _, p in walk.unknown]
     name = (obj.get("metadata") or {}).get("name", "")
     if walk.unknown and field_validation == "Strict":
         detail = ", ".join(f'unknown field "{p}"' for _, _, p in walk.unknown)

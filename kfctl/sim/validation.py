@@ -131,8 +131,12 @@ _JSON_TYPES = {dict: "object", list: "array", str: "string", bool: "bool", int: 
 
 
 def check_builtin_schema(schemas: BuiltinSchemas, rtype: ResourceType, obj: dict[str, Any],
-                         field_validation: str) -> list[str]:
-    """Validate a built-in object; drop unknown fields unless Strict. Returns warnings."""
+                         field_validation: str, *, unknown_only: bool = False) -> list[str]:
+    """Validate a built-in object; drop unknown fields unless Strict. Returns warnings.
+
+    ``unknown_only``: just list the unknown fields' paths (an apply configuration,
+    which may be partial, is checked for nothing else).
+    """
     if not schemas.available or rtype.custom:
         return []
     validator = schemas.validator(rtype.api_version, rtype.kind)
@@ -147,6 +151,8 @@ def check_builtin_schema(schemas: BuiltinSchemas, rtype: ResourceType, obj: dict
             known = set((error.schema or {}).get("properties", {}))
             for extra in sorted(set(error.instance) - known):
                 unknown.append((path, extra))
+        elif unknown_only:
+            continue
         elif error.validator == "required":
             missing = re.findall(r"'([^']+)' is a required property", error.message)
             for name in missing:
@@ -156,6 +162,8 @@ def check_builtin_schema(schemas: BuiltinSchemas, rtype: ResourceType, obj: dict
             raise bad_request(f'{rtype.kind} in version "{rtype.version}" cannot be handled as a {rtype.kind}: '
                               f"json: cannot unmarshal {got} into Go struct field {rtype.kind}.{dotted} of type "
                               f"{_wanted(error.schema)}")
+    if unknown_only:
+        return [_dotted(p + [f]) for p, f in unknown]
     if unknown and field_validation == "Strict":
         fields = [_dotted(p + [f]) for p, f in unknown]
         detail = ", ".join(f'unknown field "{f}"' for f in fields)

@@ -196,3 +196,15 @@ def test_unknown_fields_follow_field_validation(http) -> None:
     assert warned.headers["Warning"] == '299 - "unknown field \\"extra\\""'
     typed = http.post(DEP, json={**deployment("typed"), "spec": {**deployment("typed")["spec"], "replicas": "two"}})
     assert typed.status_code == 400 and "cannot unmarshal string" in typed.json()["message"]
+
+
+def test_apply_configurations_may_be_partial_but_not_undeclared(http) -> None:
+    http.post(DEP, json=deployment("partial"))
+    labels_only = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: partial, labels: {team: x}}\n"
+    r = http.patch(f"{DEP}/partial?fieldManager=labeller", content=labels_only, headers=APPLY)
+    assert r.status_code == 200 and r.json()["metadata"]["labels"] == {"team": "x"}
+    typo = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: partial}\nspec: {replicaz: 2}\n"
+    refused = http.patch(f"{DEP}/partial?fieldManager=x&fieldValidation=Ignore", content=typo, headers=APPLY)
+    assert refused.status_code == 500 and "reason" not in refused.json()
+    assert refused.json()["message"] == ("failed to create typed patch object (default/partial; apps/v1, "
+                                         "Kind=Deployment): .spec.replicaz: field not declared in schema")
