@@ -51,9 +51,10 @@ def delete(opts: GlobalOptions, what: str | None, file: Path | None, name: str |
         click.echo("nothing to delete on the platform: kfctl creates no cloud resources outside the cluster")
         return
     from kfctl.cluster import connect
+    from kfctl.engine.retry import Retrying
     from kfctl.engine.delete import DeleteEngine, DeleteOptions
 
-    cluster = connect(opts.kubeconfig, opts.context)
+    cluster = Retrying(connect(opts.kubeconfig, opts.context))
     try:
         engine = DeleteEngine(cluster, deployment=deployment, namespace=ns, options=DeleteOptions(
             purge_crds=purge_crds, delete_storage=delete_storage, remove_finalizers=remove_finalizers,

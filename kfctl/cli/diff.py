@@ -28,9 +28,10 @@ def diff(opts: GlobalOptions, file: Path | None, overlays: tuple[Path, ...], pur
     """
     deployment = load(file, overlays)
     from kfctl.cluster import connect
+    from kfctl.engine.retry import Retrying
     from kfctl.engine.diff import compute
 
-    cluster = connect(opts.kubeconfig, opts.context)
+    cluster = Retrying(connect(opts.kubeconfig, opts.context))
     try:
         changes = compute(cluster, deployment.plan, deployment=deployment.name, namespace=deployment.namespace,
                           purge_crds=purge_crds)

@@ -37,9 +37,10 @@ def status(opts: GlobalOptions, file: Path | None, name: str | None, namespace: 
     """Show the health of each component of a deployment, read from the cluster."""
     deployment, ns = deployment_identity(file, name, namespace)
     from kfctl.cluster import connect
+    from kfctl.engine.retry import Retrying
     from kfctl.engine.health import read_health
 
-    cluster = connect(opts.kubeconfig, opts.context)
+    cluster = Retrying(connect(opts.kubeconfig, opts.context))
     try:
         inventory, components = read_health(cluster, deployment, ns)
     finally:

@@ -38,7 +38,7 @@ from kfctl.engine.inventory import (
     PART_OF,
 )
 from kfctl.engine.readiness import Rule, Status, assess
-from kfctl.engine.retry import Backoff
+from kfctl.engine.retry import Backoff, Retrying, call_with_retry
 from kfctl.engine.tracker import Tracker
 from kfctl.errors import OperationFailed
 from kfctl.plan import ObjectRef, Plan
@@ -146,6 +146,9 @@ class ApplyEngine:
             for ref, node in plan.nodes.items()
         }
         self.tracker = Tracker(cluster, f"{PART_OF}={self.set_id}", self._on_object)
+        #: for calls outside one object's apply (inventory, prune): retried, reported without an object
+        self.retrying = Retrying(cluster, backoff=options.backoff, on_retry=lambda exc, attempt, delay: self.emit(
+            ev.RETRY, None, f"{getattr(exc, 'obj', '')}: {getattr(exc, 'api_message', exc)} (retry {attempt} in {delay:.1f}s)"))
 
     # -- events -------------------------------------------------------------------
     def emit(self, kind: str, ref: ObjectRef | None = None, message: str = "", **data: Any) -> None:
@@ -168,18 +171,10 @@ class ApplyEngine:
             self.writes += 1
 
     def _call_with_retry(self, ref: ObjectRef, fn: Callable[[], Any], deadline: float) -> Any:
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                return fn()
-            except Exception as exc:  # ApiError from the cluster layer
-                transient = getattr(exc, "transient", False)
-                if not transient or attempt >= self.options.backoff.attempts or time.monotonic() > deadline:
-                    raise
-                delay = self.options.backoff.delay(attempt, retry_after=getattr(exc, "retry_after", None))
-                self.emit(ev.RETRY, ref, f"{getattr(exc, 'api_message', exc)} (retry {attempt} in {delay:.1f}s)")
-                time.sleep(delay)
+        def report(exc: Exception, attempt: int, delay: float) -> None:
+            self.emit(ev.RETRY, ref, f"{getattr(exc, 'api_message', exc)} (retry {attempt} in {delay:.1f}s)")
+
+        return call_with_retry(fn, backoff=self.options.backoff, deadline=deadline, on_retry=report)
 
     def _apply_one(self, ref: ObjectRef) -> tuple[dict[str, Any], bool, str]:
         """Apply one object if needed; returns (live object, wrote, message)."""
@@ -409,7 +404,7 @@ class ApplyEngine:
         return True  # not ours: it must exist already (checked in _read_parent)
 
     def _read_parent(self):
-        live = self.cluster.get("v1", "ConfigMap", self.namespace, parent_name(self.deployment)) if self._namespace_exists() else None
+        live = self.retrying.get("v1", "ConfigMap", self.namespace, parent_name(self.deployment)) if self._namespace_exists() else None
         if live is None:
             return None
         inventory = read_parent(live, deployment=self.deployment)
@@ -422,7 +417,7 @@ class ApplyEngine:
 
     def _namespace_exists(self) -> bool:
         ns_ref = ObjectRef("", "Namespace", "", self.namespace)
-        live = self.cluster.get("v1", "Namespace", None, self.namespace)
+        live = self.retrying.get("v1", "Namespace", None, self.namespace)
         if live is None and ns_ref not in self.plan.nodes:
             raise OperationFailed(
                 f"namespace {self.namespace} does not exist and is not part of the deployment",
@@ -458,8 +453,8 @@ class ApplyEngine:
             condition = {"type": "Ready", "status": "Unknown", "reason": "Applying", "message": "apply in progress"}
         status = {**self.status_extra, "conditions": [condition]}
         manifest = parent_manifest(deployment=self.deployment, namespace=self.namespace, members=members.values(), status=status)
-        live = self.cluster.get("v1", "ConfigMap", self.namespace, parent_name(self.deployment))
+        live = self.retrying.get("v1", "ConfigMap", self.namespace, parent_name(self.deployment))
         if live is not None and first_difference(manifest, live) is None:
             return
         self._count_write()
-        self.cluster.apply(manifest, force=True)
+        self.retrying.apply(manifest, force=True)

@@ -39,10 +39,10 @@ def prune_stale(engine: Any, old: Any) -> tuple[list[str], list[str]]:
         if reason is None:
             targets.append(Target(member.api_version, member.ref, member.component))
             continue
-        live = engine.cluster.get(member.api_version, member.kind, member.namespace or None, member.name)
+        live = engine.retrying.get(member.api_version, member.kind, member.namespace or None, member.name)
         if live is not None and ((live.get("metadata") or {}).get("labels") or {}).get(PART_OF) == engine.set_id:
             engine._count_write()
-            engine.cluster.merge_patch(member.api_version, member.kind, member.namespace or None, member.name,
+            engine.retrying.merge_patch(member.api_version, member.kind, member.namespace or None, member.name,
                                        {"metadata": {"labels": {PART_OF: None, MANAGED_BY: None}}})
         kept.append(str(member.ref))
         engine.emit(ev.KEPT, None, reason, component=member.component, object=str(member.ref))
@@ -54,6 +54,6 @@ def prune_stale(engine: Any, old: Any) -> tuple[list[str], list[str]]:
     def stuck(target: Target, why: str) -> None:
         engine.emit(ev.FAILED, None, f"prune of {target.ref} is stuck: {why}", component=target.component)
 
-    done, _ = delete_in_order(engine.cluster, targets, on_deleted=deleted, on_stuck=stuck,
+    done, _ = delete_in_order(engine.retrying, targets, on_deleted=deleted, on_stuck=stuck,
                               timeout=engine.options.object_timeout, concurrency=engine.options.concurrency)
     return [str(t.ref) for t in done], kept
