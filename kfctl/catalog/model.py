@@ -18,23 +18,7 @@ import yaml
 
 from kfctl import paths
 from kfctl.errors import CatalogError
-
-
-def _freeze(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return MappingProxyType({k: _freeze(v) for k, v in value.items()})
-    if isinstance(value, list | tuple):
-        return tuple(_freeze(v) for v in value)
-    return value
-
-
-def thaw(value: Any) -> Any:
-    """A plain, mutable deep copy of a frozen catalog value (for jsonschema, templates)."""
-    if isinstance(value, Mapping):
-        return {k: thaw(v) for k, v in value.items()}
-    if isinstance(value, tuple | list):
-        return [thaw(v) for v in value]
-    return value
+from kfctl.frozen import freeze, thaw  # noqa: F401  (thaw re-exported: callers import it here)
 
 
 @dataclass(frozen=True)
@@ -203,9 +187,9 @@ def _load_component(folder: Path) -> Component:
         path=folder,
         depends_on=tuple(deps),
         images=tuple(data.get("images") or ()),
-        requests=_freeze(data.get("requests") or {}),
-        parameters=_freeze(params),
-        readiness=_freeze(data.get("readiness") or []),
+        requests=freeze(data.get("requests") or {}),
+        parameters=freeze(params),
+        readiness=freeze(data.get("readiness") or []),
     )
 
 
@@ -219,9 +203,9 @@ def _load_platform(folder: Path) -> Platform:
         description=str(data.get("description", "")),
         path=folder,
         components=tuple(data.get("components") or ()),
-        parameters=_freeze(data.get("parameters") or {"type": "object", "properties": {}}),
-        component_parameters=_freeze(data.get("componentParameters") or {}),
-        raw=_freeze(data),
+        parameters=freeze(data.get("parameters") or {"type": "object", "properties": {}}),
+        component_parameters=freeze(data.get("componentParameters") or {}),
+        raw=freeze(data),
     )
 
 

@@ -20,6 +20,7 @@ from types import MappingProxyType
 from typing import Any
 
 from kfctl.config.schema import closest
+from kfctl.frozen import freeze  # noqa: F401  (re-exported for kfctl.config.selection)
 from kfctl.config.yamlread import JsonPath, Location, SourceMap
 from kfctl.errors import Problem
 
@@ -28,15 +29,6 @@ DEFAULT_PLATFORM = "generic"
 #: kfctl 1.x plugin kinds that decide the platform when spec.platform is absent
 PLATFORM_PLUGINS: Mapping[str, str] = MappingProxyType({"KfGcpPlugin": "gcp", "KfAwsPlugin": "aws"})
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-
-
-def freeze(value: Any) -> Any:
-    """A deep read-only copy: mappings become MappingProxyType, lists tuples."""
-    if isinstance(value, Mapping):
-        return MappingProxyType({k: freeze(v) for k, v in value.items()})
-    if isinstance(value, list | tuple):
-        return tuple(freeze(v) for v in value)
-    return value
 
 
 @dataclass(frozen=True)

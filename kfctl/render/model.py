@@ -15,28 +15,11 @@ from types import MappingProxyType
 from typing import Any
 
 from kfctl.kinds import split_api_version
+from kfctl.frozen import freeze, thaw  # noqa: F401  (re-exported: renderer modules import them here)
 
 #: Where overlay-only resources that belong to no component are grouped.
 PLATFORM_GROUP = "platform"
 USER_GROUP = "user"
-
-
-def freeze(value: Any) -> Any:
-    """A deep, read-only copy: mappings become MappingProxyType, lists tuples."""
-    if isinstance(value, Mapping):
-        return MappingProxyType({k: freeze(v) for k, v in value.items()})
-    if isinstance(value, list | tuple):
-        return tuple(freeze(v) for v in value)
-    return value
-
-
-def thaw(value: Any) -> Any:
-    """A plain, mutable deep copy of a frozen value (dicts and lists)."""
-    if isinstance(value, Mapping):
-        return {k: thaw(v) for k, v in value.items()}
-    if isinstance(value, tuple | list):
-        return [thaw(v) for v in value]
-    return value
 
 
 def _empty() -> Mapping[str, Any]:
