@@ -47,6 +47,8 @@ def _faults(settings: tuple[str, ...], seed: int | None) -> dict[str, Any]:
               help="Real seconds per sim second: 0.01 runs ten sim minutes in six real seconds.")
 @click.option("--crd-establish-delay", type=click.FloatRange(min=0), default=0.2, show_default=True,
               help="Sim seconds before a new CRD is Established and served.")
+@click.option("--namespace-delete-delay", type=click.FloatRange(min=0), default=1.0, show_default=True,
+              help="Sim seconds before a deleted namespace's contents start being removed.")
 @click.option("--persist", metavar="FILE", help="Keep the cluster in this SQLite file across restarts.")
 @click.option("--fault", "faults", multiple=True, metavar="NAME=VALUE",
               help="Inject faults, e.g. error_503=0.05, error_429=0.1, drop=0.01, latency=0.05 (repeatable). "
@@ -54,7 +56,7 @@ def _faults(settings: tuple[str, ...], seed: int | None) -> dict[str, Any]:
 @click.option("--seed", type=int, help="Seed of the fault injector (same seed, same faults).")
 @click.pass_context
 def serve(ctx: click.Context, kubeconfig_path: str | None, port: int, token: str | None, time_scale: float,
-          crd_establish_delay: float, persist: str | None, faults: tuple[str, ...], seed: int | None) -> None:
+          crd_establish_delay: float, namespace_delete_delay: float, persist: str | None, faults: tuple[str, ...], seed: int | None) -> None:
     """Serve a simulated Kubernetes API on 127.0.0.1 until interrupted."""
     from kfctl.sim import Faults, SimCluster
 
@@ -68,7 +70,9 @@ def serve(ctx: click.Context, kubeconfig_path: str | None, port: int, token: str
         raise InputError(f"--fault: {exc}") from None
     try:
         cluster = SimCluster(port=port, token=token, kubeconfig_path=target, time_scale=time_scale,
-                             crd_establish_delay=crd_establish_delay, faults=fault_config, persist_path=persist)
+                             crd_establish_delay=crd_establish_delay,
+                             namespace_delete_delay=namespace_delete_delay, faults=fault_config,
+                             persist_path=persist)
         cluster.start()
     except OSError as exc:
         raise InputError(f"cannot serve on 127.0.0.1:{port}: {exc.strerror or exc}",

@@ -43,7 +43,8 @@ class Cluster:
     """The simulated API machinery without HTTP: store + types + pipeline."""
 
     def __init__(self, *, clock: SimClock | None = None, store: Store | None = None,
-                 crd_establish_delay: float = 0.2, schemas: BuiltinSchemas | None = None) -> None:
+                 crd_establish_delay: float = 0.2, namespace_delete_delay: float = 1.0,
+                 schemas: BuiltinSchemas | None = None) -> None:
         self.clock = clock or SimClock()
         self.store = store or Store()
         self.types = TypeRegistry()
@@ -51,6 +52,8 @@ class Cluster:
         self.admission = AdmissionChain()
         self.schemas = schemas if schemas is not None else BuiltinSchemas()
         self.crd_establish_delay = crd_establish_delay
+        #: sim seconds before the namespace controller starts emptying a terminating namespace
+        self.namespace_delete_delay = namespace_delete_delay
         from kfctl.sim.controllers import Controllers  # reactions to commits; imports this module
 
         self.controllers = Controllers(self)

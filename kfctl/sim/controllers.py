@@ -11,6 +11,7 @@ through the same :class:`~kfctl.sim.cluster.Cluster` pipeline as everyone.
 from __future__ import annotations
 
 import logging
+import threading
 from typing import TYPE_CHECKING, Any
 
 from kfctl.sim import crds
@@ -31,6 +32,9 @@ class Controllers:
 
     def __init__(self, cluster: Cluster) -> None:
         self.cluster = cluster
+        self._lock = threading.Lock()
+        self._ns_scheduled: set[str] = set()  # uids of terminating namespaces the controller will clean
+        self._ns_started: set[str] = set()    # ... and those it has started cleaning
         self._unsubscribe = cluster.store.subscribe(self.on_event)
 
     def close(self) -> None:
@@ -62,7 +66,7 @@ class Controllers:
             self._crd_changed(event)
         if event.group == "" and event.plural == "namespaces" and event.type != DELETED and \
                 meta.get("deletionTimestamp"):
-            self._terminate_namespace(meta["name"])
+            self._namespace_deleting(meta["name"], meta["uid"])
         if event.type == DELETED:
             self._gc_dependents(meta["uid"])
             self._owners_may_finish(obj)
@@ -184,6 +188,22 @@ class Controllers:
         self._remove_finalizer(event.group, event.plural, owner, "orphan")
 
     # -- namespaces -------------------------------------------------------
+    def _namespace_deleting(self, name: str, uid: str) -> None:
+        """The namespace controller picks a terminating namespace up after ``namespace_delete_delay``."""
+        with self._lock:
+            started = uid in self._ns_started
+            first = not started and uid not in self._ns_scheduled
+            self._ns_scheduled.add(uid)
+        if started:
+            self._terminate_namespace(name)
+        elif first:
+            self.cluster.clock.call_later(self.cluster.namespace_delete_delay, self._start_termination, name, uid)
+
+    def _start_termination(self, name: str, uid: str) -> None:
+        with self._lock:
+            self._ns_started.add(uid)
+        self._terminate_namespace(name)
+
     def _terminate_namespace(self, name: str) -> None:
         """Delete everything in a terminating namespace; finish when it is empty."""
         contents = self._contents(name)
@@ -200,6 +220,9 @@ class Controllers:
         ns = self.cluster.store.get("", "namespaces", "", name)
         if ns is None or not ns["metadata"].get("deletionTimestamp"):
             return
+        with self._lock:
+            if ns["metadata"]["uid"] not in self._ns_started:
+                return
         remaining = self._contents(name)
         if remaining:
             self._report_remaining(ns, remaining)

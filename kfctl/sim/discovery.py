@@ -121,6 +121,11 @@ def openapi_gv(types: TypeRegistry, group: str, version: str) -> dict[str, Any] 
             "paths": paths, "components": {"schemas": {}}}
 
 
+OPENAPI_V2_PROTOBUF = "application/octet-stream"  # what kube-openapi answers a protobuf request with
+OPENAPI_V2_EMPTY = {"swagger": "2.0", "info": {"title": "Kubernetes (kfctl sim)", "version": "v1.37.0"},
+                    "paths": {}, "definitions": {}}
+
+
 def openapi_root(types: TypeRegistry) -> dict[str, Any]:
     paths: dict[str, Any] = {}
     for group, versions in types.groups():

@@ -35,7 +35,8 @@ class SimCluster:
 
     def __init__(self, *, port: int = 0, host: str = "127.0.0.1", token: str | None = None,
                  kubeconfig_path: str | os.PathLike[str] | None = None, time_scale: float = 1.0,
-                 crd_establish_delay: float = 0.2, faults: Faults | None = None,
+                 crd_establish_delay: float = 0.2, namespace_delete_delay: float = 1.0,
+                 faults: Faults | None = None,
                  persist_path: str | os.PathLike[str] | None = None, bookmark_interval: float = 60.0,
                  watch_history: int = 20000) -> None:
         self._port = port
@@ -45,7 +46,8 @@ class SimCluster:
         self._tmpdir: tempfile.TemporaryDirectory[str] | None = None
         self.clock = SimClock(time_scale=time_scale)
         self.store = Store(history=watch_history, path=str(persist_path) if persist_path else None)
-        self.cluster = Cluster(clock=self.clock, store=self.store, crd_establish_delay=crd_establish_delay)
+        self.cluster = Cluster(clock=self.clock, store=self.store, crd_establish_delay=crd_establish_delay,
+                               namespace_delete_delay=namespace_delete_delay)
         self.api = APIServer(self.cluster, token=token, faults=faults, bookmark_interval=bookmark_interval)
         self._http: Any = None
         self._thread: threading.Thread | None = None

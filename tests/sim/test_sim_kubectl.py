@@ -83,9 +83,10 @@ BUILTINS = textwrap.dedent("""\
 
 @pytest.fixture(scope="module")
 def sim(tmp_path_factory: pytest.TempPathFactory):
-    # establishment takes 0.5 real seconds so "before Established" is observable
+    # establishment takes 0.5 real seconds so "before Established" is observable; the namespace
+    # controller waits 0.5 s too, so kubectl can delete a namespace's objects after the namespace
     cluster = start_sim(kubeconfig_path=tmp_path_factory.mktemp("kubectl") / "kubeconfig",
-                        time_scale=0.01, crd_establish_delay=50.0)
+                        time_scale=0.01, crd_establish_delay=50.0, namespace_delete_delay=50.0)
     yield cluster
     cluster.stop()
 
@@ -239,3 +240,42 @@ def test_unknown_fields_are_refused(kubectl) -> None:
     client_side = kubectl("create", "-f", "-", stdin=bad, check=False)
     assert client_side.returncode != 0
     assert 'strict decoding error: unknown field "datta"' in client_side.stderr
+
+
+def test_one_file_with_a_crd_and_its_resources_needs_a_second_pass(kubectl) -> None:
+    crd = CRD.replace("widgets", "gadgets").replace("widget", "gadget").replace("Widget", "Gadget").replace(
+        "[wd]", "[gd]")
+    both = crd + "---\napiVersion: example.com/v1\nkind: Gadget\nmetadata: {name: g1, namespace: default}\n" \
+                 "spec: {size: 2}\n"
+    first = kubectl("apply", "--server-side", "-f", "-", stdin=both, check=False)
+    assert "customresourcedefinition.apiextensions.k8s.io/gadgets.example.com serverside-applied" in first.stdout
+    assert 'no matches for kind "Gadget" in version "example.com/v1"' in first.stderr
+    assert "ensure CRDs are installed first" in first.stderr
+    kubectl("wait", "--for=condition=Established", "crd/gadgets.example.com", "--timeout=20s")
+    assert "gadget.example.com/g1 serverside-applied" in kubectl("apply", "--server-side", "-f", "-", stdin=both).stdout
+
+
+def test_delete_of_a_file_with_its_namespace_finds_every_object(kubectl) -> None:
+    doc = textwrap.dedent("""\
+        apiVersion: v1
+        kind: Namespace
+        metadata: {name: teardown}
+        ---
+        apiVersion: v1
+        kind: ConfigMap
+        metadata: {name: a, namespace: teardown}
+        ---
+        apiVersion: v1
+        kind: Secret
+        metadata: {name: b, namespace: teardown}
+        """)
+    kubectl("apply", "--server-side", "-f", "-", stdin=doc)
+    out = kubectl("delete", "-f", "-", "--wait", "--timeout=20s", stdin=doc)
+    assert out.stdout.count("deleted") == 3, out.stdout
+    assert "NotFound" in kubectl("get", "namespace", "teardown", check=False).stderr
+
+
+def test_names_in_urls_are_unescaped(kubectl) -> None:
+    bad = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: $(unreplaced), namespace: default}\n"
+    out = kubectl("apply", "--server-side", "-f", "-", stdin=bad, check=False)
+    assert 'ConfigMap "$(unreplaced)" is invalid: metadata.name: Invalid value: "$(unreplaced)"' in out.stderr
