@@ -45,8 +45,21 @@ def _faults(settings: tuple[str, ...], seed: int | None) -> dict[str, Any]:
 @click.option("--token", metavar="TOKEN", help="Require this bearer token (401 without it).")
 @click.option("--time-scale", type=click.FloatRange(min=0, min_open=True), default=1.0, show_default=True,
               help="Real seconds per sim second: 0.01 runs ten sim minutes in six real seconds.")
-@click.option("--crd-establish-delay", type=click.FloatRange(min=0), default=0.2, show_default=True,
-              help="Sim seconds before a new CRD is Established and served.")
+@click.option("--crd-establish-delay", type=click.FloatRange(min=0), default=None,
+              help="Sim seconds before a new CRD is Established and served (default: the profile's).")
+@click.option("--profile", type=click.Choice(["instant", "realistic", "flaky"]), default="realistic",
+              show_default=True, help="Timing of pods, volumes, certificates and CRDs; flaky also injects API faults.")
+@click.option("--nodes", type=click.IntRange(min=0), default=1, show_default=True, help="Number of nodes.")
+@click.option("--node-cpu", default="8", show_default=True, help="CPU capacity of each node (e.g. 4, 3500m).")
+@click.option("--node-memory", default="32Gi", show_default=True, help="Memory capacity of each node (e.g. 16Gi).")
+@click.option("--node-gpus", type=click.IntRange(min=0), default=0, show_default=True,
+              help="nvidia.com/gpu capacity of each node.")
+@click.option("--no-default-storage-class", is_flag=True,
+              help="Start without a default StorageClass (claims without a class stay Pending).")
+@click.option("--volume-binding-mode", type=click.Choice(["Immediate", "WaitForFirstConsumer"]),
+              default="Immediate", show_default=True, help="volumeBindingMode of the default StorageClass.")
+@click.option("--no-behaviour", is_flag=True,
+              help="Serve the API machinery only: no nodes, pods, endpoints, volumes, webhooks or certificates.")
 @click.option("--namespace-delete-delay", type=click.FloatRange(min=0), default=1.0, show_default=True,
               help="Sim seconds before a deleted namespace's contents start being removed.")
 @click.option("--persist", metavar="FILE", help="Keep the cluster in this SQLite file across restarts.")
@@ -56,23 +69,35 @@ def _faults(settings: tuple[str, ...], seed: int | None) -> dict[str, Any]:
 @click.option("--seed", type=int, help="Seed of the fault injector (same seed, same faults).")
 @click.pass_context
 def serve(ctx: click.Context, kubeconfig_path: str | None, port: int, token: str | None, time_scale: float,
-          crd_establish_delay: float, namespace_delete_delay: float, persist: str | None, faults: tuple[str, ...], seed: int | None) -> None:
+          crd_establish_delay: float | None, profile: str, nodes: int, node_cpu: str, node_memory: str,
+          node_gpus: int, no_default_storage_class: bool, volume_binding_mode: str, no_behaviour: bool,
+          namespace_delete_delay: float, persist: str | None, faults: tuple[str, ...], seed: int | None) -> None:
     """Serve a simulated Kubernetes API on 127.0.0.1 until interrupted."""
     from kfctl.sim import Faults, SimCluster
+    from kfctl.sim.behaviour import ClusterShape
+    from kfctl.sim.behaviour.pods import quantity
 
     target = kubeconfig_path or getattr(ctx.obj, "kubeconfig", None)
     if not target:
         raise InputError("kfctl sim serve needs a kubeconfig path to write",
                          hint="pass --kubeconfig PATH (the file is created or replaced)")
     try:
-        fault_config = Faults.from_dict(_faults(faults, seed))
+        fault_config = Faults.from_dict(_faults(faults, seed)) if faults else None
     except ValueError as exc:
         raise InputError(f"--fault: {exc}") from None
+    for option, value in (("--node-cpu", node_cpu), ("--node-memory", node_memory)):
+        if quantity(value) <= 0:
+            raise InputError(f"{option} {value!r} is not a positive Kubernetes quantity",
+                             hint="write e.g. --node-cpu 4 or 3500m, --node-memory 16Gi")
+    shape = ClusterShape.uniform(nodes, cpu=node_cpu, memory=node_memory, gpus=node_gpus,
+                                 default_storage_class=not no_default_storage_class,
+                                 volume_binding_mode=volume_binding_mode)
     try:
         cluster = SimCluster(port=port, token=token, kubeconfig_path=target, time_scale=time_scale,
                              crd_establish_delay=crd_establish_delay,
                              namespace_delete_delay=namespace_delete_delay, faults=fault_config,
-                             persist_path=persist)
+                             persist_path=persist, profile=profile, shape=shape, seed=seed,
+                             behaviour=not no_behaviour)
         cluster.start()
     except OSError as exc:
         raise InputError(f"cannot serve on 127.0.0.1:{port}: {exc.strerror or exc}",
@@ -81,7 +106,8 @@ def serve(ctx: click.Context, kubeconfig_path: str | None, port: int, token: str
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
     click.echo(json.dumps({"url": cluster.url, "kubeconfig": cluster.kubeconfig_path,
-                           "persist": persist, "timeScale": time_scale}))
+                           "persist": persist, "timeScale": time_scale,
+                           "profile": profile if not no_behaviour else None}))
     click.echo(f"Serving a simulated Kubernetes API at {cluster.url}; kubeconfig written to "
                f"{cluster.kubeconfig_path}. Press Ctrl-C to stop.", err=True)
     try:

@@ -12,7 +12,7 @@ import os
 import tempfile
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -21,6 +21,9 @@ from kfctl.sim.cluster import Cluster
 from kfctl.sim.faults import Faults
 from kfctl.sim.server import APIServer, make_http_server
 from kfctl.sim.store import Store
+
+if TYPE_CHECKING:
+    from kfctl.sim.behaviour import Behaviours, ClusterShape, Profile
 
 
 class SimCluster:
@@ -35,10 +38,21 @@ class SimCluster:
 
     def __init__(self, *, port: int = 0, host: str = "127.0.0.1", token: str | None = None,
                  kubeconfig_path: str | os.PathLike[str] | None = None, time_scale: float = 1.0,
-                 crd_establish_delay: float = 0.2, namespace_delete_delay: float = 1.0,
+                 crd_establish_delay: float | None = None, namespace_delete_delay: float = 1.0,
                  faults: Faults | None = None,
                  persist_path: str | os.PathLike[str] | None = None, bookmark_interval: float = 60.0,
-                 watch_history: int = 20000) -> None:
+                 watch_history: int = 20000, profile: str | Profile = "instant",
+                 shape: ClusterShape | None = None, seed: int | None = None, behaviour: bool = True) -> None:
+        """``profile``/``shape``/``seed``: timing and nodes of the simulated controllers
+        (:mod:`kfctl.sim.behaviour`); ``behaviour=False`` serves the bare API machinery.
+        ``crd_establish_delay`` defaults to the profile's; a profile's faults apply unless ``faults`` is given."""
+        from kfctl.sim.behaviour import profile_named
+
+        self.profile = profile_named(profile, seed=seed)
+        if crd_establish_delay is None:
+            crd_establish_delay = self.profile.crd_establish_delay()
+        if faults is None and self.profile.faults:
+            faults = Faults.from_dict({**self.profile.faults, "seed": seed or 0})
         self._port = port
         self._host = host
         self.token = token
@@ -49,11 +63,18 @@ class SimCluster:
         self.cluster = Cluster(clock=self.clock, store=self.store, crd_establish_delay=crd_establish_delay,
                                namespace_delete_delay=namespace_delete_delay)
         self.api = APIServer(self.cluster, token=token, faults=faults, bookmark_interval=bookmark_interval)
+        self.behaviours: Behaviours | None = None
+        if behaviour:
+            from kfctl.sim.behaviour import Behaviours
+
+            self.behaviours = Behaviours(self.cluster, profile=self.profile, shape=shape)
         self._http: Any = None
         self._thread: threading.Thread | None = None
 
     # -- lifecycle --------------------------------------------------------
     def start(self) -> SimCluster:
+        if self.behaviours is not None:
+            self.behaviours.start()
         self._http = make_http_server(self.api, self._host, self._port)
         self._thread = threading.Thread(target=self._http.serve_forever, kwargs={"poll_interval": 0.2},
                                         name="sim-http", daemon=True)
@@ -67,6 +88,8 @@ class SimCluster:
             self._http.server_close()
             self._http.close_connections()
             self._http = None
+        if self.behaviours is not None:
+            self.behaviours.close()
         self.cluster.close()
         if self._tmpdir is not None:
             self._tmpdir.cleanup()
@@ -128,6 +151,11 @@ class SimCluster:
 
     def timeline(self) -> list[dict[str, Any]]:
         return self.api.metrics.timeline()
+
+    def sync(self, timeout: float = 5.0) -> None:
+        """Wait until the simulated controllers have handled every change committed so far."""
+        if self.behaviours is not None:
+            self.behaviours.sync(timeout)
 
     def set_faults(self, faults: Faults | None = None, **settings: Any) -> None:
         """Switch fault injection at run time: a :class:`Faults` or its fields as keywords."""

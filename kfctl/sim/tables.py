@@ -9,7 +9,7 @@ decides the columns. Built-in kinds get the columns defined in
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Callable
 
 from kfctl.sim.clock import parse_time
 from kfctl.sim.types import Column, ResourceType
@@ -19,6 +19,10 @@ NAME_COLUMN = {"name": "Name", "type": "string", "format": "name", "priority": 0
 
 _TOKEN = re.compile(r"\.([A-Za-z0-9_\-/]+)|\[(\d+)\]|\[\?\(@\.([A-Za-z0-9_.]+)\s*==\s*['\"]([^'\"]*)['\"]\)\]|"
                     r"\[\*\]|\.\*")
+
+
+#: computed cells of built-in columns (``<fn:NAME>`` paths), registered by kfctl.sim.behaviour.printing
+CELL_FUNCTIONS: dict[str, Callable[[dict[str, Any], float], Any]] = {}
 
 
 def json_path(obj: Any, path: str) -> list[Any]:
@@ -86,6 +90,11 @@ def _cell(column: Column, obj: dict[str, Any], now: float, builtin: bool) -> Any
     if path == "<age>":
         created = obj["metadata"].get("creationTimestamp")
         return human_age(now - parse_time(created)) if created else "<unknown>"
+    if path.startswith("<fn:"):
+        fn = CELL_FUNCTIONS.get(path[4:-1])
+        return fn(obj, now) if fn is not None else None
+    if path == "<name>":
+        return obj["metadata"]["name"]
     if path.startswith("<count:"):
         value = json_path(obj, path[7:-1])
         return len(value[0]) if value and isinstance(value[0], (dict, list)) else 0
@@ -132,8 +141,13 @@ def _cell(column: Column, obj: dict[str, Any], now: float, builtin: bool) -> Any
     return value
 
 
+def _own_name_column(rtype: ResourceType) -> bool:
+    """Types placing Name themselves (Events print it last, wide only) get no leading Name column."""
+    return any(c.json_path == "<name>" for c in rtype.columns)
+
+
 def column_definitions(rtype: ResourceType) -> list[dict[str, Any]]:
-    cols = [dict(NAME_COLUMN)]
+    cols = [] if _own_name_column(rtype) else [dict(NAME_COLUMN)]
     for column in rtype.columns:
         cols.append({"name": column.name, "type": column.type, "format": column.format,
                      "description": column.description, "priority": column.priority})
@@ -141,7 +155,8 @@ def column_definitions(rtype: ResourceType) -> list[dict[str, Any]]:
 
 
 def row(rtype: ResourceType, obj: dict[str, Any], now: float, include_object: str) -> dict[str, Any]:
-    cells = [obj["metadata"]["name"]] + [_cell(c, obj, now, not rtype.custom) for c in rtype.columns]
+    cells = [] if _own_name_column(rtype) else [obj["metadata"]["name"]]
+    cells += [_cell(c, obj, now, not rtype.custom) for c in rtype.columns]
     out: dict[str, Any] = {"cells": cells}
     if include_object == "Object":
         out["object"] = obj

@@ -16,7 +16,9 @@ import pytest
 
 from kfctl.sim.simcluster import SimCluster
 
-DEFAULTS: dict[str, Any] = {"time_scale": 0.01, "crd_establish_delay": 1.0}
+#: the API machinery alone by default (tests of it assert exact objects); ``sim_factory(behaviour=True,
+#: profile=...)`` adds the simulated controllers of :mod:`kfctl.sim.behaviour`
+DEFAULTS: dict[str, Any] = {"time_scale": 0.01, "crd_establish_delay": 1.0, "behaviour": False}
 
 
 def start_sim(**settings: Any) -> SimCluster:

@@ -1,0 +1,80 @@
+"""Recording core/v1 Events the way client-go's event recorder does.
+
+Users debug a stuck install with ``kubectl get events`` and ``kubectl
+describe``: FailedScheduling, FailedMount, FailedCreate, BackOff. The recorder
+writes Events through the API pipeline, named ``<object>.<hex nanoseconds>``,
+in the involved object's namespace (``default`` for cluster-scoped objects),
+and aggregates repeats of the same (object, reason, message) by bumping
+``count`` and ``lastTimestamp`` instead of writing a new Event.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from typing import TYPE_CHECKING, Any
+
+from kfctl.sim.clock import format_time
+from kfctl.sim.status import APIError
+
+if TYPE_CHECKING:
+    from kfctl.sim.behaviour.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+NORMAL, WARNING = "Normal", "Warning"
+
+
+class EventRecorder:
+    """``record(obj, type, reason, message, component)`` -> an Event in the store."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self._seen: dict[tuple[str, str, str, str], str] = {}  # (uid, reason, message, field) -> event name
+        self._seq = itertools.count()
+
+    def record(self, obj: dict[str, Any], type_: str, reason: str, message: str, component: str,
+               *, field_path: str = "", host: str = "") -> None:
+        meta = obj["metadata"]
+        namespace = meta.get("namespace") or "default"
+        key = (meta.get("uid", ""), reason, message, field_path)
+        now = self.runtime.clock.now()
+        stamp = format_time(now)
+        rtype = self.runtime.rtype("v1", "Event")
+        name = self._seen.get(key)
+        if name is not None:
+            def bump(live: dict[str, Any]) -> dict[str, Any]:
+                live["count"] = int(live.get("count", 1)) + 1
+                live["lastTimestamp"] = stamp
+                return live
+            try:
+                self.runtime.cluster.update_with(rtype, namespace, name, bump)
+                return
+            except APIError:
+                self._seen.pop(key, None)  # deleted meanwhile: write a fresh one
+        involved: dict[str, Any] = {"kind": obj.get("kind"), "namespace": meta.get("namespace"),
+                                    "name": meta["name"], "uid": meta.get("uid"),
+                                    "apiVersion": obj.get("apiVersion"),
+                                    "resourceVersion": meta.get("resourceVersion")}
+        if field_path:
+            involved["fieldPath"] = field_path
+        involved = {k: v for k, v in involved.items() if v}
+        name = f"{meta['name']}.{int(now * 1e9) + next(self._seq):x}"
+        source: dict[str, str] = {"component": component}
+        if host:
+            source["host"] = host
+        event = {"apiVersion": "v1", "kind": "Event",
+                 "metadata": {"name": name, "namespace": namespace},
+                 "involvedObject": involved, "reason": reason, "message": message, "type": type_,
+                 "source": source, "firstTimestamp": stamp, "lastTimestamp": stamp, "count": 1,
+                 "reportingComponent": component, "reportingInstance": host or component}
+        try:
+            self.runtime.cluster.create(rtype, namespace, event)
+            self._seen[key] = name
+        except APIError as exc:  # e.g. the namespace is terminating: events are best effort
+            log.debug("sim could not record event %s: %s", reason, exc.message)
+
+    def forget(self, uid: str) -> None:
+        """Drop aggregation keys of a deleted object."""
+        for key in [k for k in self._seen if k[0] == uid]:
+            del self._seen[key]

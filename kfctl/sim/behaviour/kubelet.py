@@ -1,0 +1,420 @@
+"""The kubelet: run bound pods through mounts, init containers, pulls, starts and readiness.
+
+Each bound pod follows what a real kubelet reports, on the sim clock with the
+profile's delays:
+
+1. volumes: a missing non-optional Secret or ConfigMap volume, or a claim
+   that is missing or not Bound, keeps the pod in ``ContainerCreating`` with a
+   ``FailedMount`` event until the object appears (checked again on every
+   change of it). A missing Secret/ConfigMap read through ``env``/``envFrom``
+   gives ``CreateContainerConfigError`` and a ``Failed`` event, as a real
+   kubelet does once volumes are mounted.
+2. init containers run one at a time (``Init:0/2`` ...), each pulled then run
+   for ``init_run`` seconds to ``Completed``.
+3. app containers are pulled (``Pulling``/``Pulled``), ``Created``,
+   ``Started`` and become ready after the start delay; the pod is then
+   ``Running`` and ``Ready``. Job pods (restartPolicy Never/OnFailure) run
+   for ``job_run`` seconds and end ``Succeeded``.
+4. failures come from the profile's image rules: ``ImagePullBackOff``
+   (``ErrImagePull`` then ``ImagePullBackOff``) or ``CrashLoopBackOff``
+   (exit 1 after ``crash_after`` s, back-off 10 s doubling to 300 s,
+   ``restartCount`` growing; optionally recovering after N crashes).
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import itertools
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from kfctl.sim.behaviour.events import NORMAL, WARNING
+from kfctl.sim.behaviour.nodes import node_ip
+from kfctl.sim.behaviour.pods import is_terminal
+from kfctl.sim.behaviour.profiles import CRASH_LOOP_BACKOFF, IMAGE_PULL_BACKOFF
+from kfctl.sim.store import DELETED, Event
+
+if TYPE_CHECKING:
+    from kfctl.sim.behaviour import Behaviours
+
+COMPONENT = "kubelet"
+
+
+@dataclass
+class Container:
+    """What the kubelet knows of one container."""
+
+    name: str
+    image: str
+    init: bool = False
+    state: dict[str, Any] = field(default_factory=lambda: {"waiting": {"reason": "ContainerCreating"}})
+    last_state: dict[str, Any] = field(default_factory=dict)
+    ready: bool = False
+    started: bool = False
+    restarts: int = 0
+    pulled: bool = False
+    container_id: str = ""
+
+
+@dataclass
+class PodRun:
+    """One pod's lifecycle on its node."""
+
+    uid: str
+    node: str
+    stage: str = "mount"          # mount -> config -> init -> run -> done
+    start_time: str = ""
+    pod_ip: str = ""
+    init_index: int = 0
+    init: list[Container] = field(default_factory=list)
+    containers: list[Container] = field(default_factory=list)
+    blocked: str = ""             # message of the current FailedMount / config error
+    reason: str = ""
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+class Kubelet:
+    """Every node's kubelet in one controller (pods carry their node name)."""
+
+    def __init__(self, behaviours: Behaviours) -> None:
+        self.b = behaviours
+        self.profile = behaviours.profile
+        rt = behaviours.runtime
+        self._runs: dict[tuple[str, str], PodRun] = {}
+        self._waiting_on: dict[tuple[str, str, str], set[tuple[str, str]]] = {}
+        self._ips = itertools.count(2)
+        self._cids = itertools.count(1)
+        rt.reconciler("kubelet", self.reconcile)
+        rt.watch("", "pods", self._on_pod)
+        for plural in ("secrets", "configmaps", "persistentvolumeclaims"):
+            rt.watch("", plural, self._on_dependency)
+
+    # -- triggers -------------------------------------------------------------
+    def _on_pod(self, event: Event) -> None:
+        key = (event.namespace, event.name)
+        pod = event.obj
+        if event.type == DELETED:
+            self._runs.pop(key, None)
+            return
+        node = (pod.get("spec") or {}).get("nodeName")
+        run = self._runs.get(key)
+        if not node or pod["metadata"].get("deletionTimestamp"):
+            return
+        if run is None or run.uid != pod["metadata"]["uid"]:
+            if is_terminal(pod):
+                return
+            self._runs[key] = self._new_run(pod, node)
+            self.b.runtime.mark("kubelet", *key)
+
+    def _on_dependency(self, event: Event) -> None:
+        if event.type == DELETED:
+            return
+        waiting = self._waiting_on.pop((event.namespace, event.plural, event.name), set())
+        for key in waiting:
+            self.b.runtime.mark("kubelet", *key)
+
+    def _new_run(self, pod: dict[str, Any], node: str) -> PodRun:
+        spec = pod.get("spec") or {}
+        return PodRun(uid=pod["metadata"]["uid"], node=node, start_time=self.b.runtime.clock.now_rfc3339(),
+                      init=[Container(c["name"], str(c.get("image", "")), init=True,
+                                      state={"waiting": {"reason": "PodInitializing"}})
+                            for c in spec.get("initContainers") or []],
+                      containers=[Container(c["name"], str(c.get("image", ""))) for c in spec.get("containers") or []])
+
+    # -- the state machine ----------------------------------------------------
+    def reconcile(self, namespace: str, name: str) -> None:
+        key = (namespace, name)
+        run = self._runs.get(key)
+        pod = self.b.runtime.get("", "pods", namespace, name)
+        if run is None or pod is None or pod["metadata"]["uid"] != run.uid:
+            return
+        if run.stage == "mount":
+            problem = self._mount_problem(pod, key)
+            if problem:
+                if problem != run.blocked:
+                    run.blocked = problem
+                    self._publish(pod, run)
+                    self.b.events.record(pod, WARNING, "FailedMount", problem, COMPONENT, host=run.node)
+                return
+            run.blocked = ""
+            run.stage = "config"
+            n = next(self._ips)
+            run.pod_ip = f"10.244.{n // 250}.{n % 250 + 2}"
+        if run.stage == "config":
+            problem = self._config_problem(pod, key)
+            if problem:
+                if problem != run.blocked:
+                    run.blocked = problem
+                    for c in run.containers:
+                        c.state = {"waiting": {"reason": "CreateContainerConfigError", "message": problem}}
+                    self._publish(pod, run)
+                    self.b.events.record(pod, WARNING, "Failed", f"Error: {problem}", COMPONENT, host=run.node)
+                return
+            run.blocked = ""
+            run.stage = "init"
+            for c in run.containers:
+                c.state = {"waiting": {"reason": "PodInitializing" if run.init else "ContainerCreating"}}
+            self._next_init(pod, run)
+        self._publish(pod, run)
+
+    def _next_init(self, pod: dict[str, Any], run: PodRun) -> None:
+        if run.init_index < len(run.init):
+            c = run.init[run.init_index]
+            self._pull(pod, run, c, then="init-run")
+            return
+        run.stage = "run"
+        for c in run.containers:
+            self._pull(pod, run, c, then="start")
+
+    def _pull(self, pod: dict[str, Any], run: PodRun, c: Container, *, then: str) -> None:
+        self._event(pod, run, c, NORMAL, "Pulling", f'Pulling image "{c.image}"')
+        self._later(self.profile.pull_delay(c.image), pod, run, c, "pulled", then)
+
+    def _later(self, delay: float, pod: dict[str, Any], run: PodRun, c: Container, step: str, arg: str = "") -> None:
+        self.b.runtime.after(delay, self._step, (pod["metadata"]["namespace"], pod["metadata"]["name"]), run.uid,
+                             c.name, c.init, step, arg)
+
+    def _event(self, pod: dict[str, Any], run: PodRun, c: Container, type_: str, reason: str, message: str) -> None:
+        kind = "initContainers" if c.init else "containers"
+        self.b.events.record(pod, type_, reason, message, COMPONENT, field_path=f"spec.{kind}{{{c.name}}}",
+                             host=run.node)
+
+    def _step(self, key: tuple[str, str], uid: str, name: str, init: bool, step: str, arg: str) -> None:
+        run = self._runs.get(key)
+        pod = self.b.runtime.get("", "pods", *key)
+        if run is None or pod is None or run.uid != uid or pod["metadata"]["uid"] != uid:
+            return
+        c = next(x for x in (run.init if init else run.containers) if x.name == name)
+        getattr(self, "_on_" + step.replace("-", "_"))(pod, run, c, arg)
+        self._publish(self.b.runtime.get("", "pods", *key) or pod, run)
+
+    def _on_pulled(self, pod: dict[str, Any], run: PodRun, c: Container, then: str) -> None:
+        rule = self.profile.failure(c.image)
+        if rule is not None and rule.fail == IMAGE_PULL_BACKOFF:
+            text = (f'failed to pull and unpack image "{c.image}": failed to resolve reference "{c.image}": '
+                    f"{c.image}: not found")
+            c.state = {"waiting": {"reason": "ErrImagePull", "message": f"rpc error: code = NotFound desc = {text}"}}
+            self._event(pod, run, c, WARNING, "Failed", f'Failed to pull image "{c.image}": rpc error: code = '
+                                                         f"NotFound desc = {text}")
+            self._event(pod, run, c, WARNING, "Failed", "Error: ErrImagePull")
+            self._later(1.0, pod, run, c, "pull-backoff")
+            return
+        c.pulled = True
+        seconds = self.profile.pull_delay(c.image)
+        self._event(pod, run, c, NORMAL, "Pulled", f'Successfully pulled image "{c.image}" in {seconds:.3g}s '
+                                                   f"({seconds:.3g}s including waiting)")
+        self._start(pod, run, c, then)
+
+    def _on_pull_backoff(self, pod: dict[str, Any], run: PodRun, c: Container, _: str) -> None:
+        c.state = {"waiting": {"reason": "ImagePullBackOff", "message": f'Back-off pulling image "{c.image}"'}}
+        self._event(pod, run, c, NORMAL, "BackOff", f'Back-off pulling image "{c.image}"')
+        self._event(pod, run, c, WARNING, "Failed", "Error: ImagePullBackOff")
+
+    def _start(self, pod: dict[str, Any], run: PodRun, c: Container, then: str) -> None:
+        c.container_id = f"containerd://{_digest(f'{run.uid}/{c.name}/{next(self._cids)}')}"
+        c.state = {"running": {"startedAt": self.b.runtime.clock.now_rfc3339()}}
+        c.started = True
+        created = "Created container: " + c.name
+        self._event(pod, run, c, NORMAL, "Created", created)
+        self._event(pod, run, c, NORMAL, "Started", f"Started container {c.name}")
+        if then == "init-run":
+            self._later(self.profile.init_run, pod, run, c, "init-done")
+            return
+        rule = self.profile.failure(c.image)
+        if rule is not None and rule.fail == CRASH_LOOP_BACKOFF and (not rule.crashes or c.restarts < rule.crashes):
+            self._later(rule.crash_after, pod, run, c, "crash")
+            return
+        self._later(self.profile.start_delay(c.image), pod, run, c, "ready")
+
+    def _on_init_done(self, pod: dict[str, Any], run: PodRun, c: Container, _: str) -> None:
+        self._terminate(c, 0, "Completed")
+        run.init_index += 1
+        self._next_init(pod, run)
+
+    def _on_ready(self, pod: dict[str, Any], run: PodRun, c: Container, _: str) -> None:
+        c.ready = True
+        if (pod.get("spec") or {}).get("restartPolicy", "Always") != "Always":
+            self._later(self.profile.job_run, pod, run, c, "complete")
+
+    def _on_complete(self, pod: dict[str, Any], run: PodRun, c: Container, _: str) -> None:
+        self._terminate(c, 0, "Completed")
+
+    def _on_crash(self, pod: dict[str, Any], run: PodRun, c: Container, _: str) -> None:
+        self._terminate(c, 1, "Error")
+        if (pod.get("spec") or {}).get("restartPolicy", "Always") == "Never":
+            return
+        c.last_state = {"terminated": c.state["terminated"]}
+        c.restarts += 1
+        backoff = min(300.0, 10.0 * 2 ** (c.restarts - 1))
+        c.started = False
+        c.state = {"waiting": {"reason": CRASH_LOOP_BACKOFF, "message": f"back-off {int(backoff)}s restarting "
+                               f"failed container={c.name} pod={pod['metadata']['name']}_"
+                               f"{pod['metadata']['namespace']}({run.uid})"}}
+        self._event(pod, run, c, WARNING, "BackOff", f"Back-off restarting failed container {c.name} in pod "
+                                                     f"{pod['metadata']['name']}_{pod['metadata']['namespace']}"
+                                                     f"({run.uid})")
+        self._later(backoff, pod, run, c, "restart")
+
+    def _on_restart(self, pod: dict[str, Any], run: PodRun, c: Container, _: str) -> None:
+        self._event(pod, run, c, NORMAL, "Pulled", f'Container image "{c.image}" already present on machine')
+        self._start(pod, run, c, "start")
+
+    def _terminate(self, c: Container, code: int, reason: str) -> None:
+        started = (c.state.get("running") or {}).get("startedAt")
+        c.state = {"terminated": {"exitCode": code, "reason": reason, "startedAt": started,
+                                  "finishedAt": self.b.runtime.clock.now_rfc3339(), "containerID": c.container_id}}
+        c.ready = False
+
+    # -- checks -----------------------------------------------------------------
+    def _wait_for(self, ns: str, plural: str, name: str, key: tuple[str, str]) -> None:
+        self._waiting_on.setdefault((ns, plural, name), set()).add(key)
+
+    def _mount_problem(self, pod: dict[str, Any], key: tuple[str, str]) -> str:
+        ns = pod["metadata"]["namespace"]
+        get = self.b.runtime.get
+        for volume in (pod.get("spec") or {}).get("volumes") or []:
+            vname = volume.get("name", "")
+            sources = [volume] + [s for s in (volume.get("projected") or {}).get("sources") or []]
+            for source in sources:
+                secret = source.get("secret")
+                if secret is not None:
+                    sname = secret.get("secretName") or secret.get("name")
+                    if sname and not secret.get("optional") and get("", "secrets", ns, sname) is None:
+                        self._wait_for(ns, "secrets", sname, key)
+                        return f'MountVolume.SetUp failed for volume "{vname}" : secret "{sname}" not found'
+                cm = source.get("configMap")
+                if cm is not None and cm.get("name") and not cm.get("optional") and \
+                        get("", "configmaps", ns, cm["name"]) is None:
+                    self._wait_for(ns, "configmaps", cm["name"], key)
+                    return f'MountVolume.SetUp failed for volume "{vname}" : configmap "{cm["name"]}" not found'
+            claim = (volume.get("persistentVolumeClaim") or {}).get("claimName")
+            if claim:
+                pvc = get("", "persistentvolumeclaims", ns, claim)
+                if pvc is None or (pvc.get("status") or {}).get("phase") != "Bound":
+                    self._wait_for(ns, "persistentvolumeclaims", claim, key)
+                    return (f"Unable to attach or mount volumes: unmounted volumes=[{vname}], unattached volumes=[], "
+                            f"failed to process volumes=[{vname}]: error processing PVC {ns}/{claim}: "
+                            + ("PVC is not bound" if pvc is not None else
+                               f'persistentvolumeclaim "{claim}" not found'))
+        return ""
+
+    def _config_problem(self, pod: dict[str, Any], key: tuple[str, str]) -> str:
+        ns = pod["metadata"]["namespace"]
+        get = self.b.runtime.get
+        spec = pod.get("spec") or {}
+        for c in [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]:
+            refs: list[tuple[str, dict[str, Any], str]] = []
+            for env in c.get("env") or []:
+                source = env.get("valueFrom") or {}
+                if source.get("secretKeyRef"):
+                    refs.append(("secrets", source["secretKeyRef"], "Secret"))
+                if source.get("configMapKeyRef"):
+                    refs.append(("configmaps", source["configMapKeyRef"], "ConfigMap"))
+            for env in c.get("envFrom") or []:
+                if env.get("secretRef"):
+                    refs.append(("secrets", {**env["secretRef"], "key": None}, "Secret"))
+                if env.get("configMapRef"):
+                    refs.append(("configmaps", {**env["configMapRef"], "key": None}, "ConfigMap"))
+            for plural, ref, kind in refs:
+                name = ref.get("name")
+                if not name or ref.get("optional"):
+                    continue
+                obj = get("", plural, ns, name)
+                if obj is None:
+                    self._wait_for(ns, plural, name, key)
+                    return f'{kind.lower()} "{name}" not found'
+                wanted = ref.get("key")
+                if wanted and wanted not in (obj.get("data") or {}) and wanted not in (obj.get("stringData") or {}):
+                    self._wait_for(ns, plural, name, key)
+                    return f"couldn't find key {wanted} in {kind} {ns}/{name}"
+        return ""
+
+    # -- status -----------------------------------------------------------------
+    def _publish(self, pod: dict[str, Any], run: PodRun) -> None:
+        rt = self.b.runtime
+        meta = pod["metadata"]
+        now = rt.clock.now_rfc3339()
+        old = pod.get("status") or {}
+        spec = pod.get("spec") or {}
+        node = rt.get("", "nodes", "", run.node)
+        host_ip = node_ip(node) if node is not None else ""
+        conds_old = {c.get("type"): c for c in old.get("conditions") or []}
+
+        def cond(type_: str, ok: bool, reason: str = "", message: str = "") -> dict[str, Any]:
+            prior = conds_old.get(type_)
+            value = "True" if ok else "False"
+            stamp = prior.get("lastTransitionTime") if prior and prior.get("status") == value else now
+            out: dict[str, Any] = {"type": type_, "status": value, "lastProbeTime": None, "lastTransitionTime": stamp}
+            if not ok and reason:
+                out["reason"], out["message"] = reason, message
+            return out
+        inits_done = run.init_index >= len(run.init)
+        finished = run.containers and all("terminated" in c.state for c in run.containers)
+        succeeded = finished and all(c.state["terminated"]["exitCode"] == 0 for c in run.containers)
+        failed_never = finished and not succeeded and spec.get("restartPolicy") == "Never"
+        unready = [c.name for c in run.containers if not c.ready]
+        ready = not unready and bool(run.containers)
+        phase = "Pending"
+        if succeeded:
+            phase = "Succeeded"
+        elif failed_never:
+            phase = "Failed"
+        elif run.stage == "run" and any(c.started or c.restarts for c in run.containers):
+            phase = "Running"
+        sandbox = run.stage not in ("mount",)
+        conditions = [cond("PodReadyToStartContainers", sandbox)]
+        conditions.append(cond("Initialized", inits_done, "ContainersNotInitialized",
+                               f"containers with incomplete status: [{' '.join(c.name for c in run.init if 'terminated' not in c.state)}]"))
+        if finished:
+            conditions.append(cond("Ready", False, "PodCompleted", ""))
+            conditions.append(cond("ContainersReady", False, "PodCompleted", ""))
+        else:
+            msg = f"containers with unready status: [{' '.join(unready)}]"
+            conditions.append(cond("Ready", ready, "ContainersNotReady", msg))
+            conditions.append(cond("ContainersReady", ready, "ContainersNotReady", msg))
+        conditions.append(conds_old.get("PodScheduled") or cond("PodScheduled", True))
+        status: dict[str, Any] = {"phase": phase, "conditions": conditions}
+        if host_ip:
+            status["hostIP"] = host_ip
+            status["hostIPs"] = [{"ip": host_ip}]
+        if run.pod_ip and sandbox:
+            status["podIP"] = run.pod_ip
+            status["podIPs"] = [{"ip": run.pod_ip}]
+        status["startTime"] = run.start_time
+        if run.init:
+            status["initContainerStatuses"] = [self._container_status(c) for c in run.init]
+        status["containerStatuses"] = [self._container_status(c) for c in run.containers]
+        status["qosClass"] = qos_class(spec)
+        if status != old:
+            rt.write_status("v1", "Pod", meta["namespace"], meta["name"], status)
+
+    @staticmethod
+    def _container_status(c: Container) -> dict[str, Any]:
+        out: dict[str, Any] = {"name": c.name, "image": c.image, "imageID": "", "ready": c.ready,
+                               "restartCount": c.restarts, "started": "running" in c.state,
+                               "state": copy.deepcopy(c.state), "lastState": copy.deepcopy(c.last_state)}
+        if c.pulled:
+            out["imageID"] = f"{c.image.split(':')[0]}@sha256:{_digest(c.image)}"
+        if c.container_id:
+            out["containerID"] = c.container_id
+        return out
+
+
+def qos_class(spec: dict[str, Any]) -> str:
+    containers = [*(spec.get("containers") or []), *(spec.get("initContainers") or [])]
+    any_set, guaranteed = False, True
+    for c in containers:
+        res = c.get("resources") or {}
+        requests, limits = res.get("requests") or {}, res.get("limits") or {}
+        if requests or limits:
+            any_set = True
+        for name in ("cpu", "memory"):
+            if name not in limits or (name in requests and requests[name] != limits[name]):
+                guaranteed = False
+    if not any_set:
+        return "BestEffort"
+    return "Guaranteed" if guaranteed else "Burstable"
