@@ -39,10 +39,12 @@ class Downloaded:
 class _Transient(Exception):
     """An attempt failed in a way that another attempt may not."""
 
-    def __init__(self, reason: str, retry_after: float | None = None) -> None:
+    def __init__(self, reason: str, retry_after: float | None = None, *, unreachable: bool = False) -> None:
         super().__init__(reason)
         self.reason = reason
         self.retry_after = retry_after
+        #: no connection was made at all (as opposed to one that failed part-way)
+        self.unreachable = unreachable
 
 
 def _mib(size: int) -> str:
@@ -101,7 +103,8 @@ def _attempt(client: httpx.Client, url: str, out: IO[bytes], *, label: str, sett
                 if bar is not None:
                     bar.stop()
     except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
-        raise _Transient(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__) from exc
+        reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        raise _Transient(reason, unreachable=isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)) from exc
     out.flush()
     return Downloaded(digest.hexdigest(), size)
 
@@ -112,14 +115,14 @@ def download(url: str, dest: Path, *, label: str, settings: Settings, progress: 
     timeout = httpx.Timeout(settings.read_timeout, connect=settings.connect_timeout)
     headers = {"User-Agent": f"kfctl/{__version__}"}
     delay = settings.backoff
-    last = ""
+    last = _Transient("no attempt made")
     attempts = max(1, settings.attempts)
     with httpx.Client(timeout=timeout, follow_redirects=True, headers=headers) as client, dest.open("wb") as out:
         for attempt in range(1, attempts + 1):
             try:
                 return _attempt(client, url, out, label=label, settings=settings, progress=progress)
             except _Transient as exc:
-                last = exc.reason
+                last = exc
                 if attempt == attempts:
                     break
                 wait = min(exc.retry_after, 60.0) if exc.retry_after is not None else delay
@@ -127,9 +130,12 @@ def download(url: str, dest: Path, *, label: str, settings: Settings, progress: 
                             exc.reason, wait)
                 time.sleep(wait)
                 delay *= 2
-    if last.startswith("HTTP "):
-        raise FetchError(f"{label}: {last} from {url} (after {attempts} attempt{'s' if attempts > 1 else ''})",
-                         hint="the server is failing; try again later")
-    raise FetchError(f"{label}: cannot reach {host}: {last} (after {attempts} attempt{'s' if attempts > 1 else ''})",
-                     hint="check the URL and the network; a repo fetched once is cached, so later runs "
-                          "work offline")
+    tries = f"after {attempts} attempt{'s' if attempts > 1 else ''}"
+    if last.unreachable:
+        raise FetchError(f"{label}: cannot reach {host}: {last.reason} ({tries})",
+                         hint="check the URL and the network; a repo fetched once is cached, so later runs "
+                              "work offline")
+    if last.reason.startswith("HTTP "):
+        raise FetchError(f"{label}: {last.reason} from {url} ({tries})", hint="the server is failing; try again later")
+    raise FetchError(f"{label}: download of {url} failed: {last.reason} ({tries})",
+                     hint="the connection broke off; try again later")
