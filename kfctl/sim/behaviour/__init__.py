@@ -14,6 +14,7 @@ machinery, the controllers that make that happen over simulated time:
 ``storage``               default StorageClass, provisioning, binding
 ``webhooks``              admission webhooks as an admission plugin
 ``certmanager``           issuers, certificates, CA injection, self-managed CAs
+``istio``                 istiod's root certificate ConfigMap in every namespace
 ``events``                core/v1 Events with aggregation
 ``profiles``              timing profiles and cluster shape
 ``printing``              the kubectl columns of pods, events and endpoints
@@ -35,6 +36,7 @@ from kfctl.sim.behaviour.deployments import DeploymentController
 from kfctl.sim.behaviour.endpoints import EndpointsController
 from kfctl.sim.behaviour.events import EventRecorder
 from kfctl.sim.behaviour.index import PodIndex
+from kfctl.sim.behaviour.istio import IstioRootCert
 from kfctl.sim.behaviour.jobs import JobController
 from kfctl.sim.behaviour.kubelet import Kubelet
 from kfctl.sim.behaviour.nodes import register_nodes
@@ -82,6 +84,7 @@ class Behaviours:
         self.daemonsets = DaemonSetController(self)
         self.jobs = JobController(self)
         self.certmanager = CertManager(self)
+        self.istio = IstioRootCert(self)
         printing.install(cluster.types)
 
     def start(self) -> Behaviours:
