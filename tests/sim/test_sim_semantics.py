@@ -208,3 +208,42 @@ def test_apply_configurations_may_be_partial_but_not_undeclared(http) -> None:
     assert refused.status_code == 500 and "reason" not in refused.json()
     assert refused.json()["message"] == ("failed to create typed patch object (default/partial; apps/v1, "
                                          "Kind=Deployment): .spec.replicaz: field not declared in schema")
+
+
+def test_concurrent_writers_and_a_watch_agree(sim_cluster) -> None:
+    import json
+    import threading
+
+    writers, per_writer = 4, 25
+    start = httpx.get(sim_cluster.url + CM).json()["metadata"]["resourceVersion"]
+    seen: list[tuple[str, int]] = []
+
+    def watch() -> None:
+        with httpx.Client(base_url=sim_cluster.url, timeout=20) as c:
+            with c.stream("GET", CM, params={"watch": "1", "resourceVersion": start, "timeoutSeconds": "10"}) as r:
+                for line in r.iter_lines():
+                    event = json.loads(line)
+                    seen.append((event["type"], int(event["object"]["metadata"]["resourceVersion"])))
+                    if len(seen) == writers * per_writer * 2:
+                        return
+
+    def write(index: int) -> None:
+        with httpx.Client(base_url=sim_cluster.url, timeout=20) as c:
+            for i in range(per_writer):
+                name = f"w{index}-{i}"
+                c.post(CM, json=cm(name)).raise_for_status()
+                c.patch(f"{CM}/{name}", json={"data": {"n": str(i)}},
+                        headers={"Content-Type": "application/merge-patch+json"}).raise_for_status()
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(writers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    watcher.join(15)
+    versions = [rv for _, rv in seen]
+    assert len(seen) == writers * per_writer * 2
+    assert versions == sorted(set(versions)), "watch events out of order or repeated"
+    assert [kind for kind, _ in seen].count("ADDED") == writers * per_writer
