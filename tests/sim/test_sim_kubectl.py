@@ -279,3 +279,15 @@ def test_names_in_urls_are_unescaped(kubectl) -> None:
     bad = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: $(unreplaced), namespace: default}\n"
     out = kubectl("apply", "--server-side", "-f", "-", stdin=bad, check=False)
     assert 'ConfigMap "$(unreplaced)" is invalid: metadata.name: Invalid value: "$(unreplaced)"' in out.stderr
+
+
+def test_kubectl_honours_retry_after_of_injected_429(kubectl, sim) -> None:
+    sim.set_faults(seed=3, error_429=0.5, retry_after=1)  # seed 3: the first draw is a 429, the next is not
+    try:
+        before = [r for r in sim.timeline() if r["code"] == 429]
+        out = kubectl("get", "configmaps", "-A", "-o", "name")
+        assert out.returncode == 0
+        after = [r for r in sim.timeline() if r["code"] == 429]
+        assert len(after) == len(before) + 1
+    finally:
+        sim.set_faults()
