@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from kfctl.sim.behaviour import printing
+from kfctl.sim.behaviour import defaults, printing
 from kfctl.sim.behaviour.certmanager import CertManager
 from kfctl.sim.behaviour.daemonsets import DaemonSetController
 from kfctl.sim.behaviour.deployments import DeploymentController
@@ -86,6 +86,7 @@ class Behaviours:
         self.certmanager = CertManager(self)
         self.istio = IstioRootCert(self)
         printing.install(cluster.types)
+        defaults.install(cluster.types)
 
     def start(self) -> Behaviours:
         """Register nodes and the default StorageClass, replay what is stored, then react to changes."""
