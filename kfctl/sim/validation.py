@@ -37,6 +37,51 @@ DNS1035_MSG = ("a DNS-1035 label must consist of lower case alphanumeric charact
                "used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')")
 
 
+_NAME_PART = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
+NAME_PART_MSG = ("name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an "
+                 "alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is "
+                 "'([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')")
+LABEL_VALUE_MSG = ("a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and "
+                   "must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', "
+                   "regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')")
+
+
+def qualified_name_problems(key: str) -> list[str]:
+    """Why ``key`` is not a valid label or annotation key (``[prefix/]name``)."""
+    prefix, slash, name = key.rpartition("/")
+    out = []
+    if slash and not prefix:
+        out.append("prefix part must be non-empty")
+    elif prefix:
+        if not _SUBDOMAIN.match(prefix):
+            out.append("prefix part " + SUBDOMAIN_MSG)
+        if len(prefix) > 253:
+            out.append("prefix part must be no more than 253 characters")
+    if not name:
+        out.append("name part must be non-empty")
+    else:
+        if len(name) > 63:
+            out.append("name part must be no more than 63 characters")
+        if not _NAME_PART.match(name):
+            out.append(NAME_PART_MSG)
+    return out
+
+
+def _label_causes(labels: Any, annotations: Any) -> list[dict[str, Any]]:
+    causes = []
+    for field, mapping in (("metadata.labels", labels), ("metadata.annotations", annotations)):
+        for key, value in (mapping or {}).items():
+            for problem in qualified_name_problems(str(key)):
+                causes.append(cause(field, "FieldValueInvalid", f'Invalid value: "{key}": {problem}'))
+            if field == "metadata.labels" and isinstance(value, str):
+                if len(value) > 63:
+                    causes.append(cause(field, "FieldValueInvalid",
+                                        f'Invalid value: "{value}": must be no more than 63 characters'))
+                if value and not _NAME_PART.match(value):
+                    causes.append(cause(field, "FieldValueInvalid", f'Invalid value: "{value}": {LABEL_VALUE_MSG}'))
+    return causes
+
+
 def name_problems(name: str, rule: str) -> list[str]:
     """Why ``name`` is not a valid object name under ``rule`` (empty list: valid)."""
     if rule == PATH_SEGMENT:
@@ -72,6 +117,9 @@ def check_metadata(rtype: ResourceType, obj: dict[str, Any], *, creating: bool) 
     if size > ANNOTATIONS_LIMIT:
         causes.append(cause("metadata.annotations", "FieldValueTooLong",
                             f"Too long: may not be more than {ANNOTATIONS_LIMIT} bytes"))
+    labels = meta.get("labels") or {}
+    if isinstance(labels, dict):
+        causes.extend(_label_causes(labels, annotations))
     if causes:
         raise invalid(rtype.kind, rtype.group, name, causes)
 

@@ -247,3 +247,20 @@ def test_concurrent_writers_and_a_watch_agree(sim_cluster) -> None:
     assert len(seen) == writers * per_writer * 2
     assert versions == sorted(set(versions)), "watch events out of order or repeated"
     assert [kind for kind, _ in seen].count("ADDED") == writers * per_writer
+
+
+def test_label_and_annotation_keys_and_values_are_validated(http) -> None:
+    bad_value = http.post(CM, json=cm("lv", labels={"app": "has space"}))
+    assert bad_value.status_code == 422
+    assert bad_value.json()["message"].startswith(
+        'ConfigMap "lv" is invalid: metadata.labels: Invalid value: "has space": a valid label must be an empty '
+        "string or consist of alphanumeric characters")
+    long_value = http.post(CM, json=cm("ll", labels={"app": "x" * 64}))
+    assert "must be no more than 63 characters" in long_value.json()["message"]
+    bad_key = http.post(CM, json=cm("lk", annotations={"example.com/bad key": "v"}))
+    assert bad_key.status_code == 422
+    assert 'metadata.annotations: Invalid value: "example.com/bad key": name part must consist of' in \
+        bad_key.json()["message"]
+    fine = cm("ok", labels={"app.kubernetes.io/name": "web", "empty": ""},
+              annotations={"kubectl.kubernetes.io/last-applied-configuration": "{}"})
+    assert http.post(CM, json=fine).status_code == 201
