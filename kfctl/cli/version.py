@@ -19,12 +19,24 @@ def _dist_version(name: str) -> str | None:
         return None
 
 
+def _kustomize() -> str | None:
+    """Which kustomize builds repo applications, and its version; None (shown "not installed") if none."""
+    from kfctl.repos.errors import KustomizeNotFound
+    from kfctl.repos.kustomize import find_kustomize
+
+    try:
+        return find_kustomize().describe()
+    except KustomizeNotFound:
+        return None
+
+
 def version_info() -> dict[str, str | None]:
     return {
         "kfctl": __version__,
         "python": platform.python_version(),
         "platform": sys.platform,
         "kubernetes-client": _dist_version("kubernetes"),
+        "kustomize": _kustomize(),
     }
 
 

@@ -19,8 +19,12 @@ the user fixes in the KfDef or the repo, and nothing was sent to a cluster.
 
 from __future__ import annotations
 
-from kfctl.config.model import Repo
+from typing import TYPE_CHECKING
+
 from kfctl.errors import InputError
+
+if TYPE_CHECKING:  # kept light: `kfctl version` imports this through kfctl.repos.kustomize
+    from kfctl.config.model import Repo
 
 
 def describe_repo(repo: Repo) -> str:
