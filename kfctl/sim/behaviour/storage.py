@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from kfctl.sim.behaviour import Behaviours
 
 DEFAULT_CLASS = "storageclass.kubernetes.io/is-default-class"
+PVC_PROTECTION = "kubernetes.io/pvc-protection"
 PROVISIONER = "rancher.io/local-path"
 COMPONENT = "persistentvolume-controller"
 
@@ -45,6 +46,7 @@ class StorageController:
         rt.reconciler("pvc", self.reconcile)
         rt.watch("", "persistentvolumeclaims", self._on_claim)
         rt.watch("storage.k8s.io", "storageclasses", self._on_class)
+        rt.watch("", "pods", self._on_pod)
         behaviours.runtime.cluster.admission.mutating.append(self.default_class_admission)
 
     def install_default_class(self) -> None:
@@ -66,17 +68,21 @@ class StorageController:
 
     # -- admission: DefaultStorageClass ------------------------------------------
     def default_class_admission(self, request: AdmissionRequest) -> dict[str, Any] | None:
+        """DefaultStorageClass and StorageObjectInUseProtection (the pvc-protection finalizer) on create."""
         if request.operation != CREATE or request.rtype.kind != "PersistentVolumeClaim" or request.rtype.group or \
                 request.obj is None:
             return None
+        obj = dict(request.obj)
+        meta = dict(obj.get("metadata") or {})
+        meta["finalizers"] = [*(meta.get("finalizers") or []), *(
+            [] if PVC_PROTECTION in (meta.get("finalizers") or []) else [PVC_PROTECTION])]
+        obj["metadata"] = meta
         spec = request.obj.get("spec") or {}
         if "storageClassName" in spec and spec["storageClassName"] is not None:
-            return None
+            return obj
         default = self._default_class()
-        if default is None:
-            return None
-        obj = dict(request.obj)
-        obj["spec"] = {**spec, "storageClassName": default["metadata"]["name"]}
+        if default is not None:
+            obj["spec"] = {**spec, "storageClassName": default["metadata"]["name"]}
         return obj
 
     def _default_class(self) -> dict[str, Any] | None:
@@ -96,6 +102,33 @@ class StorageController:
             self._release(event.obj)
             return
         self.b.runtime.mark("pvc", *key)
+
+    def _on_pod(self, event: Event) -> None:
+        if event.type != DELETED:
+            return
+        for volume in (event.obj.get("spec") or {}).get("volumes") or []:
+            claim = (volume.get("persistentVolumeClaim") or {}).get("claimName")
+            if claim:
+                self.b.runtime.mark("pvc", event.namespace, claim)
+
+    def _protect(self, pvc: dict[str, Any]) -> None:
+        """A deleted claim goes once no pod uses it (kubernetes.io/pvc-protection)."""
+        meta = pvc["metadata"]
+        if PVC_PROTECTION not in (meta.get("finalizers") or []):
+            return
+        for key in self.b.pods.in_namespace(meta["namespace"]):
+            pod = self.b.runtime.get("", "pods", *key)
+            if pod is None or (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed"):
+                continue
+            if any((v.get("persistentVolumeClaim") or {}).get("claimName") == meta["name"]
+                   for v in (pod.get("spec") or {}).get("volumes") or []):
+                return
+
+        def release(live: dict[str, Any]) -> dict[str, Any]:
+            live["metadata"]["finalizers"] = [f for f in live["metadata"].get("finalizers") or []
+                                              if f != PVC_PROTECTION]
+            return live
+        self.b.runtime.update("v1", "PersistentVolumeClaim", meta["namespace"], meta["name"], release)
 
     def _on_class(self, event: Event) -> None:
         for key in list(self._pending):
@@ -137,6 +170,8 @@ class StorageController:
         rt = self.b.runtime
         key = (namespace, name)
         pvc = rt.get("", "persistentvolumeclaims", namespace, name)
+        if pvc is not None and pvc["metadata"].get("deletionTimestamp"):
+            self._protect(pvc)
         if pvc is None or pvc["metadata"].get("deletionTimestamp") or \
                 (pvc.get("status") or {}).get("phase") == "Bound":
             self._pending.discard(key)
