@@ -8,6 +8,7 @@ gets a ClusterIP, a Deployment gets replicas 1 and a strategy).
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import itertools
 import threading
@@ -173,7 +174,19 @@ def _workload_defaults(obj: dict[str, Any]) -> None:
 
 
 def _secret_defaults(obj: dict[str, Any]) -> None:
-    obj.setdefault("type", "Opaque")
+    """``type`` defaults to Opaque; write-only ``stringData`` is merged into ``data`` (base64)."""
+    if not obj.get("type"):
+        obj["type"] = "Opaque"
+    string_data = obj.pop("stringData", None)
+    if isinstance(string_data, dict) and string_data:
+        data = obj.get("data") or {}
+        for key, value in string_data.items():
+            data[key] = base64.b64encode(str(value).encode()).decode()
+        obj["data"] = data
+
+
+def _secret_update(old: dict[str, Any], new: dict[str, Any]) -> None:
+    _secret_defaults(new)
 
 
 def register_builtins(registry: TypeRegistry) -> None:
@@ -185,7 +198,7 @@ def register_builtins(registry: TypeRegistry) -> None:
     ips = _ClusterIPs()
     registry.register_behaviour("", "Namespace", Behaviour(defaults=_namespace_defaults))
     registry.register_behaviour("", "Service", Behaviour(defaults=_service_defaults(ips), on_update=_service_update))
-    registry.register_behaviour("", "Secret", Behaviour(defaults=_secret_defaults))
+    registry.register_behaviour("", "Secret", Behaviour(defaults=_secret_defaults, on_update=_secret_update))
     for kind in ("Deployment", "StatefulSet", "ReplicaSet"):
         registry.register_behaviour("apps", kind, Behaviour(defaults=_workload_defaults))
 

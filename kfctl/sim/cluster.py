@@ -18,7 +18,7 @@ import string
 import uuid
 from typing import Any, Callable
 
-from kfctl.sim import crds, status
+from kfctl.sim import crds, immutable, status
 from kfctl.sim.admission import CREATE, DELETE, UPDATE, AdmissionChain, AdmissionRequest
 from kfctl.sim.builtins import VIRTUAL_KINDS, register_builtins
 from kfctl.sim.clock import SimClock
@@ -384,6 +384,8 @@ class Cluster:
         new = self._admit(UPDATE, rtype, namespace, old_meta["name"], new, old, opts, subresource)
         meta = new["metadata"]
         check_metadata(rtype, new, creating=False)
+        if subresource != "status":
+            immutable.check_update(rtype, old, new)
         if rtype.group == crds.CRD_GROUP and rtype.kind == "CustomResourceDefinition" and subresource != "status":
             crds.check_crd(new)
         self._validate(rtype, namespace, new, old, opts)

@@ -264,3 +264,37 @@ def test_label_and_annotation_keys_and_values_are_validated(http) -> None:
     fine = cm("ok", labels={"app.kubernetes.io/name": "web", "empty": ""},
               annotations={"kubectl.kubernetes.io/last-applied-configuration": "{}"})
     assert http.post(CM, json=fine).status_code == 201
+
+
+def test_immutable_fields_refuse_changes(http) -> None:
+    merge = {"Content-Type": "application/merge-patch+json"}
+    http.post(DEP, json=deployment("imm"))
+    moved = http.patch(f"{DEP}/imm", json={"spec": {"selector": {"matchLabels": {"app": "other"}}}}, headers=merge)
+    assert moved.status_code == 422
+    assert moved.json()["message"] == ('Deployment.apps "imm" is invalid: spec.selector: Invalid value: '
+                                       '{"matchLabels":{"app":"other"}}: field is immutable')
+    assert http.patch(f"{DEP}/imm", json={"spec": {"replicas": 3}}, headers=merge).status_code == 200
+    frozen = http.post(CM, json={**cm("frozen"), "immutable": True}).json()
+    changed = http.put(f"{CM}/frozen", json={**frozen, "data": {"k": "other"}})
+    assert changed.status_code == 422
+    assert "data: Forbidden: field is immutable when `immutable` is set" in changed.json()["message"]
+    rb = "/apis/rbac.authorization.k8s.io/v1/namespaces/default/rolebindings"
+    http.post(rb, json={"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding", "metadata": {"name": "b"},
+                        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "r1"}})
+    swapped = http.patch(f"{rb}/b", json={"roleRef": {"name": "r2"}}, headers=merge)
+    assert swapped.status_code == 422 and "cannot change roleRef" in swapped.json()["message"]
+
+
+def test_secret_string_data_and_type(http) -> None:
+    secrets = "/api/v1/namespaces/default/secrets"
+    made = http.post(secrets, json={"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"},
+                                    "stringData": {"user": "admin"}}).json()
+    assert made["type"] == "Opaque" and made["data"] == {"user": "YWRtaW4="} and "stringData" not in made
+    untyped = {k: v for k, v in made.items() if k != "type"}
+    same = http.put(f"{secrets}/s", json=untyped).json()
+    assert same["metadata"]["resourceVersion"] == made["metadata"]["resourceVersion"]
+    retyped = http.put(f"{secrets}/s", json={**made, "type": "kubernetes.io/tls"})
+    assert retyped.status_code == 422 and "type: Invalid value" in retyped.json()["message"]
+    doc = "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\nstringData: {user: admin}\n"
+    applied = http.patch(f"{secrets}/s?fieldManager=me", content=doc, headers=APPLY).json()
+    assert applied["data"] == {"user": "YWRtaW4="} and "stringData" not in applied
