@@ -34,6 +34,9 @@ from kfctl.sim.store import StaleWrite, Store
 from kfctl.sim.types import ResourceType, TypeRegistry
 from kfctl.sim.validation import BuiltinSchemas, check_builtin_schema, check_metadata
 
+#: namespaces the NamespaceLifecycle admission plugin never lets go
+IMMORTAL_NAMESPACES = ("default", "kube-system", "kube-public")
+
 #: metadata only the server sets; dropped from objects being created
 _SERVER_META = ("uid", "creationTimestamp", "resourceVersion", "generation", "deletionTimestamp",
                 "deletionGracePeriodSeconds", "selfLink")
@@ -418,6 +421,8 @@ class Cluster:
                                       f"Precondition failed: ResourceVersion in precondition: "
                                       f"{opts.precondition_rv}, ResourceVersion in object meta: "
                                       f"{meta['resourceVersion']}")
+            if rtype.group == "" and rtype.kind == "Namespace" and name in IMMORTAL_NAMESPACES:
+                raise status.forbidden("namespaces", "", name, "this namespace may not be deleted")
             self.admission.validate(AdmissionRequest(DELETE, rtype, store_ns, name, None, old, opts.dry_run))
             finalizers = list(meta.get("finalizers") or [])
             policy = opts.propagation_policy or "Background"

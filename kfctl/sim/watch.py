@@ -91,7 +91,7 @@ def serve_watch(api: APIServer, h: BaseHTTPRequestHandler, rtype: ResourceType, 
                           "metadata": {"resourceVersion": str(last_rv),
                                        "annotations": {"k8s.io/initial-events-end": "true"}}})
     try:
-        while not store.closed:
+        while not store.closed and api.cluster.types.lookup(rtype.group, rtype.version, rtype.plural) is not None:
             now = time.monotonic()
             if now >= deadline:
                 break

@@ -151,3 +151,11 @@ def test_admission_chain_can_mutate_and_reject(sim_cluster: SimCluster, http) ->
     assert http.post(CM, json=cm("good")).json()["metadata"]["labels"] == {"admitted": "yes"}
     denied = http.post(CM, json=cm("bad"))
     assert denied.status_code == 403 and "deny.example.com" in denied.json()["message"]
+
+
+def test_system_namespaces_may_not_be_deleted(http) -> None:
+    for name in ("default", "kube-system", "kube-public"):
+        r = http.delete(f"/api/v1/namespaces/{name}")
+        assert r.status_code == 403
+        assert r.json()["message"] == f'namespaces "{name}" is forbidden: this namespace may not be deleted'
+    assert http.delete("/api/v1/namespaces/kube-node-lease").status_code == 200
