@@ -10,7 +10,8 @@ The public face of the subpackage; the modules behind it each do one step::
     params     kfctl 1.x parameters written into a package's params.env
     build      build_application(): repoRef.path + overlays + parameters -> objects
 
-Names are imported on first use (PEP 562). Every error is a :class:`~kfctl.errors.InputError` (exit 2), see :mod:`kfctl.repos.errors`.
+Names are imported on first use (PEP 562). Every error is a
+:class:`~kfctl.errors.InputError` (exit 2), see :mod:`kfctl.repos.errors`.
 """
 
 from __future__ import annotations

@@ -144,7 +144,7 @@ def _copy_tree(root: Path, dest: Path) -> None:
         except OSError:
             shutil.copy2(src, dst)
 
-    shutil.copytree(root, dest, symlinks=True, copy_function=link_or_copy)
+    shutil.copytree(root, dest, symlinks=True, copy_function=link_or_copy, ignore=shutil.ignore_patterns(".git"))
 
 
 def _parameters(app: RepoApplication, label: str) -> tuple[str | None, dict[str, str]]:

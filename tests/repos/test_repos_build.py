@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from repos_support import QUICK, SHA, make_app, make_repo, tarball
+from repos_support import SHA, make_app, make_repo, tarball
 
 from kfctl.errors import EXIT_INPUT
 from kfctl.repos import KustomizeError, RepoPathError, build_application, fetch_repo

@@ -19,7 +19,8 @@ from kfctl.repos import ArchiveError, HostileArchive, Settings, fetch_repo
 PREFIX = "repo 'manifests' (kfdef.yaml:7): refusing hostile archive"
 
 
-def member(name: str, kind: bytes = tarfile.REGTYPE, data: bytes = b"", link: str = "") -> tuple[tarfile.TarInfo, bytes]:
+def member(name: str, kind: bytes = tarfile.REGTYPE, data: bytes = b"",
+           link: str = "") -> tuple[tarfile.TarInfo, bytes]:
     info = tarfile.TarInfo(name)
     info.type = kind
     info.linkname = link

@@ -6,6 +6,7 @@ import hashlib
 import io
 import os
 import socket
+import sys
 import tarfile
 from pathlib import Path
 
@@ -124,6 +125,17 @@ def test_redirects_are_followed_and_progress_is_quiet_off_a_tty(server, tmp_path
     assert capfd.readouterr().err == ""
 
 
+def test_progress_bar_on_a_tty(server, tmp_path, monkeypatch):
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    fetch_repo(make_repo(server.url("files/v1.9.1.tar.gz")), cache_dir=tmp_path, progress=True, settings=QUICK)
+    assert "fetching repo 'manifests' (kfdef.yaml:7)" in terminal.getvalue()
+
+
 def test_transient_failures_are_retried(server, tmp_path):
     url = server.url("flaky/2/v1.9.1.tar.gz")
     tree = fetch_repo(make_repo(url, SHA["v1.9.1"]), cache_dir=tmp_path, settings=QUICK)
@@ -173,7 +185,7 @@ def test_unreachable_host(tmp_path):
     port = closed_port()
     with pytest.raises(FetchError) as err:
         fetch_repo(make_repo(f"http://127.0.0.1:{port}/m.tar.gz"), cache_dir=tmp_path, settings=QUICK)
-    assert err.value.message.startswith(f"repo 'manifests' (kfdef.yaml:7): cannot reach 127.0.0.1: ConnectError")
+    assert err.value.message.startswith("repo 'manifests' (kfdef.yaml:7): cannot reach 127.0.0.1: ConnectError")
     assert err.value.message.endswith("(after 3 attempts)")
     assert "cached" in err.value.hint
 
@@ -250,7 +262,8 @@ def test_missing_local_path(tmp_path):
 def test_unsupported_schemes(uri):
     with pytest.raises(RepoError) as err:
         fetch_repo(make_repo(uri))
-    assert err.value.message.startswith(f"repo 'manifests' (kfdef.yaml:7): kfctl cannot fetch {uri.split(':')[0]}:// URLs")
+    scheme = uri.split(":")[0]
+    assert err.value.message.startswith(f"repo 'manifests' (kfdef.yaml:7): kfctl cannot fetch {scheme}:// URLs")
     assert "archive/TAG.tar.gz" in err.value.hint
 
 

@@ -76,7 +76,8 @@ def test_the_default_is_the_wheel_installed_kubectl(kustomize):
 
 def test_kustomize_version_text(tmp_path):
     binary = fake(tmp_path, "kustomize", "echo v5.4.3")
-    assert Kustomize(binary, "kustomize", "on PATH").describe() == f"kustomize build (kustomize v5.4.3) at {binary}, on PATH"
+    described = Kustomize(binary, "kustomize", "on PATH").describe()
+    assert described == f"kustomize build (kustomize v5.4.3) at {binary}, on PATH"
 
 
 def test_a_binary_that_cannot_run(tmp_path):
