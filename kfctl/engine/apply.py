@@ -32,6 +32,7 @@ from kfctl.engine.inventory import (
     applyset_id,
     label_member,
     owner_of,
+    released_from,
     parent_manifest,
     parent_name,
     read_parent,
@@ -158,6 +159,9 @@ class ApplyEngine:
 
     def _on_object(self, event_type: str, obj: dict[str, Any]) -> None:
         ref = ObjectRef.of(obj, namespaced=bool((obj.get("metadata") or {}).get("namespace")))
+        manifest = self.manifests.get(ref)
+        if manifest is not None and obj.get("apiVersion") != manifest.get("apiVersion"):
+            return  # the same object seen through another served version: compare like with like
         with self.live_lock:
             if event_type == "DELETED":
                 self.live.pop(ref, None)
@@ -191,13 +195,16 @@ class ApplyEngine:
         if live is not None:
             owner = owner_of(live)
             if owner != self.set_id:
-                if not self.options.adopt:
+                if owner is None and released_from(live) == self.set_id:
+                    adopting = True  # kept by this deployment's earlier delete or prune: take it back
+                elif not self.options.adopt:
                     whom = f"another deployment (applyset {owner})" if owner else "no kfctl deployment (created by hand or another tool)"
                     raise OwnershipError(
                         f"exists and belongs to {whom}; kfctl does not overwrite it. "
                         "Rerun with --adopt to take it over"
                     )
-                adopting = True
+                else:
+                    adopting = True
             desired_hash = (manifest.get("metadata") or {}).get("annotations", {}).get(HASH_ANNOTATION)
             live_hash = ((live.get("metadata") or {}).get("annotations") or {}).get(HASH_ANNOTATION)
             if not adopting and live_hash == desired_hash:

@@ -8,10 +8,13 @@ holds objects the deployment does not own (a user's notebook, a ConfigMap
 made by hand) is kept, naming what kept it. Objects created by controllers
 (anything with ownerReferences, events, endpoints, leases, the CA bundles
 kube and istio publish in every namespace, cert-manager's secrets of our own
-certificates) do not keep a namespace.
+certificates and the CA its webhook makes for itself) do not keep a namespace.
 
-The parent is deleted last, just before the namespaces, so an interrupted
-delete can always be resumed by running it again.
+Kept objects are released (their ownership labels removed) and the parent
+is deleted last, just before the namespaces, so a finished delete leaves
+nothing that belongs to the deployment, and an interrupted one resumes by
+running it again. The Secrets cert-manager issued for the deployment's
+Certificates are deleted with them (derived data, not user data).
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kfctl.engine import events as ev
-from kfctl.engine.inventory import PART_OF, Inventory, Member, applyset_id, parent_name
+from kfctl.engine.inventory import PART_OF, Inventory, Member, applyset_id, owner_of, parent_name, release_patch
 from kfctl.engine.observe import list_owned, read_inventory
 from kfctl.engine.teardown import Target, delete_in_order
 from kfctl.errors import OperationFailed
@@ -79,9 +82,12 @@ def _is_system(obj: dict[str, Any], our_certificates: set[tuple[str, str]]) -> b
     if kind == "Secret":
         if obj.get("type") == "kubernetes.io/service-account-token":
             return True
-        cert = ((meta.get("annotations") or {}).get("cert-manager.io/certificate-name"))
+        annotations = meta.get("annotations") or {}
+        cert = annotations.get("cert-manager.io/certificate-name")
         if cert and (ns, cert) in our_certificates:
             return True
+        if annotations.get("cert-manager.io/allow-direct-injection") == "true":
+            return True  # the CA cert-manager's webhook makes for itself (its dynamic serving authority)
     return False
 
 
@@ -125,6 +131,7 @@ class DeleteEngine:
             else:
                 delete.append(member)
         certificates = {(m.namespace, m.name) for m in members if m.kind == "Certificate" and m.ref.group == "cert-manager.io"}
+        delete.extend(self._issued_secrets(delete, live))
         kept_pvc_namespaces = {m.namespace for m, _ in keep if m.kind == "PersistentVolumeClaim"}
         final_delete = []
         for member in delete:
@@ -137,6 +144,22 @@ class DeleteEngine:
                     continue
             final_delete.append(member)
         return DeletePlan(tuple(final_delete), tuple(keep), tuple(gone))
+
+    def _issued_secrets(self, members: list[Member], live: dict[ObjectRef, dict[str, Any]]) -> list[Member]:
+        """The Secrets cert-manager issued for the deployment's Certificates: derived data, deleted with them."""
+        found: list[Member] = []
+        for member in members:
+            if member.kind != "Certificate" or member.ref.group != "cert-manager.io":
+                continue
+            secret_name = ((live.get(member.ref) or {}).get("spec") or {}).get("secretName")
+            if not secret_name:
+                continue
+            secret = self.cluster.get("v1", "Secret", member.namespace, secret_name)
+            annotations = ((secret or {}).get("metadata") or {}).get("annotations") or {}
+            if secret is not None and annotations.get("cert-manager.io/certificate-name") == member.name \
+                    and owner_of(secret) in (None, self.set_id):
+                found.append(Member("v1", "Secret", member.namespace, secret_name, member.component))
+        return found
 
     def _namespace_keepers(self, namespace: str, owned: set[ObjectRef], certificates: set[tuple[str, str]]) -> str:
         """Objects in the namespace that the deployment does not own (and that no controller made)."""
@@ -167,6 +190,8 @@ class DeleteEngine:
         namespaces = [Target(m.api_version, m.ref, m.component) for m in plan.delete if m.ref.kind == "Namespace"]
         for member, why in plan.keep:
             self.emit(ev.KEPT, str(member.ref), why, member.component)
+            if not self.options.dry_run:
+                self._release(member)
         deleted: list[str] = []
         def on_deleted(target: Target) -> None:
             deleted.append(str(target.ref))
@@ -195,6 +220,15 @@ class DeleteEngine:
         self.emit(ev.SUMMARY, "", "deleted" if result.ok else "stuck", phase="end", deleted=len(deleted),
                   kept=len(plan.keep), stuck=len(stuck))
         return result
+
+    def _release(self, member: Member) -> None:
+        """A kept object stops being the deployment's: its ownership labels go, so nothing later prunes it."""
+        try:
+            self.cluster.merge_patch(member.api_version, member.kind, member.namespace or None, member.name,
+                                     release_patch(self.set_id))
+        except Exception as exc:
+            if type(exc).__name__ != "NotFound":
+                raise
 
     def _strip_finalizers(self, targets: Iterable[Target]) -> list[Target]:
         """Clear finalizers of stuck objects (asked for with --remove-finalizers); returns those to wait for again."""

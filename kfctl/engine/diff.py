@@ -79,7 +79,8 @@ def compute(cluster: Any, plan: Plan, *, deployment: str, namespace: str, purge_
     inventory = read_inventory(cluster, deployment, namespace)
     if inventory is not None:
         kinds |= {(m.api_version, m.kind) for m in inventory.members}
-    owned = list_owned(cluster, deployment, namespace, kinds, concurrency=concurrency)
+    owned = list_owned(cluster, deployment, namespace, kinds, concurrency=concurrency,
+                       versions={ref: str(m["apiVersion"]) for ref, m in manifests.items()})
 
     def one(ref: ObjectRef) -> Change:
         manifest = manifests[ref]

@@ -36,6 +36,9 @@ MANAGED_BY = "app.kubernetes.io/managed-by"
 HASH_ANNOTATION = "kfctl.kubeflow.org/applied-hash"
 COMPONENT_LABEL = "app.kubernetes.io/component"
 TOOL = "kfctl"
+#: set on objects a delete or prune kept (CRDs, PVCs, namespaces with user objects) when it released
+#: them: the same deployment re-adopts them on its next apply without --adopt
+RELEASED_FROM = "kfctl.kubeflow.org/released-from"
 
 
 def parent_name(deployment: str) -> str:
@@ -143,6 +146,15 @@ def read_parent(obj: Mapping[str, Any], *, deployment: str) -> Inventory:
         status=status,
         tooling=str((meta.get("annotations") or {}).get(TOOLING, "")),
     )
+
+
+def release_patch(set_id: str) -> dict[str, Any]:
+    """The merge patch that makes a kept object stop belonging to a deployment (remembering which)."""
+    return {"metadata": {"labels": {PART_OF: None, MANAGED_BY: None}, "annotations": {RELEASED_FROM: set_id}}}
+
+
+def released_from(live: Mapping[str, Any]) -> str | None:
+    return ((live.get("metadata") or {}).get("annotations") or {}).get(RELEASED_FROM)
 
 
 def owner_of(live: Mapping[str, Any]) -> str | None:

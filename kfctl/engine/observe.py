@@ -25,8 +25,12 @@ def read_inventory(cluster: Any, deployment: str, namespace: str) -> Inventory |
 
 
 def list_owned(cluster: Any, deployment: str, namespace: str, kinds: Iterable[tuple[str, str]],
-               *, concurrency: int = 8) -> dict[ObjectRef, dict[str, Any]]:
-    """Live objects labelled as members of the deployment, for the given (apiVersion, kind) pairs."""
+               *, concurrency: int = 8, versions: Mapping[ObjectRef, str] | None = None) -> dict[ObjectRef, dict[str, Any]]:
+    """Live objects labelled as members of the deployment, for the given (apiVersion, kind) pairs.
+
+    A kind listed in several versions yields each object once: in the version ``versions`` names
+    for it (the one its manifest uses), else the first listed.
+    """
     selector = f"{PART_OF}={applyset_id(deployment, namespace)}"
 
     def one(pair: tuple[str, str]) -> list[dict[str, Any]]:
@@ -44,7 +48,9 @@ def list_owned(cluster: Any, deployment: str, namespace: str, kinds: Iterable[tu
         for items in pool.map(one, sorted(set(kinds))):
             for item in items:
                 ref = ObjectRef.of(item, namespaced=bool((item.get("metadata") or {}).get("namespace")))
-                found[ref] = item
+                wanted = (versions or {}).get(ref)
+                if ref not in found or (wanted and item.get("apiVersion") == wanted):
+                    found[ref] = item
     return found
 
 

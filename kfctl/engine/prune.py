@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from kfctl.engine import events as ev
-from kfctl.engine.inventory import MANAGED_BY, PART_OF, Member
+from kfctl.engine.inventory import PART_OF, Member, release_patch
 from kfctl.engine.teardown import Target, delete_in_order
 from kfctl.plan import ObjectRef
 
@@ -43,7 +43,7 @@ def prune_stale(engine: Any, old: Any) -> tuple[list[str], list[str]]:
         if live is not None and ((live.get("metadata") or {}).get("labels") or {}).get(PART_OF) == engine.set_id:
             engine._count_write()
             engine.retrying.merge_patch(member.api_version, member.kind, member.namespace or None, member.name,
-                                       {"metadata": {"labels": {PART_OF: None, MANAGED_BY: None}}})
+                                        release_patch(engine.set_id))
         kept.append(str(member.ref))
         engine.emit(ev.KEPT, None, reason, component=member.component, object=str(member.ref))
 

@@ -141,3 +141,17 @@ def test_cli_guard_dry_run_and_exit_codes(runner, sim_cluster):
     done = runner.invoke(cli, [*kc, "delete", "--name", "demo", "--force", "--purge-crds", "-o", "plain"])
     assert done.exit_code == 0, done.output
     assert "demo: 5 deleted, 0 kept" in done.output
+
+
+def test_kept_objects_are_released_and_taken_back_by_the_next_apply(sim_cluster):
+    install(sim_cluster)
+    cluster = connect(sim_cluster.kubeconfig_path, None)
+    cluster.apply({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "handmade", "namespace": "kubeflow"}})
+    _, result = delete(sim_cluster)
+    assert result.ok
+    for kind, api, name in (("Namespace", "v1", "kubeflow"),
+                            ("CustomResourceDefinition", "apiextensions.k8s.io/v1", "notebooks.kubeflow.org")):
+        live = cluster.get(api, kind, None, name)
+        assert "applyset.kubernetes.io/part-of" not in (live["metadata"].get("labels") or {})
+    assert cluster.get("v1", "ConfigMap", "kubeflow", parent_name("demo")) is None  # the inventory is gone
+    install(sim_cluster)  # no --adopt needed for what this deployment kept
