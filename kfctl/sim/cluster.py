@@ -103,6 +103,13 @@ class Cluster:
                 start, rv = tuple(token["start"]), int(token["rv"])
             except (ValueError, KeyError, TypeError):
                 raise status.bad_request("continue key is not valid: illegal base64 data") from None
+            if rv < self.store.compacted:
+                raise status.expired(
+                    "The provided continue parameter is too old to display a consistent list result. You can start "
+                    "a new list without the continue parameter, or use the continue token in this response to "
+                    "retrieve the remainder of the results. Continuing with the provided token results in an "
+                    "inconsistent list - objects that were created, modified, or deleted between the time the first "
+                    "chunk was returned and now may show up in the list.")
         out, token_out, remaining = [], "", 0
         for index, obj in enumerate(items):
             meta = obj["metadata"]

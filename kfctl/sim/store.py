@@ -86,6 +86,11 @@ class Store:
 
     # -- reads ------------------------------------------------------------
     @property
+    def compacted(self) -> int:
+        """The newest resourceVersion the history can no longer replay from (0: none)."""
+        return self._compacted
+
+    @property
     def closed(self) -> bool:
         return self._closed
 

@@ -298,3 +298,16 @@ def test_secret_string_data_and_type(http) -> None:
     doc = "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\nstringData: {user: admin}\n"
     applied = http.patch(f"{secrets}/s?fieldManager=me", content=doc, headers=APPLY).json()
     assert applied["data"] == {"user": "YWRtaW4="} and "stringData" not in applied
+
+
+def test_an_old_continue_token_is_410(sim_factory) -> None:
+    sim = sim_factory(watch_history=3)
+    with httpx.Client(base_url=sim.url) as http:
+        for i in range(3):
+            http.post(CM, json=cm(f"c{i}"))
+        token = http.get(CM, params={"limit": 1}).json()["metadata"]["continue"]
+        assert http.get(CM, params={"limit": 1, "continue": token}).status_code == 200
+        for i in range(5):
+            http.post(CM, json=cm(f"later{i}"))
+        expired = http.get(CM, params={"limit": 1, "continue": token})
+        assert expired.status_code == 410 and expired.json()["reason"] == "Expired"
