@@ -63,7 +63,9 @@ def test_template_change_rolls_out_a_new_replicaset(kube) -> None:
 
 def test_progress_deadline_exceeded_when_pods_never_become_ready(behaving) -> None:
     kube = behaving(profile=Profile(images=(ImageRule("broken/*", fail="ImagePullBackOff"),)))
-    kube.create(deployment("stuck", image="broken/app:1", progressDeadlineSeconds=30))
+    stuck = deployment("stuck", image="broken/app:1")
+    stuck["spec"]["progressDeadlineSeconds"] = 30
+    kube.create(stuck)
     cond = kube.wait(lambda: (lambda c: c if c is not None and c.reason == "ProgressDeadlineExceeded" else None)(
         condition(kube.apps.read_namespaced_deployment("stuck", "default"), "Progressing")), what="deadline")
     assert cond.status == "False" and "has timed out progressing" in cond.message
