@@ -251,7 +251,7 @@ class Cluster:
                 raise APIError(422, getattr(exc, "reason", "Invalid") or "Invalid", exc.message) from None
             if not isinstance(new, dict):
                 raise status.bad_request("the patch produced an object that is not a JSON object")
-            warnings.extend(self._check_schema(rtype, new, opts.field_validation))
+            warnings[:] = self._check_schema(rtype, new, opts.field_validation)  # the last attempt's
             return new
 
         warnings: list[str] = []
@@ -281,8 +281,8 @@ class Cluster:
                 merged = patchlib.server_side_apply(live, body, manager=opts.manager, force=opts.force,
                                                     api_version=rtype.api_version, now=self.clock.now_rfc3339(),
                                                     subresource=subresource, **schema_args(rtype))
-                if live is not None:  # a create is validated by create()
-                    warnings.extend(self._check_schema(rtype, merged, opts.field_validation))
+                if live is not None:  # a create is validated by create(); keep the last attempt's warnings
+                    warnings[:] = self._check_schema(rtype, merged, opts.field_validation)
                 return merged
             except patchlib.ApplyConflictError as exc:
                 causes = exc.status()["details"]["causes"]
@@ -492,7 +492,7 @@ class Cluster:
                 if exc.code == 404:
                     continue
                 raise
-            items.append(result.body if result.body.get("kind") != "Status" else obj)
+            items.append(result.body if result.body.get("kind") != "Status" else private(obj))
         return {"kind": rtype.list_kind, "apiVersion": rtype.api_version,
                 "metadata": {"resourceVersion": str(self.store.resource_version)}, "items": items}
 
@@ -508,8 +508,7 @@ class Cluster:
         api_version, kind = obj.get("apiVersion"), obj.get("kind")
         if kind and kind != rtype.kind:
             raise status.bad_request(f"the kind in the data ({kind}) does not match the expected kind "
-                                     f"({rtype.kind})" if api_version else
-                                     f'Object \'apiVersion\' is missing in \'{json.dumps(obj)[:200]}\'')
+                                     f"({rtype.kind})")
         if api_version and api_version != rtype.api_version:
             raise status.bad_request(f"the API version in the data ({api_version}) does not match the expected API "
                                      f"version ({rtype.api_version})")
