@@ -90,7 +90,7 @@ def _attempt(client: httpx.Client, url: str, out: IO[bytes], *, label: str, sett
                                  f"{_mib(settings.max_download_bytes)}")
             bar = _progress_bar(f"fetching {label}", total) if progress else None
             try:
-                for chunk in response.iter_bytes(_CHUNK):
+                for chunk in response.iter_raw(_CHUNK):  # the bytes as published: what sha256 pins
                     size += len(chunk)
                     if size > settings.max_download_bytes:
                         raise FetchError(f"{label}: {url} is larger than the download limit of "
@@ -105,6 +105,8 @@ def _attempt(client: httpx.Client, url: str, out: IO[bytes], *, label: str, sett
     except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
         reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
         raise _Transient(reason, unreachable=isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)) from exc
+    except httpx.HTTPError as exc:  # too many redirects, a redirect to another scheme, ...: asking again won't help
+        raise FetchError(f"{label}: cannot download {url}: {type(exc).__name__}: {exc}") from exc
     out.flush()
     return Downloaded(digest.hexdigest(), size)
 
@@ -113,7 +115,8 @@ def download(url: str, dest: Path, *, label: str, settings: Settings, progress: 
     """Fetch ``url`` into ``dest`` (created or truncated); return its sha256 and size."""
     host = urllib.parse.urlsplit(url).hostname or url
     timeout = httpx.Timeout(settings.read_timeout, connect=settings.connect_timeout)
-    headers = {"User-Agent": f"kfctl/{__version__}"}
+    # identity: a server compressing on the fly would change the bytes the sha256 is checked against
+    headers = {"User-Agent": f"kfctl/{__version__}", "Accept-Encoding": "identity"}
     delay = settings.backoff
     last = _Transient("no attempt made")
     attempts = max(1, settings.attempts)

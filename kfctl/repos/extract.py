@@ -51,6 +51,12 @@ class Member:
     executable: bool = False
 
 
+def _absolute(name: str) -> bool:
+    """``/x``, ``\\x`` or a Windows drive path ``C:/x``: never a member of a portable archive."""
+    return name.startswith(("/", "\\")) or (len(name) > 2 and name[0].isalpha() and name[1] == ":"
+                                             and name[2] in "/\\")
+
+
 def _mib(size: int) -> str:
     return f"{size / (1024 * 1024):.1f} MiB"
 
@@ -73,7 +79,7 @@ class _Extraction:
 
     def clean_name(self, raw: str) -> str | None:
         """The member's normalised relative path, or None for the archive root itself."""
-        if raw.startswith(("/", "\\")) or (len(raw) > 1 and raw[1] == ":"):
+        if _absolute(raw):
             raise self.hostile(raw, "has an absolute path")
         parts = [p for p in raw.replace("\\", "/").split("/") if p not in ("", ".")]
         if ".." in parts:
@@ -138,7 +144,7 @@ class _Extraction:
 
     def make_symlink(self, member: Member) -> None:
         target = member.target
-        if not target or target.startswith("/") or (len(target) > 1 and target[1] == ":"):
+        if not target or _absolute(target):
             raise self.hostile(member.name, f"is a symlink to an absolute path ({target or 'empty'})")
         parent = self.parent_of(member.name)
         resolved = os.path.realpath(os.path.join(parent, target))

@@ -32,9 +32,9 @@ from pathlib import Path
 
 from kfctl.config.model import Repo
 from kfctl.repos.download import download
-from kfctl.repos.errors import ChecksumMismatch, RepoError, describe_repo
+from kfctl.repos.errors import ChecksumMismatch, FetchError, RepoError, describe_repo
 from kfctl.repos.extract import check_links, extract
-from kfctl.repos.source import DEFAULT_SETTINGS, Settings, parse_source
+from kfctl.repos.source import DEFAULT_SETTINGS, Settings, Source, parse_source
 
 log = logging.getLogger(__name__)
 
@@ -142,9 +142,21 @@ def fetch_repo(repo: Repo, *, cache_dir: Path | None = None, progress: bool = Fa
             raise RepoError(f"{label}: sha256 pins an archive, but {source.location} is a folder",
                             hint="remove sha256, or point uri at an archive of the folder")
         return source.path
-    cache = _Cache(cache_dir or default_cache_dir())
+    root = cache_dir or default_cache_dir()
+    try:
+        return _fetch_archive(repo, source, _Cache(root), label=label, progress=progress, settings=settings)
+    except OSError as exc:  # the cache folder, not the archive: extraction reports its own errors
+        raise FetchError(f"{label}: cannot use the repo cache {root}: {exc.strerror or exc}",
+                         hint="free some space, or set XDG_CACHE_HOME to a writable folder") from exc
+
+
+def _fetch_archive(repo: Repo, source: Source, cache: _Cache, *, label: str, progress: bool,
+                   settings: Settings) -> Path:
     if source.kind == "archive":
-        sha = _file_sha256(source.path)
+        try:
+            sha = _file_sha256(source.path)
+        except OSError as exc:
+            raise FetchError(f"{label}: cannot read {source.location}: {exc.strerror or exc}") from exc
         _check(repo, source.location, sha)
         cached = cache.tree(sha)
         if cached is not None:

@@ -155,6 +155,16 @@ def test_hostile_zip_members(tmp_path, name, entries, why):
     assert err.message == f"{PREFIX} {archive}: {why}"
 
 
+def test_zip_bomb(tmp_path):
+    archive = tmp_path / "bomb.zip"
+    with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as z:
+        z.writestr("top/ok", b"x")
+        z.writestr("top/zeros", bytes(8 * 1024 * 1024))
+    assert archive.stat().st_size < 100_000
+    err = refuse(archive, tmp_path / "cache", Settings(max_expanded_bytes=1024 * 1024))
+    assert err.message == f"{PREFIX} {archive}: member 'top/zeros' takes the expanded size past the limit of 1.0 MiB"
+
+
 def test_zip_symlink_inside_is_kept(tmp_path):
     archive = make_zip(tmp_path / "ok.zip", [("top/a.yaml", b"a\n", 0o100644),
                                              ("top/b.yaml", b"a.yaml", stat.S_IFLNK | 0o777)])

@@ -251,6 +251,17 @@ def test_damaged_gzip_header_is_corrupt(tmp_path):
     assert "fetch it again" in err.value.hint
 
 
+def test_unusable_cache_folder(tmp_path):
+    archive = small_tarball(tmp_path / "r.tar.gz", {"a.yaml": b"a\n"})
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    with pytest.raises(FetchError) as err:
+        fetch_repo(make_repo(str(archive)), cache_dir=blocker / "repos")
+    where = blocker / "repos"
+    assert err.value.message.startswith(f"repo 'manifests' (kfdef.yaml:7): cannot use the repo cache {where}: ")
+    assert "XDG_CACHE_HOME" in err.value.hint
+
+
 def test_missing_local_path(tmp_path):
     with pytest.raises(FetchError) as err:
         fetch_repo(make_repo(str(tmp_path / "nope.tgz")))
