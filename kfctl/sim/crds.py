@@ -170,6 +170,13 @@ class _Walk:
                 self.error(path, "FieldValueInvalid", f"Invalid value: {len(value)}: {path} in body should have at "
                                                       f"least {schema['minItems']} items")
 
+    def _metadata(self, meta: Any, path: str) -> None:
+        """ObjectMeta is never validated against the CRD schema, but its unknown fields are pruned."""
+        if isinstance(meta, dict):
+            for key in list(meta):
+                if key not in OBJECT_META_FIELDS:
+                    self.unknown.append((meta, key, f"{path}.{key}"))
+
     def _object(self, schema: dict[str, Any], value: dict[str, Any], path: str, root: bool) -> None:
         props = schema.get("properties") or {}
         extra = schema.get("additionalProperties")
@@ -183,10 +190,11 @@ class _Walk:
                 self.error(f"{path}.{name}" if path else name, "FieldValueRequired", "Required value")
         for key in list(value):
             child = f"{path}.{key}" if path else key
-            if key in props:
-                if not (root and key == "metadata"):
-                    self.walk(props[key], value[key], child)
-            elif (root or embedded) and key in ("apiVersion", "kind", "metadata"):
+            if (root or embedded) and key == "metadata":
+                self._metadata(value[key], child)
+            elif key in props:
+                self.walk(props[key], value[key], child)
+            elif (root or embedded) and key in ("apiVersion", "kind"):
                 continue
             elif isinstance(extra, dict):
                 self.walk(extra, value[key], child)
@@ -194,6 +202,12 @@ class _Walk:
                 continue
             else:
                 self.unknown.append((value, key, child))
+
+
+OBJECT_META_FIELDS = frozenset({
+    "name", "generateName", "namespace", "selfLink", "uid", "resourceVersion", "generation", "creationTimestamp",
+    "deletionTimestamp", "deletionGracePeriodSeconds", "labels", "annotations", "ownerReferences", "finalizers",
+    "managedFields"})
 
 
 def _tname(value: Any) -> str:

@@ -152,3 +152,15 @@ def test_deleting_a_crd_deletes_its_resources_first(http) -> None:
                headers={"Content-Type": "application/merge-patch+json"})
     assert eventually(lambda: http.get(f"{CRDS}/gizmos.example.com").status_code == 404)
     assert eventually(lambda: http.get(GIZMOS).status_code == 404)
+
+
+def test_unknown_metadata_fields_of_custom_resources_are_pruned(http) -> None:
+    establish(http)
+    body = gizmo("meta")
+    body["metadata"]["colour"] = "red"
+    made = http.post(GIZMOS, json=body)
+    assert made.status_code == 201 and "colour" not in made.json()["metadata"]
+    assert made.headers["Warning"] == '299 - "unknown field \\"metadata.colour\\""'
+    strict = http.post(f"{GIZMOS}?fieldValidation=Strict", json={**body, "metadata": {**body["metadata"],
+                                                                                       "name": "meta2"}})
+    assert strict.status_code == 400 and 'unknown field "metadata.colour"' in strict.json()["message"]
