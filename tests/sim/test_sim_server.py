@@ -232,3 +232,11 @@ def test_stopping_cuts_open_watches(sim_factory) -> None:
     time.sleep(0.3)
     sim.stop()
     assert ended.wait(5), "a watch outlived the server"
+
+
+def test_public_names() -> None:
+    import kfctl.sim as sim_pkg
+
+    assert sorted(sim_pkg.__all__) == sim_pkg.__all__
+    for name in sim_pkg.__all__:
+        assert getattr(sim_pkg, name) is not None, name
