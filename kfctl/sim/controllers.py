@@ -304,6 +304,22 @@ class Controllers:
         live = self.cluster.store.get(crds.CRD_GROUP, "customresourcedefinitions", "", name)
         if live is None or live["metadata"]["uid"] != uid or live["metadata"].get("deletionTimestamp"):
             return
+        others = [o for _, _, o in self.cluster.store.scan(
+            lambda g, p, o: g == crds.CRD_GROUP and p == "customresourcedefinitions" and o["metadata"]["name"] != name)]
+        conflict = crds.names_conflict(live, others)
+        if conflict:
+            reason, message = conflict
+
+            def refuse(obj: dict[str, Any]) -> dict[str, Any]:
+                obj["status"] = {"conditions": crds.conflict_conditions(self.cluster.clock.now_rfc3339(), reason,
+                                                                        message),
+                                 "acceptedNames": {"kind": "", "plural": ""}, "storedVersions": []}
+                return obj
+            try:
+                self.cluster.update_with(rtype, "", name, refuse, subresource="status")
+            except APIError as exc:
+                log.warning("sim could not mark CRD %s: %s", name, exc.message)
+            return
         self._serve(live)
 
         def mark(obj: dict[str, Any]) -> dict[str, Any]:

@@ -93,6 +93,40 @@ def established_conditions(now: str) -> list[dict[str, Any]]:
     ]
 
 
+def _accepted(crd: dict[str, Any]) -> dict[str, Any]:
+    return (crd.get("status") or {}).get("acceptedNames") or {}
+
+
+def names_conflict(crd: dict[str, Any], others: list[dict[str, Any]]) -> tuple[str, str] | None:
+    """(reason, message) when another CRD of the group already accepted this CRD's kind or names."""
+    spec = crd["spec"]
+    names = spec["names"]
+    mine_kinds = {names["kind"], names.get("listKind") or names["kind"] + "List"}
+    mine_names = {names["plural"], names.get("singular") or names["kind"].lower(), *(names.get("shortNames") or [])}
+    for other in others:
+        if (other.get("spec") or {}).get("group") != spec["group"]:
+            continue
+        accepted = _accepted(other)
+        if not accepted.get("kind"):
+            continue
+        kinds = {accepted["kind"], accepted.get("listKind") or accepted["kind"] + "List"}
+        used = {accepted.get("plural"), accepted.get("singular"), *(accepted.get("shortNames") or [])}
+        for kind in sorted(mine_kinds & kinds):
+            return "KindConflict", f'"{kind}" is already in use'
+        for name in sorted(mine_names & {u for u in used if u}):
+            return "NameConflict", f'"{name}" is already in use'
+    return None
+
+
+def conflict_conditions(now: str, reason: str, message: str) -> list[dict[str, Any]]:
+    return [
+        {"type": "NamesAccepted", "status": "False", "lastTransitionTime": now, "reason": reason,
+         "message": message},
+        {"type": "Established", "status": "False", "lastTransitionTime": now, "reason": "NotAccepted",
+         "message": "not all names are accepted"},
+    ]
+
+
 # -- custom resource schema validation ---------------------------------------
 
 _TYPES = {"object": dict, "array": list, "string": str, "boolean": bool}

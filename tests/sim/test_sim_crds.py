@@ -164,3 +164,21 @@ def test_unknown_metadata_fields_of_custom_resources_are_pruned(http) -> None:
     strict = http.post(f"{GIZMOS}?fieldValidation=Strict", json={**body, "metadata": {**body["metadata"],
                                                                                        "name": "meta2"}})
     assert strict.status_code == 400 and 'unknown field "metadata.colour"' in strict.json()["message"]
+
+
+def test_a_crd_whose_kind_is_taken_is_not_established(http) -> None:
+    establish(http)
+    rival = crd()
+    rival["metadata"]["name"] = "rivals.example.com"
+    rival["spec"]["names"] = {"plural": "rivals", "singular": "rival", "kind": "Gizmo"}
+    assert http.post(CRDS, json=rival).status_code == 201
+
+    def refused():
+        conditions = http.get(f"{CRDS}/rivals.example.com").json()["status"]["conditions"]
+        return {c["type"]: c for c in conditions} if conditions else None
+    conditions = eventually(refused)
+    assert conditions["NamesAccepted"]["status"] == "False"
+    assert conditions["NamesAccepted"]["reason"] == "KindConflict"
+    assert conditions["NamesAccepted"]["message"] == '"Gizmo" is already in use'
+    assert conditions["Established"]["status"] == "False"
+    assert http.get("/apis/example.com/v1/namespaces/default/rivals").status_code == 404
