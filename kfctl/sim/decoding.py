@@ -22,6 +22,23 @@ class DroppedConnection(Exception):
     """The fault injector drops this connection without an answer."""
 
 
+def read_chunked(stream: Any) -> bytes:
+    """A request body sent with ``Transfer-Encoding: chunked``."""
+    body = bytearray()
+    while True:
+        size_line = stream.readline(1024)
+        try:
+            size = int(size_line.split(b";")[0].strip() or b"0", 16)
+        except ValueError:
+            raise status.bad_request("malformed chunked request body") from None
+        if size == 0:
+            while stream.readline(1024) not in (b"\r\n", b"\n", b""):
+                pass  # trailers
+            return bytes(body)
+        body += stream.read(size)
+        stream.readline(1024)
+
+
 def verb_of(method: str, name: str, watch: bool) -> str:
     if method == "GET":
         return "watch" if watch else ("get" if name else "list")

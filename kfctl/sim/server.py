@@ -20,7 +20,9 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from kfctl.sim import discovery, status, tables
 from kfctl.sim import protobuf as protobuf_codec
 from kfctl.sim.cluster import Cluster
-from kfctl.sim.decoding import DroppedConnection, decode_any, decode_object, delete_options, injected_error, verb_of
+from kfctl.sim.decoding import (
+    DroppedConnection, decode_any, decode_object, delete_options, injected_error, read_chunked, verb_of,
+)
 from kfctl.sim.faults import FaultInjector, Faults
 from kfctl.sim.metrics import Metrics, RequestRecord
 from kfctl.sim.options import APPLY, JSON_PATCH, MERGE, STRATEGIC, WriteOptions
@@ -56,8 +58,11 @@ class APIServer:
         url = urlsplit(h.path)
         query = {k: v[0] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
         path = url.path.rstrip("/") or "/"
-        length = int(h.headers.get("Content-Length") or 0)
-        raw = h.rfile.read(length) if length else b""
+        if (h.headers.get("Transfer-Encoding") or "").lower() == "chunked":
+            raw = read_chunked(h.rfile)
+        else:
+            length = int(h.headers.get("Content-Length") or 0)
+            raw = h.rfile.read(length) if length else b""
         record = {"verb": method.lower(), "resource": path, "namespace": "", "name": "", "dry_run": False}
         code = 500
         try:

@@ -154,3 +154,13 @@ def test_restart_establishes_a_crd_left_pending(tmp_path: Path) -> None:
         while httpx.get(second.url + "/apis/example.com/v1/later").status_code != 200 and time.monotonic() < deadline:
             time.sleep(0.02)
         assert httpx.get(second.url + "/apis/example.com/v1/later").status_code == 200
+
+
+def test_chunked_request_bodies(http) -> None:
+    def body():
+        yield b'{"apiVersion": "v1", "kind": "ConfigMap",'
+        yield b' "metadata": {"name": "chunky"}}'
+
+    r = http.post(CM, content=body(), headers={"Content-Type": "application/json"})
+    assert r.status_code == 201 and r.json()["metadata"]["name"] == "chunky"
+    assert http.get(f"{CM}/chunky").status_code == 200, "the connection stayed in step after a chunked body"
