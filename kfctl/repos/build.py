@@ -73,20 +73,38 @@ def _relative(text: str, *, what: str, label: str) -> PurePosixPath:
     return path
 
 
+def _moved(root: Path, rel: PurePosixPath, missing: int) -> list[str]:
+    """Packages whose path ends like ``rel`` after its missing part: where an upgrade moved it
+    (Kubeflow 1.10 moved apps/ and contrib/ to applications/, common/istio-1-22 to common/istio)."""
+    tail = rel.parts[missing + 1:]
+    if not tail:
+        return []
+    found = []
+    for folder, dirs, _ in os.walk(root):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        path = PurePosixPath(Path(folder).relative_to(root).as_posix())
+        # a one-folder tail ("base") matches too widely unless it is a package itself
+        if path.parts[-len(tail):] == tail and (len(tail) > 1 or envparams.kustomization_file(Path(folder))):
+            found.append(str(path))
+    return sorted(found, key=lambda p: -difflib.SequenceMatcher(None, p, str(rel)).ratio())[:3]
+
+
 def _package(app: RepoApplication, root: Path, label: str) -> Path:
     """The folder named by repoRef.path, with a missing part reported against what is there."""
     rel = _relative(app.path, what="repoRef.path", label=label)
     folder = root
-    for part in rel.parts:
+    for index, part in enumerate(rel.parts):
         nxt = folder / part
         if not nxt.is_dir():
             here = "/".join(folder.relative_to(root).parts) or "the repo's top folder"
             subdirs = [p.name for p in folder.iterdir() if p.is_dir()]
             guess = difflib.get_close_matches(part, subdirs, n=1)
+            moved = _moved(root, rel, index)
             raise RepoPathError(
                 f"{label}: repoRef.path {app.path!r} is not in the repo: {here} has no folder {part!r}"
                 + (f" (did you mean {guess[0]!r}?)" if guess else "") + f"; {_listing(folder)}",
-                hint="repoRef.path is relative to the top of the repo (the archive's top folder is stripped)")
+                hint=(f"the repo has it at {' or '.join(repr(m) for m in moved)}" if moved else
+                      "repoRef.path is relative to the top of the repo (the archive's top folder is stripped)"))
         folder = nxt
     return folder
 

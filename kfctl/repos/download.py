@@ -16,13 +16,16 @@ import time
 import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 import httpx
 
 from kfctl import __version__
 from kfctl.repos.errors import FetchError
 from kfctl.repos.source import Settings
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +59,8 @@ def _retry_after(response: httpx.Response) -> float | None:
     return float(value) if value.isdigit() else None
 
 
-def _progress_bar(label: str, total: int | None):  # -> rich.progress.Progress | None
+def _progress_bar(label: str, total: int | None) -> Progress | None:
+    """A transient download bar on stderr, only when it is a terminal (CI logs get no bar)."""
     if not sys.stderr.isatty():
         return None
     from rich.console import Console

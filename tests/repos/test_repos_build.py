@@ -164,6 +164,7 @@ def test_missing_path_lists_what_is_there(mini, kustomize):
     assert err.message == (LABEL.format(path="greeter/overlay/prod") + ": repoRef.path 'greeter/overlay/prod' is "
                            "not in the repo: greeter has no folder 'overlay' (did you mean 'overlays'?); it holds: "
                            "base/, overlays/")
+    assert err.hint == "the repo has it at 'greeter/overlays/prod'"
 
 
 def test_missing_top_folder(fetched, kustomize):
@@ -172,6 +173,18 @@ def test_missing_top_folder(fetched, kustomize):
         build_application(make_app(repo, "apps/katib/upstream"), fetched.trees["v1.10.2"], kustomize=kustomize)
     assert "the repo's top folder has no folder 'apps'" in err.value.message
     assert "applications/, common/, example/" in err.value.message
+    assert err.value.hint == "the repo has it at 'applications/katib/upstream'"
+
+
+def test_paths_moved_by_an_upgrade_are_found(fetched, kustomize):
+    """1.9.1's paths in the 1.10.2 repo: the error says where each package went."""
+    repo = make_repo(fetched.urls["v1.10.2"], SHA["v1.10.2"])
+    moved = {"common/istio-1-22/istio-crds/base": "common/istio/istio-crds/base",
+             "contrib/kserve/models-web-app/overlays/kubeflow": "applications/kserve/models-web-app/overlays/kubeflow"}
+    for old, new in moved.items():
+        with pytest.raises(RepoPathError) as err:
+            build_application(make_app(repo, old), fetched.trees["v1.10.2"], kustomize=kustomize)
+        assert err.value.hint == f"the repo has it at {new!r}"
 
 
 @pytest.mark.parametrize("path", ["../outside", "/etc", "greeter/../../x"])
