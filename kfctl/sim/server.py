@@ -9,6 +9,7 @@ threading server keeps connections alive so clients reuse them.
 
 from __future__ import annotations
 
+import hmac
 import json
 import logging
 import socket
@@ -66,7 +67,8 @@ class APIServer:
         record = {"verb": method.lower(), "resource": path, "namespace": "", "name": "", "dry_run": False}
         code = 500
         try:
-            if self.token is not None and h.headers.get("Authorization") != f"Bearer {self.token}":
+            if self.token is not None and not hmac.compare_digest(
+                    (h.headers.get("Authorization") or "").encode(), f"Bearer {self.token}".encode()):
                 raise status.unauthorized()
             code = self._route(h, method, path, query, raw, record)
         except DroppedConnection:
