@@ -296,6 +296,7 @@ def connect(kubeconfig: str | None, context: str | None, *, check: bool = True) 
             config_file=path, context=context, client_configuration=configuration, persist_config=False
         )
         configuration.retries = False  # kfctl retries with its own backoff; fail fast here
+        configuration.connection_pool_maxsize = 64  # one watch per kind plus the apply workers
         api_client = k8s_client.ApiClient(configuration)
     except ConfigException as exc:
         contexts = []
