@@ -213,6 +213,8 @@ class APIServer:
         if sub and sub not in rtype.subresources:
             raise status.path_not_found()
         verb = verb_of(method, name, watch)
+        if sub and verb not in ("get", "update", "patch"):
+            raise status.method_not_allowed(verb)
         if verb == "patch" and (h.headers.get("Content-Type") or "").split(";")[0].strip() == APPLY:
             verb = "apply"
         dry_run = query.get("dryRun", "")

@@ -164,3 +164,13 @@ def test_chunked_request_bodies(http) -> None:
     r = http.post(CM, content=body(), headers={"Content-Type": "application/json"})
     assert r.status_code == 201 and r.json()["metadata"]["name"] == "chunky"
     assert http.get(f"{CM}/chunky").status_code == 200, "the connection stayed in step after a chunked body"
+
+
+def test_subresources_allow_only_get_update_patch(http) -> None:
+    http.post(DEP, json={"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "sub"},
+                         "spec": {"selector": {"matchLabels": {"a": "b"}},
+                                  "template": {"metadata": {"labels": {"a": "b"}},
+                                               "spec": {"containers": [{"name": "c", "image": "i"}]}}}})
+    assert http.delete(f"{DEP}/sub/status").status_code == 405
+    assert http.get(f"{DEP}/sub").status_code == 200, "a DELETE on /status deleted the object"
+    assert http.get(f"{DEP}/sub/status").json()["metadata"]["name"] == "sub"
