@@ -1,0 +1,76 @@
+"""SIGKILL at random points of apply and of delete, then run the command again: it must finish cleanly.
+
+The kill point is drawn per seed as a number of output events, so kills land
+anywhere from the first write to the last health check.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import signal
+import subprocess
+import sys
+
+import pytest
+
+from kfctl.cluster import connect
+from kfctl.engine.inventory import parent_name
+from kfctl.engine.observe import read_inventory
+
+from e2e_support import apply, delete, owned, write_kfdef
+
+COMPONENTS = "kubeflow-core,cert-manager,katib"
+SEEDS = range(20)
+
+
+def run_and_kill(args: list[str], kill_after_events: int) -> int:
+    """Run kfctl in a subprocess with JSON output and SIGKILL it after that many events."""
+    proc = subprocess.Popen([sys.executable, "-m", "kfctl", *args, "-o", "json"],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    seen = 0
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        json.loads(line)
+        seen += 1
+        if seen >= kill_after_events:
+            proc.send_signal(signal.SIGKILL)
+            break
+    proc.wait(timeout=120)
+    return seen
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_apply_killed_at_a_random_point_then_applied_again_converges(seed, tmp_path, kube_sim):
+    rng = random.Random(seed)
+    sim = kube_sim()
+    kfdef = write_kfdef(tmp_path / "kf", components=COMPONENTS)
+    run_and_kill(["--kubeconfig", sim.kubeconfig_path, "apply", "-f", str(kfdef)], rng.randint(1, 250))
+    deployment, result = apply(sim, kfdef)
+    assert result.ok, result.problems[:5]
+    assert set(owned(sim, deployment)) == set(deployment.plan.nodes)  # nothing missing, nothing orphaned
+    cluster = connect(sim.kubeconfig_path, None)
+    inventory = read_inventory(cluster, deployment.name, deployment.namespace)
+    assert {m.ref for m in inventory.members} == set(deployment.plan.nodes)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_delete_killed_at_a_random_point_then_deleted_again_is_clean(seed, tmp_path, kube_sim):
+    rng = random.Random(1000 + seed)
+    sim = kube_sim()
+    kfdef = write_kfdef(tmp_path / "kf", components=COMPONENTS)
+    deployment, result = apply(sim, kfdef)
+    assert result.ok
+    cluster = connect(sim.kubeconfig_path, None)
+    cluster.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "alice"}})
+    cluster.apply({"apiVersion": "kubeflow.org/v1beta1", "kind": "Experiment",
+                   "metadata": {"name": "mine", "namespace": "alice"}, "spec": {}})
+    cluster.apply({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "by-hand", "namespace": "kubeflow"}})
+    run_and_kill(["--kubeconfig", sim.kubeconfig_path, "delete", "--name", deployment.name, "--yes"],
+                 rng.randint(1, 120))
+    finished = delete(sim, deployment.name)
+    assert finished.ok, finished.stuck
+    assert owned(sim, deployment) == {}
+    assert cluster.get("v1", "ConfigMap", "kubeflow", parent_name(deployment.name)) is None
+    assert cluster.get("v1", "ConfigMap", "kubeflow", "by-hand") is not None
+    assert cluster.get("kubeflow.org/v1beta1", "Experiment", "alice", "mine") is not None
