@@ -68,11 +68,10 @@ def test_second_fetch_works_with_the_server_stopped(fetched):
 
 def test_file_url_and_plain_path_give_the_same_tree(fetched, tmp_path):
     archive = tarball("v1.9.1")
-    by_url = fetch_repo(make_repo(archive.as_uri(), SHA["v1.9.1"]), cache_dir=tmp_path / "a")
-    by_path = fetch_repo(make_repo(str(archive)), cache_dir=tmp_path / "b")
-    assert by_url.name == by_path.name == SHA["v1.9.1"]
+    by_url = fetch_repo(make_repo(archive.as_uri(), SHA["v1.9.1"]), cache_dir=tmp_path)
+    by_path = fetch_repo(make_repo(str(archive)), cache_dir=tmp_path)  # same content: the same entry
+    assert by_url == by_path == tmp_path / "trees" / SHA["v1.9.1"]
     listing = sorted(str(p.relative_to(by_url)) for p in by_url.rglob("*"))
-    assert listing == sorted(str(p.relative_to(by_path)) for p in by_path.rglob("*"))
     assert listing == sorted(str(p.relative_to(fetched.trees["v1.9.1"])) for p in fetched.trees["v1.9.1"].rglob("*"))
     assert len(listing) > 1000
 
@@ -118,29 +117,40 @@ def test_zip_archives_are_read(tmp_path):
     assert (tree / "pkg" / "kustomization.yaml").read_text() == "resources: []\n"
 
 
-def test_redirects_are_followed_and_progress_is_quiet_off_a_tty(server, tmp_path, capfd):
-    tree = fetch_repo(make_repo(server.url("redirect/v1.9.1.tar.gz"), SHA["v1.9.1"]), cache_dir=tmp_path,
+@pytest.fixture
+def small(server, tmp_path) -> tuple[str, str]:
+    """A small archive the server offers as /files/small.tar.gz, and its sha256."""
+    archive = small_tarball(tmp_path / "small.tar.gz", {"pkg/kustomization.yaml": b"resources: []\n"})
+    server.files["small.tar.gz"] = archive
+    return "small.tar.gz", sha(archive)
+
+
+def test_redirects_are_followed_and_progress_is_quiet_off_a_tty(server, small, tmp_path, capfd):
+    name, digest = small
+    tree = fetch_repo(make_repo(server.url(f"redirect/{name}"), digest), cache_dir=tmp_path / "c",
                       progress=True, settings=QUICK)
-    assert (tree / "example").is_dir()
+    assert (tree / "pkg" / "kustomization.yaml").is_file()
+    assert server.hits[f"/files/{name}"] == 1
     assert capfd.readouterr().err == ""
 
 
-def test_progress_bar_on_a_tty(server, tmp_path, monkeypatch):
+def test_progress_bar_on_a_tty(server, small, tmp_path, monkeypatch):
     class Terminal(io.StringIO):
         def isatty(self) -> bool:
             return True
 
     terminal = Terminal()
     monkeypatch.setattr(sys, "stderr", terminal)
-    fetch_repo(make_repo(server.url("files/v1.9.1.tar.gz")), cache_dir=tmp_path, progress=True, settings=QUICK)
+    name, digest = small
+    fetch_repo(make_repo(server.url(f"files/{name}"), digest), cache_dir=tmp_path / "c", progress=True, settings=QUICK)
     assert "fetching repo 'manifests' (kfdef.yaml:7)" in terminal.getvalue()
 
 
-def test_transient_failures_are_retried(server, tmp_path):
-    url = server.url("flaky/2/v1.9.1.tar.gz")
-    tree = fetch_repo(make_repo(url, SHA["v1.9.1"]), cache_dir=tmp_path, settings=QUICK)
-    assert tree.name == SHA["v1.9.1"]
-    assert server.hits["/flaky/2/v1.9.1.tar.gz"] == 3
+def test_transient_failures_are_retried(server, small, tmp_path):
+    name, digest = small
+    tree = fetch_repo(make_repo(server.url(f"flaky/2/{name}"), digest), cache_dir=tmp_path / "c", settings=QUICK)
+    assert tree.name == digest
+    assert server.hits[f"/flaky/2/{name}"] == 3
 
 
 def test_the_cache_keeps_nothing_half_made_after_a_failure(server, tmp_path):
@@ -233,7 +243,8 @@ def test_not_an_archive(tmp_path):
 
 
 def test_truncated_archive_is_corrupt(tmp_path):
-    data = tarball("v1.9.1").read_bytes()
+    whole = small_tarball(tmp_path / "whole.tar.gz", {f"f{i}.bin": os.urandom(50_000) for i in range(6)})
+    data = whole.read_bytes()
     cut = tmp_path / "cut.tar.gz"
     cut.write_bytes(data[: len(data) // 3])
     with pytest.raises(ArchiveError) as err:
