@@ -169,8 +169,11 @@ class Cluster:
             crds.check_crd(obj)
             if crds.CLEANUP_FINALIZER not in meta.get("finalizers", []):
                 meta.setdefault("finalizers", []).append(crds.CLEANUP_FINALIZER)
-            obj["status"] = {"conditions": [], "acceptedNames": {"kind": "", "plural": ""}, "storedVersions": []}
+            storage = [v["name"] for v in obj["spec"]["versions"] if v.get("storage")]
+            obj["status"] = {"acceptedNames": {"kind": "", "plural": ""}, "storedVersions": storage}
         self._validate(rtype, namespace, obj, None, opts)
+        obj = self._normalize(rtype, obj)
+        meta = obj["metadata"]
         now = self.clock.now_rfc3339()
         meta["uid"] = str(uuid.uuid4())
         meta["creationTimestamp"] = now
@@ -399,6 +402,8 @@ class Cluster:
         if rtype.group == crds.CRD_GROUP and rtype.kind == "CustomResourceDefinition" and subresource != "status":
             crds.check_crd(new)
         self._validate(rtype, namespace, new, old, opts)
+        new = self._normalize(rtype, new)
+        meta = new["metadata"]
         if tracks_generation(rtype) and spec_changed(rtype, old, new):
             meta["generation"] = int(old_meta.get("generation", 1)) + 1
         if not managed:
@@ -543,6 +548,13 @@ class Cluster:
         if rtype.custom:
             return crds.check_custom_resource(rtype, obj, field_validation)
         return check_builtin_schema(self.schemas, rtype, obj, field_validation)
+
+    @staticmethod
+    def _normalize(rtype: ResourceType, obj: dict[str, Any]) -> dict[str, Any]:
+        """Built-in objects as the typed round trip stores them (empty lists and string maps vanish)."""
+        if rtype.custom:
+            return obj
+        return patch_module().normalize(obj, api_version=rtype.api_version, kind=rtype.kind)
 
     def _reject_undeclared(self, rtype: ResourceType, namespace: str, config: dict[str, Any]) -> None:
         """An apply configuration may not name fields the type lacks, whatever fieldValidation says.

@@ -16,15 +16,19 @@ if TYPE_CHECKING:
     from kfctl.sim.server import APIServer
 
 
-def serve_scale(api: APIServer, h: BaseHTTPRequestHandler, method: str, rtype: ResourceType, namespace: str, name: str,
-           raw: bytes, query: dict[str, str]) -> int:
+def serve_scale(api: APIServer, h: BaseHTTPRequestHandler, method: str, rtype: ResourceType, namespace: str,
+                name: str, raw: bytes, query: dict[str, str]) -> int:
+    """PUT or PATCH of ``/scale``: set ``spec.replicas`` through the pipeline, answer the new Scale."""
     body = decode_any(raw, yaml_ok=False)
     current = scale_of(api.cluster.get_raw(rtype, namespace, name))
     if method == "PATCH":
         from kfctl.sim import patch as patchlib
 
         ctype = (h.headers.get("Content-Type") or "").split(";")[0].strip()
-        body = patchlib.json_patch(current, body) if ctype == JSON_PATCH else patchlib.merge_patch(current, body)
+        try:
+            body = patchlib.json_patch(current, body) if ctype == JSON_PATCH else patchlib.merge_patch(current, body)
+        except patchlib.PatchError as exc:
+            raise status.APIError(exc.code, exc.reason, exc.message) from None
     replicas = ((body or {}).get("spec") or {}).get("replicas")
     if not isinstance(replicas, int) or replicas < 0:
         raise status.invalid("Scale", "autoscaling", name, [status.cause(
@@ -36,8 +40,8 @@ def serve_scale(api: APIServer, h: BaseHTTPRequestHandler, method: str, rtype: R
         return live
     opts = WriteOptions(dry_run=query.get("dryRun") == "All", field_manager=query.get("fieldManager", ""),
                         user_agent=h.headers.get("User-Agent") or "")
-    result = api.cluster.update_with(rtype, namespace, name, set_replicas, opts)
-    api._send(h, 200, scale_of(result.body))
+    result = api.cluster.update_with(rtype, namespace, name, set_replicas, opts, subresource="scale")
+    api.send(h, 200, scale_of(result.body))
     return 200
 
 

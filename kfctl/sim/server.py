@@ -80,7 +80,7 @@ class APIServer:
                 pass
         except APIError as exc:
             code = exc.code
-            self._send(h, exc.code, exc.status(), exc.headers)
+            self.send(h, exc.code, exc.status(), exc.headers)
         except (BrokenPipeError, ConnectionResetError):
             code = 499
             h.close_connection = True
@@ -89,13 +89,13 @@ class APIServer:
             err = status.internal_error(f"{type(exc).__name__}: {exc}")
             code = 500
             try:
-                self._send(h, 500, err.status())
+                self.send(h, 500, err.status())
             except OSError:
                 pass
         self.metrics.record(RequestRecord(self.cluster.clock.now(), record["verb"], record["resource"],
                                           record["namespace"], record["name"], code, record["dry_run"]))
 
-    def _send(self, h: BaseHTTPRequestHandler, code: int, body: Any, headers: dict[str, str] | None = None,
+    def send(self, h: BaseHTTPRequestHandler, code: int, body: Any, headers: dict[str, str] | None = None,
               warnings: list[str] | None = None, content_type: str = "application/json") -> None:
         data = body if isinstance(body, bytes) else _dumps(body)
         h.send_response(code)
@@ -118,30 +118,30 @@ class APIServer:
         if method != "GET" and (path in ("/version", "/api", "/apis") or path.startswith("/openapi")):
             raise status.method_not_allowed("")
         if path in ("/healthz", "/livez", "/readyz"):
-            self._send(h, 200, b"ok", content_type="text/plain; charset=utf-8")
+            self.send(h, 200, b"ok", content_type="text/plain; charset=utf-8")
             return 200
         if path == "/version":
-            self._send(h, 200, discovery.SERVER_VERSION)
+            self.send(h, 200, discovery.SERVER_VERSION)
             return 200
         if path in ("/api", "/apis"):
             if discovery.wants_aggregated(h.headers.get("Accept") or ""):
-                self._send(h, 200, discovery.aggregated(types, core=path == "/api"),
+                self.send(h, 200, discovery.aggregated(types, core=path == "/api"),
                            content_type=discovery.AGGREGATED_V2)
             elif path == "/api":
-                self._send(h, 200, discovery.api_versions(self.address))
+                self.send(h, 200, discovery.api_versions(self.address))
             else:
-                self._send(h, 200, discovery.api_group_list(types))
+                self.send(h, 200, discovery.api_group_list(types))
             return 200
         if path == "/openapi/v2":
             # kubectl reads v2 (as protobuf) only to validate kinds v3 says nothing about: an empty
             # document (zero protobuf bytes) makes it skip client-side checks, as for unknown kinds
             if "protobuf" in (h.headers.get("Accept") or ""):
-                self._send(h, 200, b"", content_type=discovery.OPENAPI_V2_PROTOBUF)
+                self.send(h, 200, b"", content_type=discovery.OPENAPI_V2_PROTOBUF)
             else:
-                self._send(h, 200, discovery.OPENAPI_V2_EMPTY)
+                self.send(h, 200, discovery.OPENAPI_V2_EMPTY)
             return 200
         if path == "/openapi/v3":
-            self._send(h, 200, discovery.openapi_root(types))
+            self.send(h, 200, discovery.openapi_root(types))
             return 200
         if path.startswith("/openapi/v3/"):
             parts = path[len("/openapi/v3/"):].split("/")
@@ -152,7 +152,7 @@ class APIServer:
                 doc = discovery.openapi_gv(types, parts[1], parts[2])
             if doc is None:
                 raise status.path_not_found()
-            self._send(h, 200, doc)
+            self.send(h, 200, doc)
             return 200
         parts = [unquote(p) for p in path.strip("/").split("/")]
         if parts[0] == "api" and len(parts) >= 2:
@@ -162,7 +162,7 @@ class APIServer:
                 doc = discovery.api_group(types, parts[1])
                 if doc is None:
                     raise status.path_not_found()
-                self._send(h, 200, doc)
+                self.send(h, 200, doc)
                 return 200
             group, version, rest = parts[1], parts[2], parts[3:]
         else:
@@ -173,13 +173,13 @@ class APIServer:
             doc = discovery.resource_list(types, group, version)
             if doc is None:
                 raise status.path_not_found()
-            self._send(h, 200, doc)
+            self.send(h, 200, doc)
             return 200
         return self._resource(h, method, group, version, rest, query, raw, record)
 
     def _sim_endpoint(self, h: BaseHTTPRequestHandler, method: str, path: str, raw: bytes) -> int:
         if path == "/_sim/metrics" and method == "GET":
-            self._send(h, 200, self.metrics.snapshot())
+            self.send(h, 200, self.metrics.snapshot())
             return 200
         if path == "/_sim/faults":
             if method in ("PUT", "POST"):
@@ -189,7 +189,7 @@ class APIServer:
                     raise status.bad_request(str(exc)) from None
             elif method != "GET":
                 raise status.method_not_allowed("")
-            self._send(h, 200, self.faults.faults.to_dict())
+            self.send(h, 200, self.faults.faults.to_dict())
             return 200
         raise status.path_not_found()
 
@@ -269,11 +269,11 @@ class APIServer:
             body = self.cluster.delete_collection(
                 rtype, namespace or None, label_selector=query.get("labelSelector"),
                 field_selector=query.get("fieldSelector"), opts=delete_options(raw, query))
-            self._send(h, 200, body)
+            self.send(h, 200, body)
             return 200
         else:
             raise status.method_not_allowed(verb)
-        self._send(h, result.code, result.body, warnings=result.warnings)
+        self.send(h, result.code, result.body, warnings=result.warnings)
         return result.code
 
     def _read(self, h: BaseHTTPRequestHandler, rtype: ResourceType, namespace: str, name: str, sub: str,
@@ -285,10 +285,10 @@ class APIServer:
         if verb == "get":
             obj = self.cluster.get_raw(rtype, namespace, name)
             if sub == "scale":
-                self._send(h, 200, scale_of(obj))
+                self.send(h, 200, scale_of(obj))
                 return 200
             body = tables.table(rtype, [obj], now, include_object=include) if table and not sub else obj
-            self._send(h, 200, body)
+            self.send(h, 200, body)
             return 200
         try:
             limit = int(query.get("limit") or 0)
@@ -303,7 +303,7 @@ class APIServer:
                                 continue_token=meta.get("continue", ""), include_object=include)
         else:
             body = listing
-        self._send(h, 200, body)
+        self.send(h, 200, body)
         return 200
 
 class _Handler(BaseHTTPRequestHandler):

@@ -32,7 +32,8 @@ def _dumps(body: Any) -> bytes:
 
 
 def serve_watch(api: APIServer, h: BaseHTTPRequestHandler, rtype: ResourceType, namespace: str, name: str,
-           query: dict[str, str], table: bool, cut_after: int) -> int:
+                query: dict[str, str], table: bool, cut_after: int) -> int:
+    """Stream the events of one watch request until its timeout, a cut, or the server stopping."""
     if "watch" not in rtype.verbs:
         raise status.method_not_allowed("watch")
     match = combine(parse_label_selector(query.get("labelSelector")),
@@ -108,7 +109,7 @@ def serve_watch(api: APIServer, h: BaseHTTPRequestHandler, rtype: ResourceType, 
                     emit(kind, external(rtype, event.obj))
             if bookmarks and time.monotonic() >= next_bookmark:
                 emit("BOOKMARK", {"kind": rtype.kind, "apiVersion": rtype.api_version,
-                                  "metadata": {"resourceVersion": str(max(last_rv, store.resource_version))}})
+                                  "metadata": {"resourceVersion": str(last_rv)}})  # all before it were sent
                 next_bookmark = time.monotonic() + bookmark_every
     except HistoryExpired as exc:
         emit("ERROR", status.expired(str(exc)).status())
