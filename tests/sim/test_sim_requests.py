@@ -74,7 +74,9 @@ def test_scale_subresource(http) -> None:
     assert scale["kind"] == "Scale" and scale["spec"]["replicas"] == 1 and scale["status"]["selector"] == "a=b"
     assert http.put(f"{DEP}/s/scale", json={**scale, "spec": {"replicas": 4}}).json()["spec"]["replicas"] == 4
     assert http.patch(f"{DEP}/s/scale", json={"spec": {"replicas": 2}}, headers=MERGE).json()["spec"]["replicas"] == 2
-    assert http.get(f"{DEP}/s").json()["metadata"]["generation"] == 3
+    scaled = http.get(f"{DEP}/s").json()
+    assert scaled["metadata"]["generation"] == 3
+    assert any(m.get("subresource") == "scale" for m in scaled["metadata"]["managedFields"])
     negative = http.put(f"{DEP}/s/scale", json={"spec": {"replicas": -1}})
     assert negative.status_code == 422
 
