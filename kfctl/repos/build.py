@@ -32,8 +32,9 @@ complete kustomizations; ``example/`` lists them as resources; few read a
   live elsewhere (istio-system, cert-manager).
 
 The cache tree is never written: the wrapper kustomization goes in a
-temporary folder beside nothing, and parameters are written into a hard-linked
-(or copied) private tree that is removed afterwards.
+temporary folder of its own (it names the package by a relative path, as
+kustomize refuses absolute ones), and parameters are written into a
+hard-linked (or copied) private tree that is removed afterwards.
 """
 
 from __future__ import annotations
