@@ -163,6 +163,7 @@ class _Walk:
         elif isinstance(value, list) and isinstance(schema.get("items"), dict):
             for i, item in enumerate(value):
                 self.walk(schema["items"], item, f"{path}[{i}]")
+            self._list_duplicates(schema, value, path)
 
     @staticmethod
     def _type_ok(kind: str | None, value: Any) -> bool:
@@ -203,6 +204,27 @@ class _Walk:
             if "minItems" in schema and len(value) < schema["minItems"]:
                 self.error(path, "FieldValueInvalid", f"Invalid value: {len(value)}: {path} in body should have at "
                                                       f"least {schema['minItems']} items")
+
+    def _list_duplicates(self, schema: dict[str, Any], items: list[Any], path: str) -> None:
+        """``x-kubernetes-list-type`` set and map lists may not repeat an element or a key."""
+        list_type = schema.get("x-kubernetes-list-type")
+        if list_type not in ("set", "map"):
+            return
+        keys = schema.get("x-kubernetes-list-map-keys") or []
+        seen: set[str] = set()
+        for i, item in enumerate(items):
+            if list_type == "map":
+                if not isinstance(item, dict):
+                    continue
+                ident = {k: item.get(k) for k in keys}
+                shown = "map[string]interface {}{" + ", ".join(
+                    f"{json.dumps(k)}:{json.dumps(v)}" for k, v in sorted(ident.items())) + "}"
+            else:
+                ident, shown = item, json.dumps(item)
+            token = json.dumps(ident, sort_keys=True)
+            if token in seen:
+                self.error(f"{path}[{i}]", "FieldValueDuplicate", f"Duplicate value: {shown}")
+            seen.add(token)
 
     def _metadata(self, meta: Any, path: str) -> None:
         """ObjectMeta is never validated against the CRD schema, but its unknown fields are pruned."""

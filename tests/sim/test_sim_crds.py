@@ -182,3 +182,19 @@ def test_a_crd_whose_kind_is_taken_is_not_established(http) -> None:
     assert conditions["NamesAccepted"]["message"] == '"Gizmo" is already in use'
     assert conditions["Established"]["status"] == "False"
     assert http.get("/apis/example.com/v1/namespaces/default/rivals").status_code == 404
+
+
+def test_set_and_map_lists_refuse_duplicates(http) -> None:
+    body = crd()
+    props = body["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"]
+    props["tags"]["x-kubernetes-list-type"] = "set"
+    props["ports"] = {"type": "array", "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"],
+                      "items": {"type": "object", "required": ["name"],
+                                "properties": {"name": {"type": "string"}, "port": {"type": "integer"}}}}
+    establish(http, body)
+    tags = http.post(GIZMOS, json=gizmo("t", tags=["a", "b", "a"]))
+    assert tags.status_code == 422 and 'spec.tags[2]: Duplicate value: "a"' in tags.json()["message"]
+    ports = http.post(GIZMOS, json=gizmo("p", ports=[{"name": "http", "port": 80}, {"name": "http", "port": 81}]))
+    assert ports.status_code == 422
+    assert 'spec.ports[1]: Duplicate value: map[string]interface {}{"name":"http"}' in ports.json()["message"]
+    assert http.post(GIZMOS, json=gizmo("ok", tags=["a", "b"], ports=[{"name": "a"}, {"name": "b"}])).status_code == 201
