@@ -10,6 +10,7 @@ kfctl contacts a cluster, so a bad KfDef never causes a request.
 from __future__ import annotations
 
 import hashlib
+import sys
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -61,7 +62,10 @@ class Deployment:
             "kfdef": self.name,
             "renderDigest": self.kfdef_digest,
             "platform": self.selection.platform,
-            "components": {c: catalog.component(c).version for c in self.selection.names},
+            "components": {
+                **{c: catalog.component(c).version for c in self.selection.names},
+                **{a.name: f"{a.repo.name}:{a.path}" for a in self.selection.repo_applications},
+            },
             "kfctlVersion": __version__,
         }
 
@@ -100,7 +104,8 @@ def load_deployment(path: Path, *, overlays: tuple[Path, ...] = (), display: str
                     catalog: Catalog | None = None) -> Deployment:
     """Validate, render and plan a KfDef file (InputError, exit 2, on any problem)."""
     catalog = catalog or load_catalog()
-    selection, rendering = render_kfdef(path, catalog, overlays=overlays, display=display)
+    selection, rendering = render_kfdef(path, catalog, overlays=overlays, display=display,
+                                        progress=sys.stderr.isatty())
     plan = plan_rendering(rendering, component_dependencies(selection, catalog))
     text = json.dumps([r.to_dict() for r in rendering.resources], sort_keys=True, separators=(",", ":"))
     digest = hashlib.sha256(text.encode()).hexdigest()[:16]

@@ -13,6 +13,7 @@ the same tree.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
@@ -38,14 +39,11 @@ def load(file: Path | None, overlays: tuple[Path, ...]) -> tuple[Path, Selection
     """Find, validate and render the KfDef; warnings go to stderr."""
     path = file if file is not None else find_default_file()
     shown = str(file) if file is not None else path.name
-    selection, rendering = render_kfdef(path, overlays=overlays, display=shown)
+    selection, rendering = render_kfdef(path, overlays=overlays, display=shown, progress=sys.stderr.isatty())
     for warning in selection.warnings:
         click.echo(f"warning: {warning}", err=True)
     for name in rendering.demo_defaults:
         click.echo(f"warning: {name} keeps its demo default; set it in the KfDef before production use", err=True)
-    for app in selection.repo_applications:
-        click.echo(f"warning: repo application {app.name!r} ({app.repo.name}/{app.path}) is built by kustomize "
-                   "at apply time and is not part of this output", err=True)
     return path, selection, rendering
 
 

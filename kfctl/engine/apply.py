@@ -40,6 +40,7 @@ from kfctl.engine.inventory import (
 )
 from kfctl.engine.readiness import Rule, Status, assess
 from kfctl.engine.retry import Backoff, Retrying, call_with_retry
+from kfctl.engine.teardown import Target, wait_gone
 from kfctl.engine.tracker import Tracker
 from kfctl.errors import OperationFailed
 from kfctl.plan import ObjectRef, Plan
@@ -94,6 +95,18 @@ class ApplyFailed(OperationFailed):
 
 class OwnershipError(Exception):
     """An object exists and belongs to someone else."""
+
+
+#: kinds never deleted to get around an immutable field: they hold data or everything else
+_NEVER_REPLACED = {("", "PersistentVolumeClaim"), ("", "PersistentVolume"), ("", "Namespace"),
+                   ("apiextensions.k8s.io", "CustomResourceDefinition")}
+
+
+def _immutable(exc: Exception) -> bool:
+    """A 422 refusing to change an immutable field."""
+    message = str(getattr(exc, "api_message", exc)).lower()
+    return getattr(exc, "status", None) == 422 and (
+        "field is immutable" in message or "cannot change roleref" in message or "is immutable" in message)
 
 
 def _rv(obj: Mapping[str, Any] | None) -> int:
@@ -228,7 +241,23 @@ class ApplyEngine:
             self._count_write()
             return self.cluster.apply(manifest, force=force)
 
-        result = self._call_with_retry(ref, write, deadline)
+        try:
+            result = self._call_with_retry(ref, write, deadline)
+        except Exception as exc:
+            if live is None or not _immutable(exc) or (ref.group, ref.kind) in _NEVER_REPLACED \
+                    or owner_of(live) not in (self.set_id, None) or (owner_of(live) is None and not adopting):
+                raise
+            # An upgrade changed a field the API server will not update (a binding's roleRef, a
+            # workload's selector): replace the object, which this deployment owns.
+            self.emit(ev.RETRY, ref, f"replacing it: {getattr(exc, 'api_message', exc)}")
+            self._count_write()
+            self.cluster.delete(api_version, ref.kind, ref.namespace or None, ref.name, propagation="Foreground")
+            if wait_gone(self.cluster, Target(api_version, ref), deadline) is not None:
+                raise
+            with self.live_lock:
+                self.live.pop(ref, None)
+            result = self._call_with_retry(ref, write, deadline)
+            message = "replaced (a field it changes is immutable)"
         if ref.group == "" and ref.kind == "Namespace" and live is None:
             self.fresh_namespaces.add(ref.name)
         return result, True, message

@@ -17,6 +17,8 @@ Commands that render (generate, show, apply, diff) call :func:`render_kfdef`.
 
 from __future__ import annotations
 
+import dataclasses
+
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -24,7 +26,8 @@ from typing import Any
 from kfctl.catalog import Catalog, load_catalog
 from kfctl.config import Selection, validate_file
 from kfctl.config.model import PLATFORM_PLUGINS
-from kfctl.render.model import Rendering, RenderRequest, thaw
+from kfctl.kinds import BUILTIN
+from kfctl.render.model import Bundle, Rendering, RenderRequest, Resource, freeze, thaw
 from kfctl.render.renderer import render
 
 #: The folder beside a KfDef whose overlays apply automatically.
@@ -72,9 +75,64 @@ def request_for(selection: Selection, catalog: Catalog, *, overlays: Iterable[Pa
     )
 
 
+def repo_bundles(selection: Selection, *, progress: bool = False) -> tuple[Bundle, ...]:
+    """Build the KfDef's repo applications (``kustomizeConfig.repoRef``) with real kustomize.
+
+    Each becomes a bundle named after its application, holding kustomize's output
+    unchanged: upstream objects are not relabelled (the apply engine adds only its
+    ownership labels). A namespaced object kustomize left without a namespace goes
+    to ``default``, where ``kubectl apply`` would put it.
+    """
+    if not selection.repo_applications:
+        return ()
+    from kfctl.repos import build_application, fetch_repo, find_kustomize
+
+    kustomize = find_kustomize()
+    roots: dict[str, Path] = {}
+    bundles = []
+    for app in selection.repo_applications:
+        if app.repo.name not in roots:
+            roots[app.repo.name] = fetch_repo(app.repo, progress=progress)
+        objects = build_application(app, roots[app.repo.name], kustomize=kustomize)
+        resources = tuple(
+            Resource(component=app.name, source=f"{app.repo.name}:{app.path}", body=freeze(obj)) for obj in objects
+        )
+        bundles.append(Bundle(component=app.name, version=f"{app.repo.name}:{app.path}", resources=resources))
+    return tuple(_default_namespaces(bundles))
+
+
+def _default_namespaces(bundles: list[Bundle]) -> list[Bundle]:
+    crd_scopes = {
+        (str((r.body.get("spec") or {}).get("group")), str(((r.body.get("spec") or {}).get("names") or {}).get("kind"))):
+            (r.body.get("spec") or {}).get("scope") == "Namespaced"
+        for b in bundles for r in b.resources if r.kind == "CustomResourceDefinition"
+    }
+    out = []
+    for bundle in bundles:
+        fixed = []
+        for res in bundle.resources:
+            info = BUILTIN.get((res.group, res.kind))
+            namespaced = info.namespaced if info else crd_scopes.get((res.group, res.kind), True)
+            if namespaced and not res.namespace:
+                body = thaw(res.body)
+                body.setdefault("metadata", {})["namespace"] = "default"
+                res = Resource(component=res.component, source=res.source, body=freeze(body))
+            fixed.append(res)
+        out.append(Bundle(component=bundle.component, version=bundle.version, resources=tuple(fixed)))
+    return out
+
+
 def render_kfdef(path: str | Path, catalog: Catalog | None = None, *, overlays: Iterable[Path] = (),
-                 display: str | None = None) -> tuple[Selection, Rendering]:
-    """Validate the KfDef at ``path`` and render it: its Selection and the Rendering."""
+                 display: str | None = None, progress: bool = False) -> tuple[Selection, Rendering]:
+    """Validate the KfDef at ``path`` and render it: its Selection and the Rendering.
+
+    Catalog components are rendered from their bundles; repo applications are
+    fetched and built with kustomize and appended as bundles of their own.
+    """
     catalog = catalog or load_catalog()
     selection = validate_file(path, catalog, display=display)
-    return selection, render(request_for(selection, catalog, overlays=overlays), catalog)
+    rendering = render(request_for(selection, catalog, overlays=overlays), catalog)
+    extra = repo_bundles(selection, progress=progress)
+    if extra:
+        rendering = dataclasses.replace(rendering, bundles=rendering.bundles + extra)
+    return selection, rendering

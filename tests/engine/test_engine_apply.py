@@ -175,3 +175,30 @@ def test_objects_of_another_deployment_are_never_pruned(sim_cluster):
     result = run(sim_cluster, docs(BASE)[:2])
     assert result.ok
     assert cluster.get("v1", "ConfigMap", "kubeflow", "by-hand") is not None
+
+
+def test_an_immutable_field_change_replaces_an_owned_object(sim_cluster):
+    role = """
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: %s}
+rules: []
+"""
+    binding = """
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: reader}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: %s}
+subjects: [{kind: ServiceAccount, name: default, namespace: kubeflow}]
+"""
+    first = docs(BASE)[:1] + docs(role % "old") + docs(binding % "old")
+    assert run(sim_cluster, first).ok
+    events: list[ev.Event] = []
+    result = run(sim_cluster, docs(BASE)[:1] + docs(role % "new") + docs(binding % "new"), events=events)
+    assert result.ok, result.problems
+    replaced = [e for e in events if e.kind == ev.APPLIED and e.obj == "ClusterRoleBinding/reader"]
+    assert replaced and replaced[0].message == "replaced (a field it changes is immutable)"
+    cluster = connect(sim_cluster.kubeconfig_path, None)
+    live = cluster.get("rbac.authorization.k8s.io/v1", "ClusterRoleBinding", None, "reader")
+    assert live["roleRef"]["name"] == "new"
+    assert result.pruned == ("ClusterRole/old",)
