@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from kfctl.catalog import Catalog, load_catalog
 from kfctl.render import RenderRequest
 
-REPO = Path(__file__).resolve().parents[2]
-DATA = REPO / "tests" / "data" / "render"
-#: KfDefs of the golden tests, with a user overlay folder beside them (the overlays/ convention)
-KFDEFS = DATA / "kfdefs"
-USER_OVERLAY = KFDEFS / "overlays"
+from render_paths import DATA, REPO
 
 
 @pytest.fixture(scope="session")

@@ -17,7 +17,7 @@ from kfctl.render import to_yaml
 from kfctl.render.checks import all_problems
 from kfctl.render.fromkfdef import render_kfdef
 
-from conftest import DATA, KFDEFS
+from render_paths import DATA, KFDEFS
 
 PLATFORMS = ["generic", "local", "gcp", "aws", "azure"]
 

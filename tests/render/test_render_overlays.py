@@ -7,7 +7,7 @@ import pytest
 from kfctl.errors import CatalogError, ConfigError
 from kfctl.render import render
 
-from conftest import USER_OVERLAY
+from render_paths import USER_OVERLAY
 
 
 def _objects(rendering):

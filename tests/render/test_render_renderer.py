@@ -11,7 +11,7 @@ from kfctl.errors import CatalogError, ConfigError, TemplateError
 from kfctl.render import RenderRequest, render, to_yaml
 from kfctl.render.labels import COMPONENT, MANAGED_BY, NAME, PART_OF, VERSION
 
-from conftest import DATA, REPO
+from render_paths import DATA, REPO
 
 
 def _objects(rendering):

@@ -13,7 +13,7 @@ from kfctl.errors import InputError
 from kfctl.render import render
 from kfctl.render import writer
 
-from conftest import USER_OVERLAY
+from render_paths import USER_OVERLAY
 
 KUBECTL = Path(sys.executable).parent / "kubectl"
 
