@@ -58,6 +58,9 @@ def _faults(settings: tuple[str, ...], seed: int | None) -> dict[str, Any]:
               help="Start without a default StorageClass (claims without a class stay Pending).")
 @click.option("--volume-binding-mode", type=click.Choice(["Immediate", "WaitForFirstConsumer"]),
               default="Immediate", show_default=True, help="volumeBindingMode of the default StorageClass.")
+@click.option("--storage-class", "storage_classes", multiple=True, metavar="NAME",
+              help="Also provide this (non-default) StorageClass, e.g. standard-rwo to rehearse a GKE install "
+                   "(repeatable).")
 @click.option("--no-behaviour", is_flag=True,
               help="Serve the API machinery only: no nodes, pods, endpoints, volumes, webhooks or certificates.")
 @click.option("--namespace-delete-delay", type=click.FloatRange(min=0), default=1.0, show_default=True,
@@ -70,7 +73,8 @@ def _faults(settings: tuple[str, ...], seed: int | None) -> dict[str, Any]:
 @click.pass_context
 def serve(ctx: click.Context, kubeconfig_path: str | None, port: int, token: str | None, time_scale: float,
           crd_establish_delay: float | None, profile: str, nodes: int, node_cpu: str, node_memory: str,
-          node_gpus: int, no_default_storage_class: bool, volume_binding_mode: str, no_behaviour: bool,
+          node_gpus: int, no_default_storage_class: bool, volume_binding_mode: str,
+          storage_classes: tuple[str, ...], no_behaviour: bool,
           namespace_delete_delay: float, persist: str | None, faults: tuple[str, ...], seed: int | None) -> None:
     """Serve a simulated Kubernetes API on 127.0.0.1 until interrupted."""
     from kfctl.sim import Faults, SimCluster
@@ -91,7 +95,7 @@ def serve(ctx: click.Context, kubeconfig_path: str | None, port: int, token: str
                              hint="write e.g. --node-cpu 4 or 3500m, --node-memory 16Gi")
     shape = ClusterShape.uniform(nodes, cpu=node_cpu, memory=node_memory, gpus=node_gpus,
                                  default_storage_class=not no_default_storage_class,
-                                 volume_binding_mode=volume_binding_mode)
+                                 volume_binding_mode=volume_binding_mode, extra_storage_classes=storage_classes)
     try:
         cluster = SimCluster(port=port, token=token, kubeconfig_path=target, time_scale=time_scale,
                              crd_establish_delay=crd_establish_delay,

@@ -15,6 +15,7 @@ machinery, the controllers that make that happen over simulated time:
 ``webhooks``              admission webhooks as an admission plugin
 ``certmanager``           issuers, certificates, CA injection, self-managed CAs
 ``istio``                 istiod's root certificate ConfigMap in every namespace
+``loadbalancers``         addresses for LoadBalancer Services
 ``events``                core/v1 Events with aggregation
 ``profiles``              timing profiles and cluster shape
 ``printing``              the kubectl columns of pods, events and endpoints
@@ -39,6 +40,7 @@ from kfctl.sim.behaviour.index import PodIndex
 from kfctl.sim.behaviour.istio import IstioRootCert
 from kfctl.sim.behaviour.jobs import JobController
 from kfctl.sim.behaviour.kubelet import Kubelet
+from kfctl.sim.behaviour.loadbalancers import LoadBalancers
 from kfctl.sim.behaviour.nodes import register_nodes
 from kfctl.sim.behaviour.profiles import (
     FLAKY, INSTANT, PROFILES, REALISTIC, ClusterShape, ImageRule, NodeSpec, Profile, expected_ready_delay,
@@ -85,6 +87,7 @@ class Behaviours:
         self.jobs = JobController(self)
         self.certmanager = CertManager(self)
         self.istio = IstioRootCert(self)
+        self.loadbalancers = LoadBalancers(self)
         printing.install(cluster.types)
         defaults.install(cluster.types)
 

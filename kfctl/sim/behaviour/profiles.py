@@ -31,7 +31,7 @@ Profiles:
     - Large images longer: notebook and KFP images of 1-4 GB take 30-90 s to
       pull on a cloud node.
     - PVC bind ~5 s (dynamic provisioning of a cloud disk), certificate issue
-      ~2 s, cainjector ~1 s.
+      ~2 s, cainjector ~1 s, a cloud load balancer's address ~30 s.
 ``flaky``
     ``realistic`` plus the API machinery's fault injection switched on
     (503/429/500 answers, conflicts, dropped connections, watch cuts).
@@ -84,6 +84,7 @@ class Profile:
     cert_issue: float = 0.0
     ca_inject: float = 0.0
     webhook_self_ca: float = 0.0
+    lb_provision: float = 0.0
     #: deterministic jitter: each image's delays are scaled by 1 +/- jitter (hash of seed and image)
     jitter: float = 0.0
     seed: int = 0
@@ -166,6 +167,7 @@ REALISTIC = Profile(
     cert_issue=2.0,
     ca_inject=1.0,
     webhook_self_ca=2.0,
+    lb_provision=30.0,          # a cloud load balancer: tens of seconds (GKE/AKS/ELB provisioning)
     jitter=0.3,
     images=(
         ImageRule("quay.io/jetstack/cert-manager-webhook*", pull=5.0, start=15.0),
@@ -226,13 +228,16 @@ class ClusterShape:
     default_storage_class: bool = True
     storage_class_name: str = "standard"
     volume_binding_mode: str = "Immediate"
+    #: more (non-default) classes, e.g. a cloud's ``standard-rwo`` or ``managed-csi`` for a rehearsal
+    extra_storage_classes: tuple[str, ...] = ()
 
     @classmethod
     def uniform(cls, count: int = 1, *, cpu: str = "8", memory: str = "32Gi", gpus: int = 0,
-                default_storage_class: bool = True, volume_binding_mode: str = "Immediate") -> ClusterShape:
+                default_storage_class: bool = True, volume_binding_mode: str = "Immediate",
+                extra_storage_classes: tuple[str, ...] = ()) -> ClusterShape:
         """``count`` identical nodes named ``sim-node-1`` ... ``sim-node-N``."""
         if count < 0:
             raise ValueError("node count must not be negative")
         nodes = tuple(NodeSpec(f"sim-node-{i + 1}", cpu=cpu, memory=memory, gpus=gpus) for i in range(count))
         return cls(nodes=nodes, default_storage_class=default_storage_class,
-                   volume_binding_mode=volume_binding_mode)
+                   volume_binding_mode=volume_binding_mode, extra_storage_classes=tuple(extra_storage_classes))

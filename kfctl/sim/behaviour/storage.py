@@ -50,16 +50,22 @@ class StorageController:
         behaviours.runtime.cluster.admission.mutating.append(self.default_class_admission)
 
     def install_default_class(self) -> None:
-        if not self.shape.default_storage_class:
-            return
+        """The cluster's StorageClasses: the default one (unless switched off) and any extra ones."""
         items, _ = self.b.runtime.store.list("storage.k8s.io", "storageclasses")
-        if any(_is_default(sc) for sc in items):
-            return
-        self.b.runtime.create("storage.k8s.io/v1", "StorageClass", "", {
-            "apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
-            "metadata": {"name": self.shape.storage_class_name, "annotations": {DEFAULT_CLASS: "true"}},
-            "provisioner": PROVISIONER, "reclaimPolicy": "Delete",
-            "volumeBindingMode": self.shape.volume_binding_mode})
+        names = {sc["metadata"]["name"] for sc in items}
+        wanted = [(name, False) for name in self.shape.extra_storage_classes]
+        if self.shape.default_storage_class and not any(_is_default(sc) for sc in items):
+            wanted.insert(0, (self.shape.storage_class_name, True))
+        for name, default in wanted:
+            if name in names:
+                continue
+            meta: dict[str, Any] = {"name": name}
+            if default:
+                meta["annotations"] = {DEFAULT_CLASS: "true"}
+            self.b.runtime.create("storage.k8s.io/v1", "StorageClass", "", {
+                "apiVersion": "storage.k8s.io/v1", "kind": "StorageClass", "metadata": meta,
+                "provisioner": PROVISIONER, "reclaimPolicy": "Delete",
+                "volumeBindingMode": self.shape.volume_binding_mode})
 
     def close(self) -> None:
         chain = self.b.runtime.cluster.admission.mutating

@@ -97,3 +97,21 @@ def test_missing_claim_makes_a_pod_unschedulable(kube) -> None:
     kube.create(pod("orphan", volumes=[{"name": "v", "persistentVolumeClaim": {"claimName": "nope"}}]))
     event = kube.wait(lambda: kube.events(name="orphan", reason="FailedScheduling"))[0]
     assert 'persistentvolumeclaim "nope" not found' in event.message
+
+
+def test_load_balancer_services_get_an_address(kube) -> None:
+    kube.create({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "gateway"},
+                 "spec": {"type": "LoadBalancer", "selector": {"app": "gw"}, "ports": [{"port": 80}]}})
+    svc = kube.wait(lambda: (lambda s: s if s.status.load_balancer.ingress else None)(
+        kube.core.read_namespaced_service("gateway", "default")), what="a load balancer address")
+    assert svc.status.load_balancer.ingress[0].ip.startswith("203.0.113.")
+    assert [e.reason for e in kube.events(name="gateway")] == ["EnsuringLoadBalancer", "EnsuredLoadBalancer"]
+    assert kube.kubectl("get", "svc", "gateway", "--no-headers").stdout.split()[3].startswith("203.0.113.")
+
+
+def test_extra_storage_classes_serve_cloud_class_names(behaving) -> None:
+    kube = behaving(shape=ClusterShape(extra_storage_classes=("standard-rwo",)))
+    names = {sc.metadata.name: (sc.metadata.annotations or {}) for sc in kube.storage.list_storage_class().items}
+    assert names == {"standard": {"storageclass.kubernetes.io/is-default-class": "true"}, "standard-rwo": {}}
+    kube.create(_claim("cloud", storageClassName="standard-rwo"))
+    kube.wait(lambda: _claim_phase(kube, "cloud") == "Bound")
