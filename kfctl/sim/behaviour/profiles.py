@@ -134,13 +134,15 @@ class Profile:
         return self.pull_delay(image) + self.start_delay(image)
 
 
-def expected_ready_delay(spec: dict[str, Any], profile: Profile) -> float:
+def expected_ready_delay(spec: dict[str, Any], profile: Profile | None = None) -> float:
     """Sim seconds from binding to Ready of a pod (or pod template) spec, if nothing fails.
 
     Init containers run one after another (pull, then ``init_run``); app
     containers then start in parallel, so the slowest decides. Accepts a Pod,
-    a pod template (``{"metadata", "spec"}``) or a bare PodSpec.
+    a pod template (``{"metadata", "spec"}``), a workload or a bare PodSpec;
+    ``profile`` defaults to ``realistic`` (seed 0).
     """
+    profile = profile if profile is not None else REALISTIC
     if "spec" in spec and isinstance(spec["spec"], dict):
         spec = spec["spec"]
         if "template" in spec:  # a workload: take its pod template

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from kfctl.sim.behaviour import ClusterShape, ImageRule, NodeSpec, Profile
 from simb_helpers import condition, deployment
 
@@ -145,3 +147,27 @@ def test_cronjob_stays_idle(kube) -> None:
     kube.sim.clock.sleep(120)
     kube.sim.sync()
     assert kube.batch.list_namespaced_job("default").items == []
+
+
+def test_rolling_update_respects_max_surge_and_max_unavailable(behaving) -> None:
+    kube = behaving(profile=Profile(container_start=5))
+    d = deployment("surge", replicas=3)
+    d["spec"]["strategy"] = {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}}
+    kube.create(d)
+    kube.kubectl("rollout", "status", "deploy/surge", "--timeout=20s")
+    kube.apps.patch_namespaced_deployment("surge", "default", {"spec": {"template": {"metadata": {
+        "annotations": {"restartedAt": "now"}}}}})
+    seen_total, seen_available = [], []
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        status = kube.apps.read_namespaced_deployment("surge", "default").status
+        pods = [p for p in kube.core.list_namespaced_pod("default", label_selector="app=surge").items]
+        seen_total.append(len(pods))
+        seen_available.append(status.available_replicas or 0)
+        if status.updated_replicas == 3 and status.replicas == 3 and status.available_replicas == 3 and \
+                status.observed_generation == 2:
+            break
+    else:
+        raise AssertionError("the rollout did not finish")
+    assert max(seen_total) == 4  # never more than replicas + maxSurge
+    assert min(seen_available) >= 3  # never fewer than replicas - maxUnavailable
