@@ -156,7 +156,16 @@ def test_cert_manager_issues_and_injects_only_while_its_pods_are_ready(kube) -> 
     own = webhook_config("MutatingWebhookConfiguration", "cm-webhook.example.com", resources=["secrets"], ca="",
                          policy="Ignore")
     own["metadata"]["annotations"] = {"cert-manager.io/inject-ca-from-secret": "cert-manager/cert-manager-webhook-ca"}
-    kube.create(issuer, cluster_issuer, cert, injected, own)
+    converted = {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+                 "metadata": {"name": "widgets.example.com",
+                              "annotations": {"cert-manager.io/inject-ca-from": "default/hook-cert"}},
+                 "spec": {"group": "example.com", "scope": "Namespaced",
+                          "names": {"plural": "widgets", "singular": "widget", "kind": "Widget"},
+                          "versions": [{"name": "v1", "served": True, "storage": True, "schema": {
+                              "openAPIV3Schema": {"type": "object"}}}],
+                          "conversion": {"strategy": "Webhook", "webhook": {"conversionReviewVersions": ["v1"],
+                                         "clientConfig": {"service": {"name": "hook", "namespace": "default"}}}}}}
+    kube.create(issuer, cluster_issuer, cert, injected, own, converted)
     kube.sim.clock.sleep(30)
     kube.sim.sync()
     assert _ready(_cm(kube, "issuers", "self")) == "" and _ready(_cm(kube, "certificates", "hook-cert")) == ""
@@ -173,6 +182,9 @@ def test_cert_manager_issues_and_injects_only_while_its_pods_are_ready(kube) -> 
     bundle = lambda kind, name: (kube.admission.read_validating_webhook_configuration(name) if kind == "v" else  # noqa
                                  kube.admission.read_mutating_webhook_configuration(name)).webhooks[0].client_config.ca_bundle
     assert kube.wait(lambda: bundle("v", "injected.example.com")) == secret.data["ca.crt"]
+    crds = kube.dynamic.resources.get(api_version="apiextensions.k8s.io/v1", kind="CustomResourceDefinition")
+    assert kube.wait(lambda: crds.get(name="widgets.example.com").spec.conversion.webhook.clientConfig.caBundle) == \
+        secret.data["ca.crt"]
     webhook_ca = kube.core.read_namespaced_secret("cert-manager-webhook-ca", "cert-manager")
     assert kube.wait(lambda: bundle("m", "cm-webhook.example.com")) == webhook_ca.data["ca.crt"]
     kube.core.delete_namespaced_secret("hook-tls", "default")  # a lost secret is issued again
