@@ -10,7 +10,7 @@ seconds and how far the simulated controllers fell behind their own clock:
 timer lag (a due delay handled late) and event lag (a committed change handled
 late), both in sim seconds. At scale 0.01 one sim second is 10 ms real.
 
-    .venv/bin/python bench/bench_sim_install.py [--platform generic] [--scale 0.01] [--extra 25] [--seed 1]
+    .venv/bin/python bench/bench_sim_install.py [--platform generic] [--scale 0.01] [--extra 32] [--seed 1]
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--platform", default="generic")
     parser.add_argument("--scale", type=float, default=0.01, help="real seconds per sim second")
-    parser.add_argument("--extra", type=int, default=25, help="synthetic Deployments (2 replicas each) added")
+    parser.add_argument("--extra", type=int, default=32, help="synthetic Deployments (2 replicas each) added")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--nodes", type=int, default=3)
     args = parser.parse_args()
