@@ -24,13 +24,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kfctl.engine import events as ev
-from kfctl.engine.compare import first_difference, manifest_hash, same_object
+from kfctl.engine.compare import first_difference, same_object
+from kfctl.engine.desired import desired_manifest
 from kfctl.engine.prune import prune_stale
 from kfctl.engine.inventory import (
     HASH_ANNOTATION,
     Member,
     applyset_id,
-    label_member,
     owner_of,
     released_from,
     parent_manifest,
@@ -155,10 +155,7 @@ class ApplyEngine:
         self.writes = 0
         self.writes_lock = threading.Lock()
         self.fresh_namespaces: set[str] = set()
-        self.manifests = {
-            ref: label_member(node.manifest, set_id=self.set_id, digest=manifest_hash(node.manifest))
-            for ref, node in plan.nodes.items()
-        }
+        self.manifests = {ref: desired_manifest(node.manifest, set_id=self.set_id) for ref, node in plan.nodes.items()}
         self.tracker = Tracker(cluster, f"{PART_OF}={self.set_id}", self._on_object)
         #: for calls outside one object's apply (inventory, prune): retried, reported without an object
         self.retrying = Retrying(cluster, backoff=options.backoff, on_retry=lambda exc, attempt, delay: self.emit(

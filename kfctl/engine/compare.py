@@ -9,6 +9,7 @@ first path that differs, which becomes the drift message.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import re
@@ -52,8 +53,25 @@ def _equal_leaf(want: Any, have: Any, path: str) -> bool:
     return False
 
 
+def as_stored(manifest: Mapping[str, Any]) -> Mapping[str, Any]:
+    """A manifest as the API server stores it, where that differs: a Secret's write-only
+    ``stringData`` is merged into ``data`` (base64)."""
+    if manifest.get("kind") != "Secret" or manifest.get("apiVersion") != "v1" or not manifest.get("stringData"):
+        return manifest
+    out = {k: v for k, v in manifest.items() if k != "stringData"}
+    data = dict(manifest.get("data") or {})
+    for key, value in (manifest.get("stringData") or {}).items():
+        data[key] = base64.b64encode(str(value).encode()).decode()
+    out["data"] = data
+    return out
+
+
 def first_difference(desired: Any, live: Any, path: str = "") -> str | None:
-    """The first path where ``desired`` is not contained in ``live``, or None when it is."""
+    """The first path where ``desired`` is not contained in ``live``, or None when it is.
+
+    At the top level the desired object is first taken as the server would store it."""
+    if path == "" and isinstance(desired, Mapping):
+        desired = as_stored(desired)
     if isinstance(desired, Mapping):
         if not isinstance(live, Mapping):
             return path or "."

@@ -18,8 +18,9 @@ from typing import Any
 
 import yaml
 
-from kfctl.engine.compare import first_difference, manifest_hash
-from kfctl.engine.inventory import HASH_ANNOTATION, applyset_id, label_member, owner_of
+from kfctl.engine.compare import first_difference
+from kfctl.engine.desired import desired_manifest
+from kfctl.engine.inventory import HASH_ANNOTATION, applyset_id, owner_of
 from kfctl.engine.observe import list_owned, read_inventory
 from kfctl.engine.prune import _kept_reason
 from kfctl.plan import ObjectRef, Plan
@@ -71,10 +72,7 @@ def unified(before: Mapping[str, Any] | None, after: Mapping[str, Any] | None, n
 def compute(cluster: Any, plan: Plan, *, deployment: str, namespace: str, purge_crds: bool = False,
             concurrency: int = 8) -> list[Change]:
     set_id = applyset_id(deployment, namespace)
-    manifests = {
-        ref: label_member(node.manifest, set_id=set_id, digest=manifest_hash(node.manifest))
-        for ref, node in plan.nodes.items()
-    }
+    manifests = {ref: desired_manifest(node.manifest, set_id=set_id) for ref, node in plan.nodes.items()}
     kinds = {(str(m["apiVersion"]), str(m["kind"])) for m in manifests.values()}
     inventory = read_inventory(cluster, deployment, namespace)
     if inventory is not None:

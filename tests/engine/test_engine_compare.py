@@ -43,3 +43,24 @@ def test_hash_and_same_object():
     b = {"metadata": {"name": "x", "resourceVersion": "2", "managedFields": [{"manager": "kfctl", "time": "t2"}]}}
     assert same_object(a, b)
     assert not same_object(a, {"metadata": {"name": "y"}})
+
+
+def test_secret_string_data_compares_as_stored_data():
+    desired = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}, "stringData": {"password": "pw"}}
+    live = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}, "data": {"password": "cHc="}, "type": "Opaque"}
+    assert first_difference(desired, live) is None
+    live["data"]["password"] = "b3RoZXI="
+    assert first_difference(desired, live) == ".data.password"
+
+
+def test_injected_ca_bundles_are_left_to_the_injector():
+    from kfctl.engine.desired import desired_manifest
+
+    hook = {"apiVersion": "admissionregistration.k8s.io/v1", "kind": "MutatingWebhookConfiguration",
+            "metadata": {"name": "h", "annotations": {"cert-manager.io/inject-ca-from": "ns/cert"}},
+            "webhooks": [{"name": "a.b.c", "clientConfig": {"caBundle": "Cg==", "service": {"name": "s", "namespace": "ns"}}}]}
+    out = desired_manifest(hook, set_id="id")
+    assert "caBundle" not in out["webhooks"][0]["clientConfig"]
+    assert hook["webhooks"][0]["clientConfig"]["caBundle"] == "Cg=="  # the rendered object is not touched
+    plain = dict(hook, metadata={"name": "h"})
+    assert desired_manifest(plain, set_id="id")["webhooks"][0]["clientConfig"]["caBundle"] == "Cg=="
