@@ -87,8 +87,12 @@ class Cluster:
                     raw = self._dynamic.resources.get(api_version=api_version, kind=kind)
                     break
                 except ResourceNotFoundError:
-                    if attempt == 0:
+                    # Refresh the whole discovery cache only when the server really serves the kind now
+                    # (a CRD was just established): one small request per miss instead of a storm.
+                    if attempt == 0 and self._serves(api_version, kind):
                         self._dynamic.resources.invalidate_cache()
+                    else:
+                        break
                 except (ApiException, DynamicApiError, urllib3.exceptions.HTTPError, OSError) as exc:
                     raise translate(exc, obj=f"{kind} ({api_version})") from exc
             if raw is None:
@@ -101,6 +105,16 @@ class Cluster:
             self._resources[key] = info
             self._raw[key] = raw
             return info
+
+    def _serves(self, api_version: str, kind: str) -> bool:
+        """Ask the server's discovery document of one group version whether it serves ``kind``."""
+        path = "/api/v1" if api_version == "v1" else f"/apis/{api_version}"
+        try:
+            listing = self._dynamic.request("get", path, serialize=False)
+        except (ApiException, DynamicApiError, urllib3.exceptions.HTTPError, OSError):
+            return False
+        data = json.loads(listing.data) if getattr(listing, "data", None) else {}
+        return any(r.get("kind") == kind and "/" not in r.get("name", "") for r in data.get("resources") or ())
 
     def forget_discovery(self) -> None:
         with self._lock:
