@@ -13,7 +13,8 @@ machinery, the controllers that make that happen over simulated time:
 ``endpoints``             Endpoints and EndpointSlices of Services
 ``storage``               default StorageClass, provisioning, binding
 ``webhooks``              admission webhooks as an admission plugin
-``certmanager``           issuers, certificates, CA injection, self-managed CAs
+``certmanager``           issuers, certificates, the cert-manager webhook's own CA
+``cainjector``            caBundles from cert-manager, or for self-managed webhooks
 ``istio``                 istiod's root certificate ConfigMap in every namespace
 ``loadbalancers``         addresses for LoadBalancer Services
 ``events``                core/v1 Events with aggregation
@@ -31,6 +32,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from kfctl.sim.behaviour import defaults, printing
+from kfctl.sim.behaviour.cainjector import CAInjector
 from kfctl.sim.behaviour.certmanager import CertManager
 from kfctl.sim.behaviour.daemonsets import DaemonSetController
 from kfctl.sim.behaviour.deployments import DeploymentController
@@ -86,6 +88,7 @@ class Behaviours:
         self.daemonsets = DaemonSetController(self)
         self.jobs = JobController(self)
         self.certmanager = CertManager(self)
+        self.cainjector = CAInjector(self)
         self.istio = IstioRootCert(self)
         self.loadbalancers = LoadBalancers(self)
         printing.install(cluster.types)

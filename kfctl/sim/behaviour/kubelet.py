@@ -29,6 +29,7 @@ import itertools
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from kfctl.sim.behaviour import mounts
 from kfctl.sim.behaviour.events import NORMAL, WARNING
 from kfctl.sim.behaviour.nodes import node_ip
 from kfctl.sim.behaviour.pods import is_terminal
@@ -274,64 +275,16 @@ class Kubelet:
         self._waiting_on.setdefault((ns, plural, name), set()).add(key)
 
     def _mount_problem(self, pod: dict[str, Any], key: tuple[str, str]) -> str:
-        ns = pod["metadata"]["namespace"]
-        get = self.b.runtime.get
-        for volume in (pod.get("spec") or {}).get("volumes") or []:
-            vname = volume.get("name", "")
-            sources = [volume] + [s for s in (volume.get("projected") or {}).get("sources") or []]
-            for source in sources:
-                secret = source.get("secret")
-                if secret is not None:
-                    sname = secret.get("secretName") or secret.get("name")
-                    if sname and not secret.get("optional") and get("", "secrets", ns, sname) is None:
-                        self._wait_for(ns, "secrets", sname, key)
-                        return f'MountVolume.SetUp failed for volume "{vname}" : secret "{sname}" not found'
-                cm = source.get("configMap")
-                if cm is not None and cm.get("name") and not cm.get("optional") and \
-                        get("", "configmaps", ns, cm["name"]) is None:
-                    self._wait_for(ns, "configmaps", cm["name"], key)
-                    return f'MountVolume.SetUp failed for volume "{vname}" : configmap "{cm["name"]}" not found'
-            claim = (volume.get("persistentVolumeClaim") or {}).get("claimName")
-            if claim:
-                pvc = get("", "persistentvolumeclaims", ns, claim)
-                if pvc is None or (pvc.get("status") or {}).get("phase") != "Bound":
-                    self._wait_for(ns, "persistentvolumeclaims", claim, key)
-                    return (f"Unable to attach or mount volumes: unmounted volumes=[{vname}], unattached volumes=[], "
-                            f"failed to process volumes=[{vname}]: error processing PVC {ns}/{claim}: "
-                            + ("PVC is not bound" if pvc is not None else
-                               f'persistentvolumeclaim "{claim}" not found'))
-        return ""
+        message, missing = mounts.mount_problem(pod, self.b.runtime.get)
+        if missing:
+            self._wait_for(*missing, key)
+        return message
 
     def _config_problem(self, pod: dict[str, Any], key: tuple[str, str]) -> str:
-        ns = pod["metadata"]["namespace"]
-        get = self.b.runtime.get
-        spec = pod.get("spec") or {}
-        for c in [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]:
-            refs: list[tuple[str, dict[str, Any], str]] = []
-            for env in c.get("env") or []:
-                source = env.get("valueFrom") or {}
-                if source.get("secretKeyRef"):
-                    refs.append(("secrets", source["secretKeyRef"], "Secret"))
-                if source.get("configMapKeyRef"):
-                    refs.append(("configmaps", source["configMapKeyRef"], "ConfigMap"))
-            for env in c.get("envFrom") or []:
-                if env.get("secretRef"):
-                    refs.append(("secrets", {**env["secretRef"], "key": None}, "Secret"))
-                if env.get("configMapRef"):
-                    refs.append(("configmaps", {**env["configMapRef"], "key": None}, "ConfigMap"))
-            for plural, ref, kind in refs:
-                name = ref.get("name")
-                if not name or ref.get("optional"):
-                    continue
-                obj = get("", plural, ns, name)
-                if obj is None:
-                    self._wait_for(ns, plural, name, key)
-                    return f'{kind.lower()} "{name}" not found'
-                wanted = ref.get("key")
-                if wanted and wanted not in (obj.get("data") or {}) and wanted not in (obj.get("stringData") or {}):
-                    self._wait_for(ns, plural, name, key)
-                    return f"couldn't find key {wanted} in {kind} {ns}/{name}"
-        return ""
+        message, missing = mounts.config_problem(pod, self.b.runtime.get)
+        if missing:
+            self._wait_for(*missing, key)
+        return message
 
     # -- status -----------------------------------------------------------------
     def _publish(self, pod: dict[str, Any], run: PodRun) -> None:
