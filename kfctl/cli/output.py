@@ -37,16 +37,19 @@ class JsonSink:
 
 
 class PlainSink:
-    """Timestamped lines; routine 'unchanged' and 'waiting' lines only with -v."""
+    """Timestamped lines; routine lines (unchanged objects, waiting) only with -v."""
 
     def __init__(self, verbose: int = 0, stream: IO[str] | None = None) -> None:
         self.verbose = verbose
         self.stream = stream
         self.lock = threading.Lock()
+        self.unchanged: set[str] = set()
 
     def __call__(self, event: ev.Event) -> None:
-        if event.kind in QUIET_PLAIN and not self.verbose:
-            return
+        if event.kind == ev.UNCHANGED:
+            self.unchanged.add(event.obj)
+        if not self.verbose and (event.kind in QUIET_PLAIN or (event.kind == ev.HEALTHY and event.obj in self.unchanged)):
+            return  # routine: an object that needed nothing
         if event.kind == ev.SUMMARY and event.data.get("phase") == "end":
             return  # the command prints its own summary
         stamp = time.strftime("%H:%M:%S")

@@ -102,6 +102,15 @@ _NEVER_REPLACED = {("", "PersistentVolumeClaim"), ("", "PersistentVolume"), ("",
                    ("apiextensions.k8s.io", "CustomResourceDefinition")}
 
 
+#: cluster-scoped kinds with small objects and few of them: listed whole instead of one GET per object
+_LISTED_WHOLE = {
+    ("", "Namespace"), ("rbac.authorization.k8s.io", "ClusterRole"), ("rbac.authorization.k8s.io", "ClusterRoleBinding"),
+    ("scheduling.k8s.io", "PriorityClass"), ("storage.k8s.io", "StorageClass"), ("networking.k8s.io", "IngressClass"),
+    ("admissionregistration.k8s.io", "MutatingWebhookConfiguration"),
+    ("admissionregistration.k8s.io", "ValidatingWebhookConfiguration"),
+}
+
+
 def _immutable(exc: Exception) -> bool:
     """A 422 refusing to change an immutable field."""
     message = str(getattr(exc, "api_message", exc)).lower()
@@ -155,6 +164,8 @@ class ApplyEngine:
         self.writes = 0
         self.writes_lock = threading.Lock()
         self.fresh_namespaces: set[str] = set()
+        #: (group, kind) -> name -> object, for kinds listed whole before applying (see _prefetch)
+        self.existing: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
         self.manifests = {ref: desired_manifest(node.manifest, set_id=self.set_id) for ref, node in plan.nodes.items()}
         self.tracker = Tracker(cluster, f"{PART_OF}={self.set_id}", self._on_object)
         #: for calls outside one object's apply (inventory, prune): retried, reported without an object
@@ -197,7 +208,10 @@ class ApplyEngine:
         deadline = time.monotonic() + self.options.object_timeout
         with self.live_lock:
             live = self.live.get(ref)
-        if live is None and not (ref.namespace and ref.namespace in self.fresh_namespaces):
+        known = self.existing.get((ref.group, ref.kind))
+        if live is None and known is not None:
+            live = known.get(ref.name)  # listed once for the whole kind: no GET per object
+        elif live is None and not (ref.namespace and ref.namespace in self.fresh_namespaces):
             live = self._call_with_retry(
                 ref, lambda: self.cluster.get(api_version, ref.kind, ref.namespace or None, ref.name), deadline
             )
@@ -332,8 +346,17 @@ class ApplyEngine:
 
     # -- run -----------------------------------------------------------------------
     def _prefetch(self) -> None:
-        """List this deployment's objects of every planned kind (and start following them)."""
+        """List this deployment's objects of every planned kind (and start following them).
+
+        Small cluster-scoped kinds are also listed whole, once, so that finding out whether an
+        object someone else made is in the way costs one request per kind, not one per object.
+        """
         kinds = {(_api_version(r, self.manifests[r]), r.kind) for r in self.plan.nodes}
+        for api, kind in sorted(kinds):
+            group = api.split("/", 1)[0] if "/" in api else ""
+            if (group, kind) in _LISTED_WHOLE:
+                items, _ = self.retrying.list(api, kind)
+                self.existing[(group, kind)] = {str((i.get("metadata") or {}).get("name")): i for i in items}
         watchers = [self.tracker.ensure(api, kind) for api, kind in sorted(kinds)]
         for watcher in watchers:
             watcher.attempted.wait(30)
