@@ -69,7 +69,8 @@ def _faults(settings: tuple[str, ...], seed: int | None) -> dict[str, Any]:
 @click.option("--fault", "faults", multiple=True, metavar="NAME=VALUE",
               help="Inject faults, e.g. error_503=0.05, error_429=0.1, drop=0.01, latency=0.05 (repeatable). "
                    "Change them later with PUT /_sim/faults.")
-@click.option("--seed", type=int, help="Seed of the fault injector (same seed, same faults).")
+@click.option("--seed", type=int, help="Seed of the fault injector and of the profile's delay jitter (same seed, "
+                                      "same faults and delays).")
 @click.pass_context
 def serve(ctx: click.Context, kubeconfig_path: str | None, port: int, token: str | None, time_scale: float,
           crd_establish_delay: float | None, profile: str, nodes: int, node_cpu: str, node_memory: str,
