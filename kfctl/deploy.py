@@ -87,9 +87,15 @@ def _overrides(rendering: Rendering, catalog: Catalog, plan: Plan) -> dict[Objec
 
 
 def component_dependencies(selection: Selection, catalog: Catalog) -> dict[str, tuple[str, ...]]:
+    """Each component's *required* dependencies in this deployment.
+
+    Optional dependencies (``istio`` for most apps) change what a bundle renders, and
+    the objects that need them get inferred edges (CRDs, webhooks); ordering every
+    workload after all of, say, Istio's would only delay them.
+    """
     chosen = set(selection.names)
     return {
-        name: tuple(d.name for d in catalog.component(name).depends_on if d.name in chosen)
+        name: tuple(d.name for d in catalog.component(name).depends_on if d.name in chosen and d.required)
         for name in selection.names
         if name in catalog.components
     }

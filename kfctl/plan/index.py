@@ -85,6 +85,11 @@ class Index:
         }
         return cls(nodes=nodes, kinds=kinds, by_ref={n.ref: n for n in nodes}, namespace_labels=ns_labels)
 
+    def labels_of_namespace(self, name: str) -> dict[str, str]:
+        """A namespace's labels as the server will have them: the plan's, plus the
+        ``kubernetes.io/metadata.name`` label the API server puts on every namespace."""
+        return {**self.namespace_labels.get(name, {}), "kubernetes.io/metadata.name": name}
+
     def info(self, ref: ObjectRef) -> KindInfo:
         return self.kinds.get((ref.group, ref.kind)) or KindInfo(ref.group, ref.kind, guess_plural(ref.kind), True)
 

@@ -7,7 +7,7 @@ of the same deployment; what already exists in the cluster needs no waiting.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from kfctl.kinds import BUILTIN, split_api_version
@@ -48,7 +48,7 @@ def _pod_references(spec: Mapping[str, Any]) -> Iterator[tuple[str, str, str]]:
         if secret.get("name"):
             yield "Secret", secret["name"], "pulls images with the secret"
     for volume in spec.get("volumes") or ():
-        if (volume.get("configMap") or {}).get("name"):
+        if (volume.get("configMap") or {}).get("name") and not volume["configMap"].get("optional"):
             yield "ConfigMap", volume["configMap"]["name"], "mounts the config map"
         if (volume.get("secret") or {}).get("secretName"):
             yield "Secret", volume["secret"]["secretName"], "mounts the secret"
@@ -106,6 +106,33 @@ def _storage_class(index: Index, node: Node, claim_spec: Mapping[str, Any]) -> I
             annotations = (other.manifest.get("metadata") or {}).get("annotations") or {}
             if annotations.get("storageclass.kubernetes.io/is-default-class") == "true":
                 yield Edge(node.ref, other.ref, "claims storage of the default class")
+
+
+def _images(node: Node) -> list[str]:
+    spec = (pod_template(node.manifest) or {}).get("spec") or {}
+    return [str(c.get("image", "")) for c in [*(spec.get("initContainers") or ()), *(spec.get("containers") or ())]]
+
+
+#: objects no bundle renders that a controller publishes, and how to recognise that controller's workload
+PUBLISHED: dict[tuple[str, str], tuple[str, Callable[[Node], bool]]] = {
+    # istiod writes its CA into every namespace; the ingress gateway and sidecars mount it
+    ("ConfigMap", "istio-ca-root-cert"): ("istiod", lambda n: any("/pilot:" in i for i in _images(n))),
+}
+
+
+def published(index: Index) -> Iterator[Edge]:
+    """A workload mounting an object a controller publishes waits for that controller's workload."""
+    publishers = {
+        key: [n.ref for n in index.workloads() if test(n)] for key, (_, test) in PUBLISHED.items()
+    }
+    for node in index.workloads():
+        template = pod_template(node.manifest) or {}
+        for kind, name, _ in _pod_references(template.get("spec") or {}):
+            key = (kind, name)
+            if key not in PUBLISHED or index.find("", kind, node.ref.namespace, name):
+                continue
+            for publisher in publishers[key]:
+                yield Edge(node.ref, publisher, f"mounts {kind} {name}, which {PUBLISHED[key][0]} publishes")
 
 
 def storage(index: Index) -> Iterator[Edge]:
@@ -195,8 +222,10 @@ def _webhook_targets(index: Index, hook: Mapping[str, Any]) -> Iterator[tuple[Ob
             return labels_match(ns_selector, labels)
         if not node_ns:
             return True
-        # A namespace not in the plan is assumed to match: waiting costs little, racing costs an install.
-        return node_ns not in index.namespace_labels or labels_match(ns_selector, index.namespace_labels[node_ns])
+        # A namespace outside the plan is taken to carry only the label every namespace gets
+        # (kubernetes.io/metadata.name); if someone labelled it for a webhook, the apply meets the
+        # webhook's refusal as a transient error and retries.
+        return labels_match(ns_selector, index.labels_of_namespace(node_ns))
 
     for node in index.nodes:
         group, version = split_api_version(str(node.manifest.get("apiVersion", "")))

@@ -277,3 +277,32 @@ spec:
 """)
     edges = {str(e.dependency): e.applied_only for e in plan.requires[ObjectRef("apps", "Deployment", "ns", "db")]}
     assert edges == {"PersistentVolumeClaim/ns/data": True, "ConfigMap/ns/cfg": False}
+
+
+def test_a_mount_of_what_istiod_publishes_waits_for_istiod():
+    plan = plan_of("""
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: istiod, namespace: istio-system}
+spec:
+  selector: {matchLabels: {app: istiod}}
+  template:
+    metadata: {labels: {app: istiod}}
+    spec:
+      containers: [{name: discovery, image: gcr.io/istio-release/pilot:1.26.1}]
+      volumes: [{name: ca, configMap: {name: istio-ca-root-cert, optional: true}}]
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: istio-ingressgateway, namespace: istio-system}
+spec:
+  selector: {matchLabels: {app: gw}}
+  template:
+    metadata: {labels: {app: gw}}
+    spec:
+      containers: [{name: proxy, image: gcr.io/istio-release/proxyv2:1.26.1}]
+      volumes: [{name: ca, configMap: {name: istio-ca-root-cert}}]
+""")
+    gateway = deps(plan, ObjectRef("apps", "Deployment", "istio-system", "istio-ingressgateway"))
+    assert gateway == {"Deployment/istio-system/istiod": "mounts ConfigMap istio-ca-root-cert, which istiod publishes"}
+    assert deps(plan, ObjectRef("apps", "Deployment", "istio-system", "istiod")) == {}
