@@ -18,6 +18,9 @@ Commands that render (generate, show, apply, diff) call :func:`render_kfdef`.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
+import os
 
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -93,12 +96,43 @@ def repo_bundles(selection: Selection, *, progress: bool = False) -> tuple[Bundl
     for app in selection.repo_applications:
         if app.repo.name not in roots:
             roots[app.repo.name] = fetch_repo(app.repo, progress=progress)
-        objects = build_application(app, roots[app.repo.name], kustomize=kustomize)
+        objects = _cached_build(app, roots[app.repo.name], kustomize, build_application)
         resources = tuple(
             Resource(component=app.name, source=f"{app.repo.name}:{app.path}", body=freeze(obj)) for obj in objects
         )
         bundles.append(Bundle(component=app.name, version=f"{app.repo.name}:{app.path}", resources=resources))
     return tuple(_default_namespaces(bundles))
+
+
+def _cached_build(app: Any, root: Path, kustomize: Any, build: Any) -> list[dict[str, Any]]:
+    """kustomize's output for an application, cached when the tree is an immutable cache entry.
+
+    Fetched archives are unpacked into ``<cache>/trees/<sha256>`` and never modified, so a build
+    is fully determined by that digest, the application's path, overlays and parameters, and the
+    kustomize binary: the second ``kfctl apply`` (or ``diff``) of an unchanged KfDef does not run
+    kustomize again. Local folders (which may change) are always built.
+    """
+    from kfctl.repos import default_cache_dir
+
+    trees = default_cache_dir() / "trees"
+    if root.parent != trees:
+        return build(app, root, kustomize=kustomize)
+    binary = Path(str(kustomize.executable))
+    stat = binary.stat() if binary.exists() else None
+    key = json.dumps([root.name, app.path, list(app.overlays), thaw(app.parameters), str(binary),
+                      stat.st_size if stat else 0, stat.st_mtime_ns if stat else 0], sort_keys=True, default=str)
+    entry = default_cache_dir() / "builds" / (hashlib.sha256(key.encode()).hexdigest() + ".json")
+    if entry.is_file():
+        try:
+            return json.loads(entry.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            pass  # a damaged entry: build again and replace it
+    objects = build(app, root, kustomize=kustomize)
+    entry.parent.mkdir(parents=True, exist_ok=True)
+    tmp = entry.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(objects), encoding="utf-8")
+    os.replace(tmp, entry)
+    return objects
 
 
 def _default_namespaces(bundles: list[Bundle]) -> list[Bundle]:
