@@ -14,7 +14,7 @@ import pytest
 
 from kfctl.sim.behaviour import FLAKY, INSTANT, PROFILES, REALISTIC, ClusterShape, expected_ready_delay, profile_named
 from kfctl.sim.clock import parse_time
-from simb_helpers import deployment, pod
+from simb_helpers import deployment, pod, service
 
 SPEC = {"initContainers": [{"name": "init", "image": "busybox:1"}],
         "containers": [{"name": "app", "image": "ghcr.io/kubeflow/kubeflow/notebook-controller:v1.10.0"},
@@ -111,3 +111,21 @@ def test_cli_rejects_a_bad_node_size(runner) -> None:
 
     result = runner.invoke(cli, ["sim", "serve", "--kubeconfig", "x", "--node-cpu", "lots"])
     assert result.exit_code == 2 and "--node-cpu 'lots' is not a positive Kubernetes quantity" in result.output
+
+
+def test_a_persisted_cluster_resumes_with_its_nodes_volumes_and_endpoints(behaving, tmp_path: Path) -> None:
+    db = tmp_path / "cluster.db"
+    kube = behaving(persist_path=db)
+    kube.create(deployment("web", replicas=2), service("web", selector={"app": "web"}, port=80),
+                {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "data"},
+                 "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}})
+    kube.kubectl("rollout", "status", "deploy/web", "--timeout=20s")
+    kube.sim.stop()
+    again = behaving(persist_path=db)
+    again.kubectl("rollout", "status", "deploy/web", "--timeout=20s")
+    again.sim.sync()
+    assert [n.metadata.name for n in again.core.list_node().items] == ["sim-node-1"]
+    assert len(again.storage.list_storage_class().items) == 1
+    assert again.core.read_namespaced_persistent_volume_claim("data", "default").status.phase == "Bound"
+    assert len(again.discovery.list_namespaced_endpoint_slice("default").items) == 1
+    assert len(again.core.list_namespaced_pod("default").items) == 2
