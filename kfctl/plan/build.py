@@ -92,8 +92,8 @@ def build_plan(
         seen_refs[node.ref] = node.component
     deps = {k: tuple(v) for k, v in (component_deps or {}).items()}
     edges: list[Edge] = []
-    for rule in (rules.namespaces, rules.crds, rules.workload_references, rules.published, rules.storage, rules.rbac,
-                 rules.certificates):
+    for rule in (rules.namespaces, rules.crds, rules.workload_references, rules.published, rules.runtime_dependencies,
+                 rules.storage, rules.rbac, rules.certificates):
         edges.extend(rule(index))
     edges.extend(rules.component_order(index, deps))
     edges.extend(_declared(index))

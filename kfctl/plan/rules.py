@@ -135,6 +135,31 @@ def published(index: Index) -> Iterator[Edge]:
                 yield Edge(node.ref, publisher, f"mounts {kind} {name}, which {PUBLISHED[key][0]} publishes")
 
 
+#: Kubeflow workloads that exit while a service they need is down, so they crash-loop (with
+#: growing back-off, up to five minutes between restarts) when started before it. Upstream's
+#: install has no such ordering; these names are the same in upstream's manifests and ours.
+RUNTIME_DEPENDENCIES: dict[str, tuple[tuple[str, str], ...]] = {
+    "ml-pipeline": (("mysql", "the Pipelines API server exits until MySQL answers"),
+                    ("minio", "the Pipelines API server exits until its object store answers")),
+    "cache-server": (("mysql", "the cache server exits until MySQL answers"),),
+    "metadata-grpc-deployment": (("mysql", "the ML Metadata server exits until MySQL answers"),),
+    "metadata-writer": (("metadata-grpc-deployment", "the metadata writer exits until ML Metadata answers"),),
+    "ml-pipeline-persistenceagent": (("ml-pipeline", "the persistence agent exits until the API server answers"),),
+    "katib-db-manager": (("katib-mysql", "the Katib DB manager exits until its MySQL answers"),),
+}
+
+
+def runtime_dependencies(index: Index) -> Iterator[Edge]:
+    """Known Kubeflow runtime dependencies between Deployments of one namespace (see the table)."""
+    for node in index.workloads():
+        if node.ref.kind != "Deployment":
+            continue
+        for name, why in RUNTIME_DEPENDENCIES.get(node.ref.name, ()):
+            dep = index.find("apps", "Deployment", node.ref.namespace, name)
+            if dep:
+                yield Edge(node.ref, dep, why)
+
+
 def storage(index: Index) -> Iterator[Edge]:
     """StorageClass -> PersistentVolumeClaims of that class (or of the default class)."""
     for node in index.nodes:

@@ -306,3 +306,16 @@ spec:
     gateway = deps(plan, ObjectRef("apps", "Deployment", "istio-system", "istio-ingressgateway"))
     assert gateway == {"Deployment/istio-system/istiod": "mounts ConfigMap istio-ca-root-cert, which istiod publishes"}
     assert deps(plan, ObjectRef("apps", "Deployment", "istio-system", "istiod")) == {}
+
+
+def test_known_kubeflow_runtime_dependencies_order_deployments():
+    def deployment(name):
+        return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name, "namespace": "kubeflow"},
+                "spec": {"template": {"spec": {"containers": [{"name": "c", "image": "x"}]}}}}
+
+    plan = build_plan([("pipelines", deployment(n)) for n in ("mysql", "minio", "ml-pipeline", "cache-server")])
+    assert deps(plan, ObjectRef("apps", "Deployment", "kubeflow", "ml-pipeline")) == {
+        "Deployment/kubeflow/mysql": "the Pipelines API server exits until MySQL answers",
+        "Deployment/kubeflow/minio": "the Pipelines API server exits until its object store answers",
+    }
+    assert list(deps(plan, ObjectRef("apps", "Deployment", "kubeflow", "cache-server"))) == ["Deployment/kubeflow/mysql"]
