@@ -100,6 +100,7 @@ class Behaviours:
         self.storage.install_default_class()
         self._replay()
         self.runtime.start()
+        self.events.start_ttl()
         return self
 
     def _replay(self) -> None:

@@ -7,7 +7,9 @@ namespace (``default`` for cluster-scoped objects), and aggregates repeats of
 the same (object, reason, message) by bumping ``count`` and ``lastTimestamp``
 instead of writing a new Event. Events are the most frequent write of an
 install (five or more per pod), so they are committed straight to the store
-(no admission, no managedFields), which keeps the controllers on time.
+(no admission, no managedFields), which keeps the controllers on time. Like
+the API server's ``--event-ttl`` (default 1 h), Events not seen again for an
+hour are removed, so a long-running sim does not grow without bound.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import itertools
 import logging
 from typing import TYPE_CHECKING, Any
 
-from kfctl.sim.clock import format_time
+from kfctl.sim.clock import format_time, parse_time
 from kfctl.sim.store import StaleWrite
 
 if TYPE_CHECKING:
@@ -25,6 +27,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 NORMAL, WARNING = "Normal", "Warning"
+EVENT_TTL, SWEEP_EVERY = 3600.0, 600.0
 
 
 class EventRecorder:
@@ -32,7 +35,8 @@ class EventRecorder:
 
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
-        self._seen: dict[tuple[str, str, str, str], str] = {}  # (uid, reason, message, field) -> event name
+        # (uid, reason, message, field) -> (namespace, name) of the Event that aggregates it
+        self._seen: dict[tuple[str, str, str, str], tuple[str, str]] = {}
         self._seq = itertools.count()
 
     def record(self, obj: dict[str, Any], type_: str, reason: str, message: str, component: str,
@@ -43,8 +47,9 @@ class EventRecorder:
         now = self.runtime.clock.now()
         stamp = format_time(now)
         store = self.runtime.store
-        name = self._seen.get(key)
-        if name is not None:
+        seen = self._seen.get(key)
+        if seen is not None:
+            name = seen[1]
             for _ in range(5):
                 live = store.get("", "events", namespace, name)
                 if live is None:
@@ -78,9 +83,31 @@ class EventRecorder:
             return  # a real API server refuses events in a missing or terminating namespace too
         try:
             self.runtime.commit("", "events", event)
-            self._seen[key] = name
+            self._seen[key] = (namespace, name)
         except StaleWrite:
             log.debug("sim event %s exists already", name)
+
+    def start_ttl(self) -> None:
+        """Sweep expired Events every ten sim minutes."""
+        self.runtime.after(SWEEP_EVERY, self._sweep)
+
+    def _sweep(self) -> None:
+        store = self.runtime.store
+        cutoff = self.runtime.clock.now() - EVENT_TTL
+        items, _ = store.list("", "events")
+        for event in items:
+            try:
+                if parse_time(event.get("lastTimestamp") or event["metadata"]["creationTimestamp"]) >= cutoff:
+                    continue
+            except ValueError:
+                continue
+            meta = event["metadata"]
+            try:
+                store.delete("", "events", meta["namespace"], meta["name"], meta["resourceVersion"])
+            except StaleWrite:
+                continue
+        self._seen = {k: v for k, v in self._seen.items() if store.get("", "events", *v) is not None}
+        self.runtime.after(SWEEP_EVERY, self._sweep)
 
     def forget(self, uid: str) -> None:
         """Drop aggregation keys of a deleted object."""

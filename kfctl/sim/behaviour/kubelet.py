@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from kfctl.sim.behaviour import Behaviours
 
 COMPONENT = "kubelet"
+RETRY = 120.0  # the kubelet's volume/pod-sync retry as users see it: FailedMount "(x3 over 6m)"
 
 
 @dataclass
@@ -71,6 +72,7 @@ class PodRun:
     init: list[Container] = field(default_factory=list)
     containers: list[Container] = field(default_factory=list)
     blocked: str = ""             # message of the current FailedMount / config error
+    retrying: bool = False        # a retry of the blocked step is scheduled
     reason: str = ""
 
 
@@ -139,7 +141,8 @@ class Kubelet:
                 if problem != run.blocked:
                     run.blocked = problem
                     self._publish(pod, run)
-                    self.b.events.record(pod, WARNING, "FailedMount", problem, COMPONENT, host=run.node)
+                self.b.events.record(pod, WARNING, "FailedMount", problem, COMPONENT, host=run.node)
+                self._retry_later(key, run)
                 return
             run.blocked = ""
             run.stage = "config"
@@ -153,7 +156,8 @@ class Kubelet:
                     for c in run.containers:
                         c.state = {"waiting": {"reason": "CreateContainerConfigError", "message": problem}}
                     self._publish(pod, run)
-                    self.b.events.record(pod, WARNING, "Failed", f"Error: {problem}", COMPONENT, host=run.node)
+                self.b.events.record(pod, WARNING, "Failed", f"Error: {problem}", COMPONENT, host=run.node)
+                self._retry_later(key, run)
                 return
             run.blocked = ""
             run.stage = "init"
@@ -161,6 +165,17 @@ class Kubelet:
                 c.state = {"waiting": {"reason": "PodInitializing" if run.init else "ContainerCreating"}}
             self._next_init(pod, run)
         self._publish(pod, run)
+
+    def _retry_later(self, key: tuple[str, str], run: PodRun) -> None:
+        """A blocked pod is tried again (and its event repeated, counted) every RETRY sim seconds."""
+        if not run.retrying:
+            run.retrying = True
+            self.b.runtime.after(RETRY, self._retry, key, run)
+
+    def _retry(self, key: tuple[str, str], run: PodRun) -> None:
+        run.retrying = False
+        if self._runs.get(key) is run and run.blocked:
+            self.reconcile(*key)
 
     def _next_init(self, pod: dict[str, Any], run: PodRun) -> None:
         if run.init_index < len(run.init):

@@ -121,6 +121,15 @@ def _endpoints(ep: dict[str, Any], now: float) -> str:
     return text + (f" + {len(out) - 3} more..." if len(out) > 3 else "")
 
 
+def _last_seen(event: dict[str, Any], now: float) -> str:
+    """``96s``, or ``96s (x3 over 6m)`` for an aggregated Event, as the server's event printer writes it."""
+    last = _age_of(event.get("lastTimestamp") or event.get("eventTime"), now)
+    count = int(event.get("count") or 1)
+    if count > 1:
+        return f"{last} (x{count} over {_age_of(event.get('firstTimestamp') or event.get('eventTime'), now)})"
+    return last
+
+
 def _slice_ports(es: dict[str, Any], now: float) -> str:
     ports = [str(p.get("port")) for p in es.get("ports") or [] if p.get("port") is not None]
     return ",".join(ports) if ports else "<unset>"
@@ -150,7 +159,7 @@ CELLS = {
     "nodename": lambda p, now: (p.get("spec") or {}).get("nodeName") or "<none>",
     "nominated": lambda p, now: (p.get("status") or {}).get("nominatedNodeName") or "<none>",
     "gates": lambda p, now: "<none>",
-    "lastseen": lambda e, now: _age_of(e.get("lastTimestamp") or e.get("eventTime"), now),
+    "lastseen": lambda e, now: _last_seen(e, now),
     "firstseen": lambda e, now: _age_of(e.get("firstTimestamp") or e.get("eventTime"), now),
     "involved": _involved,
     "source": _source,

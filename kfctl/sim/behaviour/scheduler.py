@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from kfctl.sim.behaviour import Behaviours
 
 COMPONENT = "default-scheduler"
+RETRY = 300.0  # podMaxInUnschedulablePodsDuration: unschedulable pods are tried again every 5 minutes
 SELECTED_NODE = "volume.kubernetes.io/selected-node"
 
 
@@ -89,6 +90,7 @@ class Scheduler:
         self.b = behaviours
         rt = behaviours.runtime
         self._waiting: set[tuple[str, str]] = set()
+        self._retrying: set[tuple[str, str]] = set()
         rt.reconciler("scheduler", self.reconcile)
         rt.watch("", "pods", self._on_pod)
         rt.watch("", "nodes", self._retry_all)
@@ -107,6 +109,11 @@ class Scheduler:
             return
         if spec.get("schedulerName", "default-scheduler") == "default-scheduler":
             self.b.runtime.mark("scheduler", *key)
+
+    def _retry(self, key: tuple[str, str]) -> None:
+        self._retrying.discard(key)
+        if key in self._waiting:
+            self.reconcile(*key)
 
     def _retry_all(self, event: Event) -> None:
         for key in list(self._waiting):
@@ -206,8 +213,13 @@ class Scheduler:
     def _unschedulable(self, pod: dict[str, Any], message: str) -> None:
         meta = pod["metadata"]
         self._waiting.add((meta["namespace"], meta["name"]))
+        key = (meta["namespace"], meta["name"])
+        if key not in self._retrying:
+            self._retrying.add(key)
+            self.b.runtime.after(RETRY, self._retry, key)
         prior = condition(pod, "PodScheduled")
         if prior is not None and prior.get("message") == message:
+            self.b.events.record(pod, WARNING, "FailedScheduling", message, COMPONENT)  # counted repeat
             return
         status = copy.deepcopy(pod.get("status") or {})
         status["phase"] = "Pending"

@@ -142,3 +142,14 @@ def test_kubelet_events_read_like_a_real_cluster(kube) -> None:
     assert any("pod/web" in line and "Started container main" in line for line in table)
     wide = kube.kubectl("get", "pod", "web", "-o", "wide", "--no-headers").stdout.split()
     assert wide[5:7] == [kube.core.read_namespaced_pod("web", "default").status.pod_ip, "sim-node-1"]
+
+
+def test_events_repeat_as_counts_and_expire_after_an_hour(behaving) -> None:
+    kube = behaving(time_scale=0.0005)  # an hour of sim time in 1.8 s
+    kube.create(pod("lonely", volumes=[{"name": "s", "secret": {"secretName": "never"}}]))
+    kube.wait(lambda: kube.events(name="lonely", reason="FailedMount"))
+    counted = kube.wait(lambda: [e for e in kube.events(name="lonely", reason="FailedMount") if e.count >= 3])
+    assert len(counted) == 1  # repeats of the same failure aggregate into one Event
+    assert "(x" in kube.kubectl("get", "events", "--field-selector", "reason=FailedMount").stdout
+    kube.core.delete_namespaced_pod("lonely", "default", _preload_content=False)
+    kube.wait(lambda: not kube.events(name="lonely"), timeout=10, what="events gone after the event TTL")
