@@ -7,7 +7,9 @@ matching the selector that have an IP are listed: ready ones under
 others under ``notReadyAddresses`` / ``ready: false``. Named target ports are
 resolved against each pod's container ports. One EndpointSlice per Service
 (``<service>-<suffix>``, label ``kubernetes.io/service-name``, owned by the
-Service); the Endpoints object is deleted with its Service.
+Service); the Endpoints object is deleted with its Service. They change with
+every pod readiness flip, so updates are committed straight to the store
+(creates go through the API pipeline).
 """
 
 from __future__ import annotations
@@ -152,12 +154,10 @@ class EndpointsController:
         if live is None:
             rt.create("v1", "Endpoints", meta["namespace"], body)
         elif live.get("subsets") != body.get("subsets"):
-            def put(obj: dict[str, Any]) -> dict[str, Any]:
-                obj.pop("subsets", None)
-                if "subsets" in body:
-                    obj["subsets"] = body["subsets"]
-                return obj
-            rt.update("v1", "Endpoints", meta["namespace"], meta["name"], put)
+            new = {k: v for k, v in live.items() if k != "subsets"}
+            if "subsets" in body:
+                new["subsets"] = body["subsets"]
+            rt.replace("", "endpoints", live, new)
 
     def _find_slice(self, namespace: str, service: str) -> str:
         """A slice written before a restart (persisted sims)."""
@@ -198,8 +198,4 @@ class EndpointsController:
             return
         if live.get("endpoints") == endpoints and live.get("ports") == ports:
             return
-
-        def put(obj: dict[str, Any]) -> dict[str, Any]:
-            obj["endpoints"], obj["ports"] = endpoints, ports
-            return obj
-        rt.update("discovery.k8s.io/v1", "EndpointSlice", meta["namespace"], name, put)
+        rt.replace("discovery.k8s.io", "endpointslices", live, {**live, "endpoints": endpoints, "ports": ports})

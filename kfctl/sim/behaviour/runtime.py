@@ -233,6 +233,16 @@ class Runtime:
                 continue
         raise APIError(409, "Conflict", f"{rtype.plural} {name}: status kept changing")
 
+    def replace(self, group: str, plural: str, live: dict[str, Any], new: dict[str, Any]) -> None:
+        """Commit ``new`` over the stored ``live`` (compare-and-swap); a race marks nothing, the caller's
+        next reconcile (the racing write's own event) sees the latest state."""
+        try:
+            self.store.update(group, plural, {**new, "metadata": dict(live["metadata"])},
+                              live["metadata"]["resourceVersion"])
+        except StaleWrite:
+            log.debug("sim: %s/%s changed under a controller; the next event reconciles it", plural,
+                      live["metadata"]["name"])
+
     def commit(self, group: str, plural: str, obj: dict[str, Any]) -> dict[str, Any]:
         """Create ``obj`` straight in the store (uid, creation time; no admission): high-volume records (Events)."""
         meta = obj["metadata"]
