@@ -44,6 +44,7 @@ from kfctl.engine.teardown import Target, wait_gone
 from kfctl.engine.tracker import Tracker
 from kfctl.errors import OperationFailed
 from kfctl.plan import ObjectRef, Plan
+from kfctl.plan.index import WORKLOAD_KINDS
 
 PENDING, RUNNING, WAITING, HEALTHY, FAILED, BLOCKED = "pending", "running", "waiting", "healthy", "failed", "blocked"
 
@@ -326,7 +327,26 @@ class ApplyEngine:
                 if not unmet and self.state[edge.dependent] == PENDING:
                     self.ready.append(edge.dependent)
 
+    def _pods_say(self, ref: ObjectRef) -> str:
+        """What the pods of a failed workload report (unschedulable, crash-looping, ...), or ""."""
+        if (ref.group, ref.kind) not in WORKLOAD_KINDS or ref.kind == "Pod":
+            return ""
+        selector = ((self.manifests[ref].get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
+        if ref.kind in ("Job", "CronJob") or not selector:
+            return ""
+        try:
+            pods, _ = self.cluster.list("v1", "Pod", namespace=ref.namespace,
+                                        label_selector=",".join(f"{k}={v}" for k, v in sorted(selector.items())))
+        except Exception:  # diagnostics must never hide the failure itself
+            return ""
+        for pod in pods:
+            verdict = assess(pod)
+            if not verdict.ready:
+                return f"; pod {(pod.get('metadata') or {}).get('name')}: {verdict.message}"
+        return ""
+
     def _fail(self, ref: ObjectRef, message: str) -> None:
+        message += self._pods_say(ref)
         self._set(ref, FAILED, message)
         self.emit(ev.FAILED, ref, message)
         stack = [ref]

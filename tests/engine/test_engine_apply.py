@@ -202,3 +202,18 @@ subjects: [{kind: ServiceAccount, name: default, namespace: kubeflow}]
     live = cluster.get("rbac.authorization.k8s.io/v1", "ClusterRoleBinding", None, "reader")
     assert live["roleRef"]["name"] == "new"
     assert result.pruned == ("ClusterRole/old",)
+
+
+def test_a_failed_workload_says_what_its_pods_report(sim_factory):
+    sim = sim_factory(behaviour=True, profile="instant")
+    deployment = {"apiVersion": "apps/v1", "kind": "Deployment",
+                  "metadata": {"name": "hungry", "namespace": "kubeflow"},
+                  "spec": {"replicas": 1, "progressDeadlineSeconds": 1, "selector": {"matchLabels": {"app": "hungry"}},
+                           "template": {"metadata": {"labels": {"app": "hungry"}},
+                                        "spec": {"containers": [{"name": "c", "image": "busybox",
+                                                                 "resources": {"requests": {"cpu": "500"}}}]}}}}
+    result = run(sim, docs(BASE)[:1] + [deployment])
+    outcome = {str(o.ref): o for o in result.outcomes}["Deployment/kubeflow/hungry"]
+    assert outcome.state == "failed"
+    assert "ProgressDeadlineExceeded" in outcome.message
+    assert "pod hungry-" in outcome.message and "Insufficient cpu" in outcome.message

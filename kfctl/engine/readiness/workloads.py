@@ -103,14 +103,13 @@ def daemonset(obj: dict) -> Verdict:
     return current(f"{desired} of {desired} pods ready")
 
 
+#: container waiting reasons that kstatus calls failed. CreateContainerConfigError (a Secret or
+#: ConfigMap not there yet) is left out: it clears by itself once the object appears.
 _FAILING_WAIT_REASONS = {
     "CrashLoopBackOff",
     "ImagePullBackOff",
     "ErrImagePull",
     "InvalidImageName",
-    "CreateContainerConfigError",
-    "CreateContainerError",
-    "RunContainerError",
 }
 
 
