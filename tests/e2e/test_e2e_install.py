@@ -41,9 +41,22 @@ def test_full_default_set_converges_reapplies_with_no_writes_and_deletes(platfor
     assert len([e for e in sim.timeline() if e["verb"] in WRITE_VERBS and not e.get("dryRun")]) == writes_before
     assert {ref: obj["metadata"]["resourceVersion"] for ref, obj in owned(sim, deployment).items()} == versions
 
+    cluster = connect(sim.kubeconfig_path, None)
+    user_objects = [  # a user's work, in a namespace of their own: delete must not touch it
+        ("v1", "Namespace", None, "alice", {}),
+        ("kubeflow.org/v1", "Notebook", "alice", "analysis", {"spec": {"template": {"spec": {"containers": [
+            {"name": "analysis", "image": "ghcr.io/kubeflow/kubeflow/notebook-servers/jupyter-scipy:v1.10.0"}]}}}}),
+        ("kubeflow.org/v1", "TFJob", "alice", "mnist", {"spec": {"tfReplicaSpecs": {"Worker": {"replicas": 1, "template": {
+            "spec": {"containers": [{"name": "tensorflow", "image": "tensorflow/tensorflow:2.16.1"}]}}}}}}),
+    ]
+    for api_version, kind, namespace, name, body in user_objects:
+        meta = {"name": name, **({"namespace": namespace} if namespace else {})}
+        cluster.apply({"apiVersion": api_version, "kind": kind, "metadata": meta, **body})
+
     deleted = delete(sim, deployment.name)
     assert deleted.ok, deleted.stuck
-    cluster = connect(sim.kubeconfig_path, None)
+    for api_version, kind, namespace, name, _ in user_objects:
+        assert cluster.get(api_version, kind, namespace, name) is not None, (kind, name)
     assert owned(sim, deployment) == {}
     assert cluster.get("v1", "ConfigMap", "kubeflow", parent_name(deployment.name)) is None
     kept = {ref for ref, _ in deleted.kept}
