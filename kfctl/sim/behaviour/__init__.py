@@ -45,8 +45,8 @@ from kfctl.sim.behaviour.kubelet import Kubelet
 from kfctl.sim.behaviour.loadbalancers import LoadBalancers
 from kfctl.sim.behaviour.nodes import register_nodes
 from kfctl.sim.behaviour.profiles import (
-    FLAKY, INSTANT, PROFILES, REALISTIC, ClusterShape, ImageRule, NodeSpec, Profile, expected_ready_delay,
-    profile_named,
+    FLAKY, INSTANT, KUBEFLOW_NEEDS, PROFILES, REALISTIC, ClusterShape, ImageRule, NodeSpec, Profile, ServiceNeed,
+    expected_ready_delay, profile_named,
 )
 from kfctl.sim.behaviour.replicasets import ReplicaSetController
 from kfctl.sim.behaviour.runtime import Runtime
@@ -60,7 +60,8 @@ if TYPE_CHECKING:
     from kfctl.sim.cluster import Cluster
 
 __all__ = [
-    "FLAKY", "INSTANT", "PROFILES", "REALISTIC", "Behaviours", "ClusterShape", "ImageRule", "NodeSpec", "Profile",
+    "FLAKY", "INSTANT", "KUBEFLOW_NEEDS", "PROFILES", "REALISTIC", "Behaviours", "ClusterShape", "ImageRule", "NodeSpec",
+    "Profile", "ServiceNeed",
     "expected_ready_delay", "profile_named",
 ]
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import copy
 from typing import TYPE_CHECKING, Any
 
+from kfctl.sim.behaviour.backoff import ControllerRateLimiter
 from kfctl.sim.behaviour.events import NORMAL, WARNING
 from kfctl.sim.behaviour.index import owner_key
 from kfctl.sim.behaviour.pods import is_active, is_ready, pod_from_template, template_hash
@@ -42,6 +43,7 @@ class DaemonSetController:
         rt.watch("apps", "daemonsets", self._on_set)
         rt.watch("", "pods", self._on_pod)
         rt.watch("", "nodes", self._on_node)
+        self._limiter = ControllerRateLimiter()  # failed creations requeue like queue.AddRateLimited
 
     def _on_set(self, event: Event) -> None:
         if event.type != DELETED:
@@ -103,8 +105,10 @@ class DaemonSetController:
             created = rt.create("v1", "Pod", meta["namespace"], pod)
         except APIError as exc:
             self.b.events.record(ds, WARNING, "FailedCreate", f"Error creating: {exc.message}", COMPONENT)
-            rt.mark_after(5.0, "daemonset", meta["namespace"], meta["name"])
+            rt.mark_after(self._limiter.when(meta["uid"], rt.clock.now()), "daemonset", meta["namespace"],
+                          meta["name"])
             return
+        self._limiter.forget(meta["uid"])
         self.b.events.record(ds, NORMAL, "SuccessfulCreate", f"Created pod: {created['metadata']['name']}", COMPONENT)
 
     def _roll(self, ds: dict[str, Any], by_node: dict[str, list[dict[str, Any]]], eligible: list[str],

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from kfctl.sim.behaviour.backoff import job_rate_limiter
 from kfctl.sim.behaviour.events import NORMAL, WARNING
 from kfctl.sim.behaviour.index import owner_key
 from kfctl.sim.behaviour.pods import condition, is_active, is_ready, pod_from_template
@@ -36,6 +37,7 @@ class JobController:
         rt.reconciler("job", self.reconcile)
         rt.watch("batch", "jobs", self._on_job)
         rt.watch("", "pods", self._on_pod)
+        self._limiter = job_rate_limiter()  # the Job controller's own queue: 1 s doubling to 1 min
 
     def _on_job(self, event: Event) -> None:
         if event.type != DELETED:
@@ -120,8 +122,10 @@ class JobController:
             created = self.b.runtime.create("v1", "Pod", meta["namespace"], pod)
         except APIError as exc:
             self.b.events.record(job, WARNING, "FailedCreate", f"Error creating: {exc.message}", COMPONENT)
-            self.b.runtime.mark_after(5.0, "job", meta["namespace"], meta["name"])
+            self.b.runtime.mark_after(self._limiter.when(meta["uid"], self.b.runtime.clock.now()), "job",
+                                      meta["namespace"], meta["name"])
             return
+        self._limiter.forget(meta["uid"])
         self.b.events.record(job, NORMAL, "SuccessfulCreate", f"Created pod: {created['metadata']['name']}",
                              COMPONENT)
 

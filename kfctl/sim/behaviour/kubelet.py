@@ -17,8 +17,15 @@ profile's delays:
    for ``job_run`` seconds and end ``Succeeded``.
 4. failures come from the profile's image rules: ``ImagePullBackOff``
    (``ErrImagePull`` then ``ImagePullBackOff``) or ``CrashLoopBackOff``
-   (exit 1 after ``crash_after`` s, back-off 10 s doubling to 300 s,
-   ``restartCount`` growing; optionally recovering after N crashes).
+   (exit 1 after ``crash_after`` s, ``restartCount`` growing; optionally
+   recovering after N crashes).
+5. an application whose image has a ``ServiceNeed`` and that starts while
+   a needed Service has no ready endpoint exits when it gives up or a probe
+   kills it (:mod:`.needs`); had the Service become ready by then, it
+   connects and becomes ready instead.
+
+Every exit is restarted with the kubelet's back-off (:class:`.backoff.CrashBackoff`:
+at once, then 10 s doubling to 300 s, reset after 10 minutes).
 """
 
 from __future__ import annotations
@@ -29,7 +36,8 @@ import itertools
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from kfctl.sim.behaviour import mounts
+from kfctl.sim.behaviour import mounts, needs
+from kfctl.sim.behaviour.backoff import CrashBackoff
 from kfctl.sim.behaviour.events import NORMAL, WARNING
 from kfctl.sim.behaviour.nodes import node_ip
 from kfctl.sim.behaviour.pods import is_terminal
@@ -57,6 +65,7 @@ class Container:
     restarts: int = 0
     pulled: bool = False
     container_id: str = ""
+    backoff: CrashBackoff = field(default_factory=CrashBackoff)
 
 
 @dataclass
@@ -244,7 +253,33 @@ class Kubelet:
         if rule is not None and rule.fail == CRASH_LOOP_BACKOFF and (not rule.crashes or c.restarts < rule.crashes):
             self._later(rule.crash_after, pod, run, c, "crash")
             return
+        need = self.profile.service_need(c.image)
+        if need is not None and needs.unreachable(need, pod["metadata"]["namespace"],
+                                                  self.b.endpoints.ready_addresses):
+            delay, killer = needs.exit_after(need, self._spec_of(pod, c))
+            self._later(delay, pod, run, c, "gave-up", killer)
+            return
         self._later(self.profile.start_delay(c.image), pod, run, c, "ready")
+
+    @staticmethod
+    def _spec_of(pod: dict[str, Any], c: Container) -> dict[str, Any]:
+        kind = "initContainers" if c.init else "containers"
+        return next((x for x in (pod.get("spec") or {}).get(kind) or [] if x.get("name") == c.name), {})
+
+    def _on_gave_up(self, pod: dict[str, Any], run: PodRun, c: Container, killer: str) -> None:
+        """The retry window of an application started without a needed Service is over."""
+        need = self.profile.service_need(c.image)
+        ns = pod["metadata"]["namespace"]
+        missing = needs.unreachable(need, ns, self.b.endpoints.ready_addresses) if need is not None else []
+        if not missing:  # the Service came up while the application was still retrying
+            self._later(self.profile.start_delay(c.image), pod, run, c, "ready")
+            return
+        if killer:
+            self._event(pod, run, c, WARNING, "Unhealthy", f"{killer.capitalize()} probe failed: dial tcp: "
+                        f"lookup {missing[0]}.{ns}.svc.cluster.local: connection refused")
+            self._event(pod, run, c, NORMAL, "Killing", f"Container {c.name} failed {killer} probe, will be "
+                                                        "restarted")
+        self._on_crash(pod, run, c, "")
 
     def _on_init_done(self, pod: dict[str, Any], run: PodRun, c: Container, _: str) -> None:
         self._terminate(c, 0, "Completed")
@@ -265,8 +300,11 @@ class Kubelet:
             return
         c.last_state = {"terminated": c.state["terminated"]}
         c.restarts += 1
-        backoff = min(300.0, 10.0 * 2 ** (c.restarts - 1))
+        backoff = c.backoff.restart_delay(self.b.runtime.clock.now())
         c.started = False
+        if backoff <= 0:  # the first exit (or the first after 10 quiet minutes) restarts at once
+            self._on_restart(pod, run, c, "")
+            return
         c.state = {"waiting": {"reason": CRASH_LOOP_BACKOFF, "message": f"back-off {int(backoff)}s restarting "
                                f"failed container={c.name} pod={pod['metadata']['name']}_"
                                f"{pod['metadata']['namespace']}({run.uid})"}}

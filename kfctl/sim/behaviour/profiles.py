@@ -32,6 +32,11 @@ Profiles:
       pull on a cloud node.
     - PVC bind ~5 s (dynamic provisioning of a cloud disk), certificate issue
       ~2 s, cainjector ~1 s, a cloud load balancer's address ~30 s.
+    - Applications that exit while a Service they need is unreachable
+      (:data:`KUBEFLOW_NEEDS`, sources next to each rule): the container runs
+      until the application gives up or a startup/liveness probe kills it,
+      then exits and is restarted with the kubelet's back-off
+      (:mod:`.backoff`). ``instant`` has no such rules.
 ``flaky``
     ``realistic`` plus the API machinery's fault injection switched on
     (503/429/500 answers, conflicts, dropped connections, watch cuts).
@@ -70,6 +75,26 @@ class ImageRule:
 
 
 @dataclass(frozen=True)
+class ServiceNeed:
+    """Containers of images matching ``patterns`` need ``services`` (in the pod's namespace) to start.
+
+    A container started while one of them has no ready endpoint keeps
+    retrying for ``gives_up_after`` sim seconds (or until its startup or
+    liveness probe kills it, whichever is first), then exits with code 1;
+    if the Service became ready meanwhile it connects and becomes ready
+    instead. ``source`` says where the behaviour and the number come from.
+    """
+
+    patterns: tuple[str, ...]
+    services: tuple[str, ...]
+    gives_up_after: float
+    source: str = ""
+
+    def matches(self, image: str) -> bool:
+        return any(fnmatch.fnmatchcase(image, p) for p in self.patterns)
+
+
+@dataclass(frozen=True)
 class Profile:
     """Every delay of the simulated controllers, in sim seconds."""
 
@@ -79,6 +104,8 @@ class Profile:
     init_run: float = 0.0
     job_run: float = 0.0
     images: tuple[ImageRule, ...] = ()
+    #: applications that exit while a Service they need has no ready endpoint (first match wins)
+    needs: tuple[ServiceNeed, ...] = ()
     crd_establish: float = 0.0
     pvc_bind: float = 0.0
     cert_issue: float = 0.0
@@ -122,6 +149,9 @@ class Profile:
         rule = self.rule(image)
         return rule if rule is not None and rule.fail else None
 
+    def service_need(self, image: str) -> ServiceNeed | None:
+        return next((n for n in self.needs if n.matches(image)), None)
+
     # -- other delays ---------------------------------------------------------
     def crd_establish_delay(self) -> float:
         return self.crd_establish
@@ -154,6 +184,34 @@ def expected_ready_delay(spec: dict[str, Any], profile: Profile | None = None) -
     return total + slowest
 
 
+# -- applications that exit without their database (Kubeflow 1.10) --------------------------
+
+#: Image patterns cover our bundles (``ghcr.io/kubeflow/kfp-*:2.5.0``, manifests/pipelines) and
+#: upstream 1.10.2 (same names, kustomize ``newTag: 2.5.0``), plus the pre-2.1 ``gcr.io/ml-pipeline/*`` names.
+KUBEFLOW_NEEDS: tuple[ServiceNeed, ...] = (
+    ServiceNeed(("*/kfp-api-server:*", "*/api-server:*"), ("mysql", "minio-service"), 360.0,
+                "KFP apiserver retries its DB and object store for InitConnectionTimeout (6m, "
+                "backend/src/apiserver/config/config.json); its startupProbe (failureThreshold 12 x "
+                "periodSeconds 5 = 60 s, upstream ml-pipeline-apiserver-deployment.yaml) kills it first; "
+                "kubeflow/pipelines#6121 (API server in CrashLoopBackOff)"),
+    ServiceNeed(("*/kfp-cache-server:*", "*/cache-server:*"), ("mysql",), 360.0,
+                "KFP cache server: same initMysql retry (initConnectionTimeout 6m, backend/src/cache/server); "
+                "its livenessProbe (tcpSocket, 15 s + 3 x 20 s) kills it while it is not listening"),
+    ServiceNeed(("*ml_metadata_store_server*",), ("mysql",), 1.0,
+                "MLMD store server CHECK-fails at once when mysql_real_connect fails "
+                "(\"Can't connect to MySQL server on 'mysql'\": kubeflow/pipelines#3794, #12086)"),
+    ServiceNeed(("*/kfp-metadata-writer:*", "*/metadata-writer:*"), ("metadata-grpc-service",), 100.0,
+                "metadata_helpers.connect_to_mlmd(): 100 attempts 1 s apart, then RuntimeError "
+                "(kubeflow/pipelines backend/metadata_writer); kubeflow/pipelines#6121"),
+    ServiceNeed(("*/kfp-persistence-agent:*", "*/persistenceagent:*"), ("ml-pipeline",), 120.0,
+                "persistence agent waits for the ml-pipeline API up to its initializeTimeout flag "
+                "(2 min, backend/src/agent/persistence/main.go), then exits"),
+    ServiceNeed(("*katib-db-manager*",), ("katib-mysql",), 60.0,
+                "katib common.OpenSQLConn pings every ConnectInterval until connectTimeout (60 s, "
+                "cmd/db-manager connect-timeout flag) and the db-manager exits \"DB open failed\""),
+)
+
+
 # -- the three profiles ------------------------------------------------------------
 
 INSTANT = Profile(name="instant")
@@ -184,6 +242,7 @@ REALISTIC = Profile(
         ImageRule("*kfp-*", pull=15.0, start=10.0),
         ImageRule("*ml_metadata_store_server*", pull=15.0, start=10.0),
     ),
+    needs=KUBEFLOW_NEEDS,
 )
 
 FLAKY = dataclasses.replace(

@@ -3,15 +3,18 @@
 Pods are created THROUGH the API pipeline, admission webhooks included, as
 the real controller does; so an unready pod-mutating webhook with
 failurePolicy Fail stalls the ReplicaSet, which records a ``FailedCreate``
-event, sets the ``ReplicaFailure`` condition and retries with exponential
-backoff (1 s doubling to 30 s; the real rate limiter starts at 5 ms and caps
-at 1000 s, which in practice means retries every few seconds to minutes).
+event, sets the ``ReplicaFailure`` condition and retries on client-go's
+default controller rate limiter (:class:`.backoff.ControllerRateLimiter`:
+5 ms doubling per failure to 1000 s, with a 10 qps / burst 100 bucket),
+forgotten after a successful creation, as ``queue.AddRateLimited`` /
+``queue.Forget`` do in the real controller.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from kfctl.sim.behaviour.backoff import ControllerRateLimiter
 from kfctl.sim.behaviour.events import NORMAL, WARNING
 from kfctl.sim.behaviour.index import owner_key
 from kfctl.sim.behaviour.pods import condition, is_active, is_ready, pod_from_template
@@ -23,7 +26,6 @@ if TYPE_CHECKING:
     from kfctl.sim.behaviour import Behaviours
 
 COMPONENT = "replicaset-controller"
-BACKOFF_START, BACKOFF_MAX = 1.0, 30.0
 
 
 def ready_since(pod: dict[str, Any]) -> float | None:
@@ -61,15 +63,16 @@ class ReplicaSetController:
         rt.watch("apps", "replicasets", self._on_rs)
         rt.watch("", "pods", self._on_pod)
         self._created: dict[str, set[str]] = {}   # rs uid -> pod names created, not yet indexed
-        self._backoff: dict[str, float] = {}      # rs uid -> current backoff
+        self._limiter = ControllerRateLimiter()   # keyed by rs uid
         self._blocked_until: dict[str, float] = {}
         self._failure: dict[str, str] = {}        # rs uid -> message of the last failed create
 
     def _on_rs(self, event: Event) -> None:
         if event.type == DELETED:
             uid = event.obj["metadata"]["uid"]
-            for table in (self._created, self._backoff, self._blocked_until, self._failure):
+            for table in (self._created, self._blocked_until, self._failure):
                 table.pop(uid, None)
+            self._limiter.forget(uid)
             return
         self.b.runtime.mark("replicaset", event.namespace, event.name)
 
@@ -132,13 +135,13 @@ class ReplicaSetController:
                 message = f"Error creating: {exc.message}"
                 self.b.events.record(rs, WARNING, "FailedCreate", message, COMPONENT)
                 self._failure[uid] = exc.message
-                delay = self._backoff.get(uid, BACKOFF_START / 2) * 2
-                self._backoff[uid] = min(delay, BACKOFF_MAX)
-                self._blocked_until[uid] = rt.clock.now() + self._backoff[uid]
-                rt.mark_after(self._backoff[uid], "replicaset", meta["namespace"], meta["name"])
+                now = rt.clock.now()
+                delay = self._limiter.when(uid, now)
+                self._blocked_until[uid] = now + delay
+                rt.mark_after(delay, "replicaset", meta["namespace"], meta["name"])
                 return
             self._created.setdefault(uid, set()).add(created["metadata"]["name"])
-            self._backoff.pop(uid, None)
+            self._limiter.forget(uid)
             self._failure.pop(uid, None)
             self.b.events.record(rs, NORMAL, "SuccessfulCreate", f"Created pod: {created['metadata']['name']}",
                                  COMPONENT)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import copy
 from typing import TYPE_CHECKING, Any
 
+from kfctl.sim.behaviour.backoff import ControllerRateLimiter
 from kfctl.sim.behaviour.events import NORMAL, WARNING
 from kfctl.sim.behaviour.index import owner_key
 from kfctl.sim.behaviour.pods import is_active, is_ready, owner_reference, pod_from_template, template_hash
@@ -39,6 +40,7 @@ class StatefulSetController:
         rt.watch("apps", "statefulsets", self._on_set)
         rt.watch("", "pods", self._on_pod)
         self._current: dict[str, str] = {}  # set uid -> current revision name
+        self._limiter = ControllerRateLimiter()  # failed creations requeue like queue.AddRateLimited
 
     def _on_set(self, event: Event) -> None:
         if event.type == DELETED:
@@ -136,8 +138,10 @@ class StatefulSetController:
             self.b.events.record(sts, WARNING, "FailedCreate",
                                  f"create Pod {name} in StatefulSet {meta['name']} failed error: {exc.message}",
                                  COMPONENT)
-            rt.mark_after(5.0, "statefulset", meta["namespace"], meta["name"])
+            rt.mark_after(self._limiter.when(meta["uid"], rt.clock.now()), "statefulset", meta["namespace"],
+                          meta["name"])
             return
+        self._limiter.forget(meta["uid"])
         self.b.events.record(sts, NORMAL, "SuccessfulCreate",
                              f"create Pod {name} in StatefulSet {meta['name']} successful", COMPONENT)
 

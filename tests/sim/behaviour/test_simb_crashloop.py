@@ -1,0 +1,122 @@
+"""Why an all-at-once install is slow, as a client sees it: apps crash-looping without their database,
+and a ReplicaSet refused by an unready webhook retrying on client-go's rate limiter."""
+
+from __future__ import annotations
+
+import time
+
+from kfctl.sim.behaviour import KUBEFLOW_NEEDS, Profile
+from simb_helpers import condition, pod, service
+
+#: instant timings, so only the back-off decides when things happen
+NEEDY = Profile(name="needy", needs=KUBEFLOW_NEEDS)
+API_SERVER = "ghcr.io/kubeflow/kfp-api-server:2.5.0"
+#: our bundle's (and upstream's) startupProbe: 12 failures 5 s apart kill the container after 60 s
+STARTUP = {"exec": {"command": ["wget", "-q", "-O", "-", "http://localhost:8888/apis/v1beta1/healthz"]},
+           "periodSeconds": 5, "timeoutSeconds": 2, "failureThreshold": 12}
+
+
+def _backend(kube, name: str) -> None:
+    """A ready pod behind a Service of ``name`` (the instant profile makes it ready at once)."""
+    kube.create(pod(f"{name}-0", labels={"app": name}), service(name, selector={"app": name}, port=3306))
+    kube.wait(lambda: any(e.subsets and e.subsets[0].addresses for e in kube.core.list_namespaced_endpoints(
+        "default", field_selector=f"metadata.name={name}").items))
+
+
+def parse_time(value) -> float:
+    """A timestamp the client decoded (datetime) as epoch seconds."""
+    return value.timestamp()
+
+
+def _close(seen: list[float], expected: list[float]) -> bool:
+    """Equal within the 1 s resolution of Kubernetes timestamps."""
+    return len(seen) == len(expected) and all(abs(a - b) <= 1 for a, b in zip(seen, expected))
+
+
+def _main_status(kube, name: str):
+    """The container status, once the kubelet has published one (waited for)."""
+    return kube.wait(lambda: ((kube.core.read_namespaced_pod(name, "default").status or None) and
+                              (kube.core.read_namespaced_pod(name, "default").status.container_statuses or [None])[0]))
+
+
+def test_api_server_started_before_mysql_crash_loops_and_is_ready_at_the_first_restart_after(behaving) -> None:
+    kube = behaving(profile=NEEDY)
+    _backend(kube, "minio-service")
+    kube.create(pod("ml-pipeline", image=API_SERVER, container={"startupProbe": STARTUP}))
+    restarts: dict[int, tuple[float, float]] = {}  # restartCount -> (previous exit, this start) in sim seconds
+
+    def observe() -> int:
+        s = _main_status(kube, "ml-pipeline")
+        if s.restart_count and s.state.running and s.restart_count not in restarts:
+            restarts[s.restart_count] = (parse_time(s.last_state.terminated.finished_at),
+                                         parse_time(s.state.running.started_at))
+        return s.restart_count
+    kube.wait(lambda: observe() and 4 in restarts, timeout=15)
+    gaps = [round(restarts[n][1] - restarts[n][0]) for n in (1, 2, 3, 4)]
+    assert _close(gaps, [0, 10, 20, 40])  # at once, then 10 s doubling
+    runs = [round(restarts[n + 1][0] - restarts[n][1]) for n in (1, 2, 3)]
+    assert _close(runs, [60, 60, 60])  # killed by the startup probe each time
+    waiting = kube.wait(lambda: _main_status(kube, "ml-pipeline").state.waiting)
+    assert waiting.reason == "CrashLoopBackOff" and waiting.message.startswith("back-off 80s restarting")
+    assert not condition(kube.core.read_namespaced_pod("ml-pipeline", "default"), "Ready").status == "True"
+
+    _backend(kube, "mysql")  # mysql becomes ready during the 80 s back-off
+    mysql_ready = kube.sim.clock.now()
+    ready = kube.wait(lambda: (c := condition(kube.core.read_namespaced_pod("ml-pipeline", "default"), "Ready"))
+                      and c.status == "True" and c, timeout=5)
+    s = _main_status(kube, "ml-pipeline")
+    assert s.restart_count == 5 and s.ready
+    exit_, start = parse_time(s.last_state.terminated.finished_at), parse_time(s.state.running.started_at)
+    assert _close([start - exit_], [80]) and start >= int(mysql_ready)
+    assert parse_time(ready.last_transition_time) == start
+    row = kube.kubectl("get", "pod", "ml-pipeline", "--no-headers").stdout.split()
+    assert row[1:4] == ["1/1", "Running", "5"]
+    assert kube.events(name="ml-pipeline", reason="Killing")[0].message == \
+        "Container main failed startup probe, will be restarted"
+    assert any(e.reason == "BackOff" for e in kube.events(name="ml-pipeline"))
+
+
+def test_api_server_started_after_its_services_are_ready_never_restarts(behaving) -> None:
+    kube = behaving(profile=NEEDY)
+    _backend(kube, "minio-service")
+    _backend(kube, "mysql")
+    kube.create(pod("ml-pipeline", image=API_SERVER, container={"startupProbe": STARTUP}))
+    kube.wait(lambda: _main_status(kube, "ml-pipeline").ready)
+    time.sleep(1.0)  # 100 sim s: past the 60 s a crash would have taken
+    s = _main_status(kube, "ml-pipeline")
+    assert s.ready and s.restart_count == 0 and not s.last_state.terminated
+
+
+def test_a_service_ready_within_the_retry_window_means_no_crash(behaving) -> None:
+    kube = behaving(profile=NEEDY)
+    kube.create(pod("katib-db-manager", image="ghcr.io/kubeflow/katib/katib-db-manager:v0.18.0"))
+    kube.wait(lambda: _main_status(kube, "katib-db-manager").state.running)
+    _backend(kube, "katib-mysql")  # well within the db-manager's 60 s connect timeout
+    kube.wait(lambda: _main_status(kube, "katib-db-manager").ready, timeout=5)
+    assert _main_status(kube, "katib-db-manager").restart_count == 0
+
+
+def test_replicaset_refused_by_an_unready_webhook_retries_on_the_controller_rate_limiter(behaving) -> None:
+    from test_simb_webhooks import webhook_config  # noqa: PLC0415 (tests have no packages)
+
+    kube = behaving(time_scale=0.02)
+    kube.core.create_namespace({"metadata": {"name": "kubeflow", "labels": {"istio-injection": "enabled"}}})
+    kube.create(webhook_config("MutatingWebhookConfiguration", "sidecar-injector.istio.io", resources=["pods"],
+                               service_name="istiod",
+                               namespaceSelector={"matchLabels": {"istio-injection": "enabled"}}))
+    template = {"metadata": {"labels": {"app": "app"}}, "spec": {"containers": [{"name": "a", "image": "a:1"}]}}
+    kube.create({"apiVersion": "apps/v1", "kind": "ReplicaSet", "metadata": {"name": "app", "namespace": "kubeflow"},
+                 "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "app"}}, "template": template}})
+    [event] = kube.wait(lambda: kube.events("kubeflow", reason="FailedCreate"))
+    first = parse_time(event.first_timestamp)
+    clock = kube.sim.clock
+    # failures n = 0, 1, ... retry 5 ms * 2**n later: attempts at 0.005 * (2**n - 1) s = ..., 10.2, 20.5, 41.0 s
+    kube.wait(lambda: clock.now() >= first + 30, timeout=5)
+    [event] = kube.events("kubeflow", reason="FailedCreate")
+    assert event.count == 13  # (1 s doubling to 30 s would have made 5)
+    assert kube.core.list_namespaced_pod("kubeflow").items == []
+    _backend(kube, "istiod")  # the webhook is ready from ~30 s; the controller only looks again at ~41 s
+    time.sleep(0.1)
+    assert kube.core.list_namespaced_pod("kubeflow").items == []
+    [created] = kube.wait(lambda: kube.core.list_namespaced_pod("kubeflow").items, timeout=5)
+    assert 39 <= parse_time(created.metadata.creation_timestamp) - first <= 42
