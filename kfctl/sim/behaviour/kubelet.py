@@ -40,7 +40,7 @@ from kfctl.sim.behaviour import mounts, needs
 from kfctl.sim.behaviour.backoff import CrashBackoff
 from kfctl.sim.behaviour.events import NORMAL, WARNING
 from kfctl.sim.behaviour.nodes import node_ip
-from kfctl.sim.behaviour.pods import is_terminal
+from kfctl.sim.behaviour.pods import is_terminal, qos_class
 from kfctl.sim.behaviour.profiles import CRASH_LOOP_BACKOFF, IMAGE_PULL_BACKOFF
 from kfctl.sim.store import DELETED, Event
 
@@ -409,18 +409,3 @@ class Kubelet:
             out["containerID"] = c.container_id
         return out
 
-
-def qos_class(spec: dict[str, Any]) -> str:
-    containers = [*(spec.get("containers") or []), *(spec.get("initContainers") or [])]
-    any_set, guaranteed = False, True
-    for c in containers:
-        res = c.get("resources") or {}
-        requests, limits = res.get("requests") or {}, res.get("limits") or {}
-        if requests or limits:
-            any_set = True
-        for name in ("cpu", "memory"):
-            if name not in limits or (name in requests and requests[name] != limits[name]):
-                guaranteed = False
-    if not any_set:
-        return "BestEffort"
-    return "Guaranteed" if guaranteed else "Burstable"

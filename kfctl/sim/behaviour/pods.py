@@ -157,3 +157,20 @@ def pod_from_template(template: dict[str, Any], *, namespace: str, owner: dict[s
     spec.setdefault("terminationGracePeriodSeconds", 30)
     spec.setdefault("dnsPolicy", "ClusterFirst")
     return {"apiVersion": "v1", "kind": "Pod", "metadata": meta, "spec": spec}
+
+
+def qos_class(spec: dict[str, Any]) -> str:
+    """The pod's QoS class from its containers' requests and limits (BestEffort, Burstable, Guaranteed)."""
+    containers = [*(spec.get("containers") or []), *(spec.get("initContainers") or [])]
+    any_set, guaranteed = False, True
+    for c in containers:
+        res = c.get("resources") or {}
+        requests, limits = res.get("requests") or {}, res.get("limits") or {}
+        if requests or limits:
+            any_set = True
+        for name in ("cpu", "memory"):
+            if name not in limits or (name in requests and requests[name] != limits[name]):
+                guaranteed = False
+    if not any_set:
+        return "BestEffort"
+    return "Guaranteed" if guaranteed else "Burstable"
