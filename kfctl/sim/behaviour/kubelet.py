@@ -275,8 +275,9 @@ class Kubelet:
             self._later(self.profile.start_delay(c.image), pod, run, c, "ready")
             return
         if killer:
-            self._event(pod, run, c, WARNING, "Unhealthy", f"{killer.capitalize()} probe failed: dial tcp: "
-                        f"lookup {missing[0]}.{ns}.svc.cluster.local: connection refused")
+            # the application is still retrying (here: Service missing[0]) and not serving its probe endpoint yet
+            self._event(pod, run, c, WARNING, "Unhealthy", f"{killer.capitalize()} probe failed: dial tcp "
+                                                           f"{run.pod_ip}: connect: connection refused")
             self._event(pod, run, c, NORMAL, "Killing", f"Container {c.name} failed {killer} probe, will be "
                                                         "restarted")
         self._on_crash(pod, run, c, "")
