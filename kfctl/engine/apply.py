@@ -20,7 +20,6 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from typing import Any
 
 from kfctl.engine import events as ev
@@ -39,91 +38,27 @@ from kfctl.engine.inventory import (
     PART_OF,
 )
 from kfctl.engine.readiness import Rule, Status, assess
-from kfctl.engine.retry import Backoff, Retrying, call_with_retry
+from kfctl.engine.objects import LISTED_WHOLE, NEVER_REPLACED, immutable_refusal, resource_version
+from kfctl.engine.results import (  # noqa: F401  (re-exported: the engine's public values)
+    BLOCKED,
+    FAILED,
+    HEALTHY,
+    PENDING,
+    RUNNING,
+    WAITING,
+    ApplyOptions,
+    ApplyResult,
+    ObjectOutcome,
+)
+from kfctl.engine.retry import Retrying, call_with_retry
 from kfctl.engine.teardown import Target, wait_gone
 from kfctl.engine.tracker import Tracker
 from kfctl.errors import OperationFailed
 from kfctl.plan import ObjectRef, Plan
 from kfctl.plan.index import WORKLOAD_KINDS
 
-PENDING, RUNNING, WAITING, HEALTHY, FAILED, BLOCKED = "pending", "running", "waiting", "healthy", "failed", "blocked"
-
-
-@dataclass(frozen=True)
-class ApplyOptions:
-    concurrency: int = 8
-    timeout: float = 1800.0         # whole apply, seconds
-    object_timeout: float = 600.0   # one object from apply to healthy
-    force_conflicts: bool = False
-    adopt: bool = False
-    prune: bool = True
-    purge_crds: bool = False
-    backoff: Backoff = field(default_factory=Backoff)
-
-
-@dataclass(frozen=True)
-class ObjectOutcome:
-    ref: ObjectRef
-    component: str
-    state: str
-    message: str
-    wrote: bool = False
-
-
-@dataclass(frozen=True)
-class ApplyResult:
-    outcomes: tuple[ObjectOutcome, ...]
-    pruned: tuple[str, ...]
-    kept: tuple[str, ...]
-    elapsed: float
-    writes: int
-
-    @property
-    def ok(self) -> bool:
-        return all(o.state == HEALTHY for o in self.outcomes)
-
-    @property
-    def problems(self) -> tuple[ObjectOutcome, ...]:
-        return tuple(o for o in self.outcomes if o.state != HEALTHY)
-
-
-class ApplyFailed(OperationFailed):
-    def __init__(self, result: ApplyResult) -> None:
-        lines = [f"{o.ref} [{o.component}] {o.state}: {o.message}" for o in result.problems]
-        super().__init__("apply did not converge:\n  " + "\n  ".join(lines))
-        self.result = result
-
-
 class OwnershipError(Exception):
     """An object exists and belongs to someone else."""
-
-
-#: kinds never deleted to get around an immutable field: they hold data or everything else
-_NEVER_REPLACED = {("", "PersistentVolumeClaim"), ("", "PersistentVolume"), ("", "Namespace"),
-                   ("apiextensions.k8s.io", "CustomResourceDefinition")}
-
-
-#: cluster-scoped kinds with small objects and few of them: listed whole instead of one GET per object
-_LISTED_WHOLE = {
-    ("", "Namespace"), ("rbac.authorization.k8s.io", "ClusterRole"), ("rbac.authorization.k8s.io", "ClusterRoleBinding"),
-    ("scheduling.k8s.io", "PriorityClass"), ("storage.k8s.io", "StorageClass"), ("networking.k8s.io", "IngressClass"),
-    ("admissionregistration.k8s.io", "MutatingWebhookConfiguration"),
-    ("admissionregistration.k8s.io", "ValidatingWebhookConfiguration"),
-}
-
-
-def _immutable(exc: Exception) -> bool:
-    """A 422 refusing to change an immutable field."""
-    message = str(getattr(exc, "api_message", exc)).lower()
-    return getattr(exc, "status", None) == 422 and (
-        "field is immutable" in message or "cannot change roleref" in message or "is immutable" in message)
-
-
-def _rv(obj: Mapping[str, Any] | None) -> int:
-    try:
-        return int(((obj or {}).get("metadata") or {}).get("resourceVersion") or 0)
-    except (TypeError, ValueError):
-        return 0
 
 
 def _api_version(ref: ObjectRef, manifest: Mapping[str, Any]) -> str:
@@ -187,7 +122,7 @@ class ApplyEngine:
         with self.live_lock:
             if event_type == "DELETED":
                 self.live.pop(ref, None)
-            elif _rv(obj) >= _rv(self.live.get(ref)):
+            elif resource_version(obj) >= resource_version(self.live.get(ref)):
                 self.live[ref] = obj
         self.events.put(("object", ref))
 
@@ -256,7 +191,7 @@ class ApplyEngine:
         try:
             result = self._call_with_retry(ref, write, deadline)
         except Exception as exc:
-            if live is None or not _immutable(exc) or (ref.group, ref.kind) in _NEVER_REPLACED \
+            if live is None or not immutable_refusal(exc) or (ref.group, ref.kind) in NEVER_REPLACED \
                     or owner_of(live) not in (self.set_id, None) or (owner_of(live) is None and not adopting):
                 raise
             # An upgrade changed a field the API server will not update (a binding's roleRef, a
@@ -285,7 +220,7 @@ class ApplyEngine:
             self.events.put(("failed", (ref, f"{text}" + (f" (hint: {hint})" if hint else ""))))
         else:
             with self.live_lock:
-                if _rv(obj) >= _rv(self.live.get(ref)):
+                if resource_version(obj) >= resource_version(self.live.get(ref)):
                     self.live[ref] = obj
             self.events.put(("done", (ref, wrote, message)))
 
@@ -374,7 +309,7 @@ class ApplyEngine:
         kinds = {(_api_version(r, self.manifests[r]), r.kind) for r in self.plan.nodes}
         for api, kind in sorted(kinds):
             group = api.split("/", 1)[0] if "/" in api else ""
-            if (group, kind) in _LISTED_WHOLE:
+            if (group, kind) in LISTED_WHOLE:
                 items, _ = self.retrying.list(api, kind)
                 self.existing[(group, kind)] = {str((i.get("metadata") or {}).get("name")): i for i in items}
         watchers = [self.tracker.ensure(api, kind) for api, kind in sorted(kinds)]

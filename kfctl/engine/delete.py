@@ -27,7 +27,6 @@ from kfctl.engine import events as ev
 from kfctl.engine.inventory import PART_OF, Inventory, Member, applyset_id, owner_of, parent_name, release_patch
 from kfctl.engine.observe import list_owned, read_inventory
 from kfctl.engine.teardown import Target, delete_in_order
-from kfctl.errors import OperationFailed
 from kfctl.plan import ObjectRef
 
 #: kinds whose objects are made by the control plane, never by users
@@ -63,10 +62,6 @@ class DeleteResult:
     @property
     def ok(self) -> bool:
         return not self.stuck
-
-
-class NotDeployed(OperationFailed):
-    pass
 
 
 def _is_system(obj: dict[str, Any], our_certificates: set[tuple[str, str]]) -> bool:

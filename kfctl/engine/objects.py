@@ -1,0 +1,38 @@
+"""What the engine knows about writing one object to the API server.
+
+Which kinds may be replaced when an upgrade changes an immutable field, how
+such a refusal reads, which cluster-scoped kinds are cheap to list whole, and
+how to order two observations of the same object.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+#: kinds never deleted to get around an immutable field: they hold data or everything else
+NEVER_REPLACED = {("", "PersistentVolumeClaim"), ("", "PersistentVolume"), ("", "Namespace"),
+                   ("apiextensions.k8s.io", "CustomResourceDefinition")}
+
+
+#: cluster-scoped kinds with small objects and few of them: listed whole instead of one GET per object
+LISTED_WHOLE = {
+    ("", "Namespace"), ("rbac.authorization.k8s.io", "ClusterRole"), ("rbac.authorization.k8s.io", "ClusterRoleBinding"),
+    ("scheduling.k8s.io", "PriorityClass"), ("storage.k8s.io", "StorageClass"), ("networking.k8s.io", "IngressClass"),
+    ("admissionregistration.k8s.io", "MutatingWebhookConfiguration"),
+    ("admissionregistration.k8s.io", "ValidatingWebhookConfiguration"),
+}
+
+
+def immutable_refusal(exc: Exception) -> bool:
+    """A 422 refusing to change an immutable field."""
+    message = str(getattr(exc, "api_message", exc)).lower()
+    return getattr(exc, "status", None) == 422 and (
+        "field is immutable" in message or "cannot change roleref" in message or "is immutable" in message)
+
+
+def resource_version(obj: Mapping[str, Any] | None) -> int:
+    try:
+        return int(((obj or {}).get("metadata") or {}).get("resourceVersion") or 0)
+    except (TypeError, ValueError):
+        return 0
