@@ -33,11 +33,13 @@ class StrictLoader(_Loader):  # type: ignore[misc,valid-type]
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: dict[Any, yaml.Node] = {}
         for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=True)
+            # Scalar keys (all of Kubernetes') compare as resolved tag and text, without building them twice.
+            key = (key_node.tag, key_node.value) if isinstance(key_node, yaml.ScalarNode) \
+                else self.construct_object(key_node, deep=True)
             if key in seen:
                 raise DuplicateKeyError(
                     "while constructing a mapping", node.start_mark,
-                    f"found duplicate key {key!r}", key_node.start_mark,
+                    f"found duplicate key {(key[1] if isinstance(key, tuple) else key)!r}", key_node.start_mark,
                 )
             seen[key] = key_node
         return super().construct_mapping(node, deep=deep)
