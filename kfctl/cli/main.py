@@ -11,6 +11,7 @@ does not pay for the simulated cluster or the kubernetes client.
 
 from __future__ import annotations
 
+import gc
 import importlib
 import logging
 import os
@@ -121,4 +122,9 @@ def cli(ctx: click.Context, kubeconfig: str | None, kube_context: str | None, ve
 
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point: run the CLI and exit with its code."""
-    cli.main(args=argv, prog_name="kfctl")
+    try:
+        cli.main(args=argv, prog_name="kfctl")
+    finally:
+        # Nothing is left to free: skip the interpreter's last collection of every object
+        # (a fifth of a no-op apply's time went there).
+        gc.freeze()
