@@ -84,7 +84,7 @@ def delete(opts: GlobalOptions, what: str | None, file: Path | None, name: str |
         sizes: dict[str, int] = {}
         for member in plan.delete:
             sizes[member.component or "-"] = sizes.get(member.component or "-", 0) + 1
-        sink = make_sink(output, components=sizes, verbose=opts.verbose)
+        sink = make_sink(output, components=sizes, verbose=opts.verbose, deleting=True)
         engine.sink = sink
         try:
             result = engine.run(plan)

@@ -71,11 +71,14 @@ class PlainSink:
 class LiveSink:
     """A rich Live table per component, redrawn a few times a second."""
 
-    def __init__(self, components: Mapping[str, int], verbose: int = 0) -> None:
+    def __init__(self, components: Mapping[str, int], verbose: int = 0, *, title: str = "kfctl apply",
+                 done: str = "ready") -> None:
         from rich.console import Console
         from rich.live import Live
 
         self.console = Console(stderr=False)
+        self.title = title
+        self.done_label = done
         self.totals = dict(components)
         self.applied: dict[str, int] = {c: 0 for c in components}
         self.ready: dict[str, int] = {c: 0 for c in components}
@@ -89,13 +92,13 @@ class LiveSink:
     def _table(self) -> Any:
         from rich.table import Table
 
-        table = Table(title=f"kfctl apply  {time.monotonic() - self.start:5.1f}s", expand=False)
-        for col in ("component", "applied", "ready", "total", "awaiting"):
+        table = Table(title=f"{self.title}  {time.monotonic() - self.start:5.1f}s", expand=False)
+        for col in ("component", "applied", self.done_label, "total", "awaiting"):
             table.add_column(col)
         for comp, total in self.totals.items():
             done = self.ready.get(comp, 0) >= total
             table.add_row(comp, str(self.applied.get(comp, 0)), str(self.ready.get(comp, 0)), str(total),
-                          "[green]ready[/green]" if done else self.awaiting.get(comp, ""))
+                          f"[green]{self.done_label}[/green]" if done else self.awaiting.get(comp, ""))
         return table
 
     def __call__(self, event: ev.Event) -> None:
@@ -103,7 +106,7 @@ class LiveSink:
             comp = event.component
             if event.kind in (ev.APPLIED, ev.UNCHANGED) and comp in self.applied:
                 self.applied[comp] += 1
-            elif event.kind == ev.HEALTHY and comp in self.ready:
+            elif event.kind in (ev.HEALTHY, ev.DELETED) and comp in self.ready:
                 self.ready[comp] += 1
             elif event.kind == ev.WAITING and comp:
                 self.awaiting[comp] = f"{event.obj}: {event.message}"
@@ -117,11 +120,13 @@ class LiveSink:
         self.live.stop()
 
 
-def make_sink(mode: str, *, components: Mapping[str, int], verbose: int = 0):
+def make_sink(mode: str, *, components: Mapping[str, int], verbose: int = 0, deleting: bool = False):
     if mode == "auto":
         mode = "live" if sys.stdout.isatty() else "plain"
     if mode == "json":
         return JsonSink()
     if mode == "live":
+        if deleting:
+            return LiveSink(components, verbose, title="kfctl delete", done="deleted")
         return LiveSink(components, verbose)
     return PlainSink(verbose)
