@@ -57,6 +57,10 @@ from kfctl.errors import OperationFailed
 from kfctl.plan import ObjectRef, Plan
 from kfctl.plan.index import WORKLOAD_KINDS
 
+#: seconds a workload waits before kfctl looks at its pods to say why, and how often after that
+PROBE_AFTER, PROBE_EVERY = 5.0, 15.0
+
+
 class OwnershipError(Exception):
     """An object exists and belongs to someone else."""
 
@@ -97,6 +101,7 @@ class ApplyEngine:
         self.message: dict[ObjectRef, str] = {}
         self.wrote: dict[ObjectRef, bool] = {}
         self.deadline: dict[ObjectRef, float] = {}
+        self.next_probe: dict[ObjectRef, float] = {}
         self.writes = 0
         self.writes_lock = threading.Lock()
         self.fresh_namespaces: set[str] = set()
@@ -280,8 +285,18 @@ class ApplyEngine:
                 return f"; pod {(pod.get('metadata') or {}).get('name')}: {verdict.message}"
         return ""
 
+    def _probe_pods(self, ref: ObjectRef, now: float) -> None:
+        """A workload waiting for a while: say what its pods report (unschedulable, pulling, crashing)."""
+        self.next_probe[ref] = now + PROBE_EVERY
+        said = self._pods_say(ref)
+        if said and not self.message.get(ref, "").endswith(said):
+            message = self.message.get(ref, "").split("; pod ")[0] + said
+            self.message[ref] = message
+            self.emit(ev.WAITING, ref, message)
+
     def _fail(self, ref: ObjectRef, message: str) -> None:
-        message += self._pods_say(ref)
+        if "; pod " not in message:
+            message += self._pods_say(ref)
         self._set(ref, FAILED, message)
         self.emit(ev.FAILED, ref, message)
         stack = [ref]
@@ -362,6 +377,7 @@ class ApplyEngine:
                     self._set(ref, WAITING, message)
                     _, timeout = self.rules(ref)
                     self.deadline[ref] = now + (timeout or self.options.object_timeout)
+                    self.next_probe[ref] = now + PROBE_AFTER
                     api = _api_version(ref, self.manifests[ref])
                     self.tracker.ensure(api, ref.kind)
                     self._assess(ref)
@@ -375,6 +391,8 @@ class ApplyEngine:
                 for ref, limit in list(self.deadline.items()):
                     if self.state[ref] == WAITING and now > limit:
                         self._fail(ref, f"timed out waiting: {self.message.get(ref, 'not healthy')}")
+                    elif self.state[ref] == WAITING and now > self.next_probe.get(ref, now + PROBE_AFTER):
+                        self._probe_pods(ref, now)
                 if now > total_deadline:
                     for ref, state in self.state.items():
                         if state in (PENDING, WAITING):

@@ -217,3 +217,25 @@ def test_a_failed_workload_says_what_its_pods_report(sim_factory):
     assert outcome.state == "failed"
     assert "ProgressDeadlineExceeded" in outcome.message
     assert "pod hungry-" in outcome.message and "Insufficient cpu" in outcome.message
+
+
+def test_a_workload_waiting_for_a_while_says_what_its_pods_report(sim_factory, monkeypatch):
+    from kfctl.engine import apply as apply_module
+
+    monkeypatch.setattr(apply_module, "PROBE_AFTER", 0.2)
+    sim = sim_factory(behaviour=True, profile="instant")
+    statefulset = {"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": "big", "namespace": "kubeflow"},
+                   "spec": {"replicas": 1, "serviceName": "big", "selector": {"matchLabels": {"app": "big"}},
+                            "template": {"metadata": {"labels": {"app": "big"}},
+                                         "spec": {"containers": [{"name": "c", "image": "busybox",
+                                                                  "resources": {"requests": {"memory": "900Gi"}}}]}}}}
+    events: list[ev.Event] = []
+    cluster = connect(sim.kubeconfig_path, None)
+    plan = build_plan([("app", d) for d in docs(BASE)[:1] + [statefulset]])
+    result = ApplyEngine(cluster, plan, deployment="demo", namespace="kubeflow", sink=events.append,
+                         options=ApplyOptions(object_timeout=2, timeout=30)).run()
+    waits = [e.message for e in events if e.kind == ev.WAITING and e.obj == "StatefulSet/kubeflow/big"]
+    assert any("pod big-0: unschedulable" in m and "Insufficient memory" in m for m in waits), waits
+    outcome = {str(o.ref): o for o in result.outcomes}["StatefulSet/kubeflow/big"]
+    assert outcome.state == "failed" and outcome.message.startswith("timed out waiting")
+    assert "Insufficient memory" in outcome.message
