@@ -70,7 +70,9 @@ def test_missing_secret_volume_holds_pod_in_container_creating_until_created(kub
     assert _status_column(kube, "reader") == "ContainerCreating" and _phase(kube, "reader") == "Pending"
     kube.core.create_namespaced_secret("default", {"metadata": {"name": "db-creds"}, "stringData": {"pw": "x"}})
     kube.wait(lambda: _phase(kube, "reader") == "Running", what="pod running after the secret appears")
-    ready = condition(kube.core.read_namespaced_pod("reader", "default"), "Ready")
+    # Running comes before Ready (the start delay); under load the read may fall between the two
+    ready = kube.wait(lambda: (c := condition(kube.core.read_namespaced_pod("reader", "default"), "Ready"))
+                      and c.status == "True" and c, what="pod ready after the secret appears")
     assert ready.status == "True"
 
 
