@@ -91,7 +91,7 @@ def lower_bound(plan: Plan, profile: Profile) -> tuple[float, list[str]]:
 def verbs(sim: SimCluster, since: int = 0) -> dict[str, int]:
     counts: dict[str, int] = {}
     for entry in sim.timeline()[since:]:
-        key = entry["verb"] + (" (dry-run)" if entry.get("dryRun") else "")
+        key = entry["verb"] + (" (dry-run)" if entry.get("dry_run") else "")
         counts[key] = counts.get(key, 0) + 1
     return dict(sorted(counts.items()))
 

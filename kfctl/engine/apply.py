@@ -37,7 +37,7 @@ from kfctl.engine.inventory import (
     read_parent,
     PART_OF,
 )
-from kfctl.engine.readiness import Rule, Status, assess
+from kfctl.engine.readiness import Rule, Status, Verdict, assess
 from kfctl.engine.objects import LISTED_WHOLE, NEVER_REPLACED, immutable_refusal, resource_version
 from kfctl.engine.results import (  # noqa: F401  (re-exported: the engine's public values)
     BLOCKED,
@@ -102,6 +102,9 @@ class ApplyEngine:
         self.wrote: dict[ObjectRef, bool] = {}
         self.deadline: dict[ObjectRef, float] = {}
         self.next_probe: dict[ObjectRef, float] = {}
+        #: webhook configurations ready but for their Service's endpoints: checked again each tick
+        self.endpoint_waits: set[ObjectRef] = set()
+        self.next_endpoint_check = 0.0
         self.writes = 0
         self.writes_lock = threading.Lock()
         self.fresh_namespaces: set[str] = set()
@@ -245,6 +248,13 @@ class ApplyEngine:
             return
         rule, _ = self.rules(ref)
         verdict = assess(live, rule=rule)
+        if verdict.ready and ref.group == "admissionregistration.k8s.io" and ref.kind.endswith("WebhookConfiguration"):
+            unreachable = self._unreachable_webhook(live)
+            if unreachable:
+                self.endpoint_waits.add(ref)
+                verdict = Verdict(Status.IN_PROGRESS, unreachable)
+            else:
+                self.endpoint_waits.discard(ref)
         if verdict.ready:
             self._set(ref, HEALTHY, verdict.message)
             self.emit(ev.HEALTHY, ref, verdict.message)
@@ -254,6 +264,29 @@ class ApplyEngine:
         elif self.message.get(ref) != verdict.message:
             self.message[ref] = verdict.message
             self.emit(ev.WAITING, ref, verdict.message)
+
+    def _unreachable_webhook(self, live: dict[str, Any]) -> str | None:
+        """Why a webhook cannot answer yet: its Service has no ready endpoint (None when all can).
+
+        A Deployment is Available as soon as its pods are ready, a moment before the endpoint
+        controller publishes them; objects the webhook admits must wait for the endpoints.
+        """
+        mutating = str(live.get("kind", "")).startswith("Mutating")
+        for hook in live.get("webhooks") or ():
+            if hook.get("failurePolicy", "Fail") == "Ignore" and not mutating:
+                continue
+            service = (hook.get("clientConfig") or {}).get("service") or {}
+            if not service.get("name"):
+                continue
+            try:
+                slices, _ = self.cluster.list("discovery.k8s.io/v1", "EndpointSlice", namespace=service.get("namespace"),
+                                              label_selector=f"kubernetes.io/service-name={service['name']}")
+            except Exception:  # cannot tell: let the objects it admits find out (they retry)
+                return None
+            if not any((ep.get("conditions") or {}).get("ready") is not False
+                       for sl in slices for ep in sl.get("endpoints") or ()):
+                return f"waiting for ready endpoints of service {service.get('namespace')}/{service['name']}"
+        return None
 
     def _set(self, ref: ObjectRef, state: str, message: str) -> None:
         self.state[ref] = state
@@ -388,6 +421,10 @@ class ApplyEngine:
                 elif kind == "object":
                     if payload in self.state:
                         self._assess(payload)
+                if self.endpoint_waits and now >= self.next_endpoint_check:
+                    self.next_endpoint_check = now + 0.25  # endpoints are not ours to watch: look 4x a second
+                    for ref in list(self.endpoint_waits):
+                        self._assess(ref)
                 for ref, limit in list(self.deadline.items()):
                     if self.state[ref] == WAITING and now > limit:
                         self._fail(ref, f"timed out waiting: {self.message.get(ref, 'not healthy')}")

@@ -24,7 +24,7 @@ def test_diff_before_and_after_apply_and_after_a_parameter_change(runner, tmp_pa
     assert before.exit_code == 3, before.output
     assert "create   Namespace/kubeflow [kubeflow-core]" in before.output
     assert "app: 7 create" in before.output
-    writes_before = [e for e in sim_cluster.timeline() if e["verb"] in ("apply", "create", "update", "patch", "delete") and not e.get("dryRun")]
+    writes_before = [e for e in sim_cluster.timeline() if e["verb"] in ("apply", "create", "update", "patch", "delete") and not e.get("dry_run")]
     assert writes_before == []  # diff changes nothing
     assert runner.invoke(cli, [*kc(sim_cluster), "apply", "-f", str(kfdef), "-o", "plain"]).exit_code == 0
     same = runner.invoke(cli, [*kc(sim_cluster), "diff", "-f", str(kfdef)])

@@ -59,7 +59,7 @@ def owned(sim, deployment: Deployment) -> dict:
 
 def refused_writes(sim) -> list[dict]:
     """Writes the server refused for a kind it did not serve yet (404) or an unreachable webhook (5xx)."""
-    return [e for e in sim.timeline() if e["verb"] in WRITE_VERBS and not e.get("dryRun")
+    return [e for e in sim.timeline() if e["verb"] in WRITE_VERBS and not e.get("dry_run")
             and (e["code"] == 404 and e["verb"] != "delete" or e["code"] >= 500)]
 
 

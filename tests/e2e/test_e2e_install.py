@@ -35,10 +35,10 @@ def test_full_default_set_converges_reapplies_with_no_writes_and_deletes(platfor
     assert set(live) == set(deployment.plan.nodes)
     versions = {ref: obj["metadata"]["resourceVersion"] for ref, obj in live.items()}
 
-    writes_before = len([e for e in sim.timeline() if e["verb"] in WRITE_VERBS and not e.get("dryRun")])
+    writes_before = len([e for e in sim.timeline() if e["verb"] in WRITE_VERBS and not e.get("dry_run")])
     _, again = apply(sim, kfdef)
     assert again.ok and again.writes == 0
-    assert len([e for e in sim.timeline() if e["verb"] in WRITE_VERBS and not e.get("dryRun")]) == writes_before
+    assert len([e for e in sim.timeline() if e["verb"] in WRITE_VERBS and not e.get("dry_run")]) == writes_before
     assert {ref: obj["metadata"]["resourceVersion"] for ref, obj in owned(sim, deployment).items()} == versions
 
     cluster = connect(sim.kubeconfig_path, None)

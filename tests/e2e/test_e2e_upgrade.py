@@ -35,7 +35,7 @@ def remove_application(kfdef, application: str) -> None:
 
 def applied_names(sim, since: int) -> set[tuple[str, str, str]]:
     return {(e["resource"], e.get("namespace") or "", e["name"]) for e in sim.timeline()[since:]
-            if e["verb"] in ("apply", "create", "update", "patch") and not e.get("dryRun")}
+            if e["verb"] in ("apply", "create", "update", "patch") and not e.get("dry_run")}
 
 
 def plural(ref) -> str:

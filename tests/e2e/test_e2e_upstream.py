@@ -121,7 +121,7 @@ def test_upgrade_from_1_9_1_to_1_10_2_by_parts_then_delete(served, tmp_path, kub
     assert result.ok, [(str(o.ref), o.message) for o in result.problems][:5]
     assert refused_writes(sim) == []
     written = {(e["resource"], e.get("namespace") or "", e["name"]) for e in sim.timeline()[mark:]
-               if e["verb"] == "apply" and not e.get("dryRun") and e["name"] != "kfctl-upstream"}
+               if e["verb"] == "apply" and not e.get("dry_run") and e["name"] != "kfctl-upstream"}
     from kfctl.kinds import BUILTIN, guess_plural
     expected = {((BUILTIN.get((r.group, r.kind)).plural if (r.group, r.kind) in BUILTIN else guess_plural(r.kind)),
                  r.namespace, r.name) for r in changed}

@@ -53,7 +53,7 @@ def run(sim, objects, *, events=None, **options):
     plan = build_plan([("app", d) for d in objects])
     sink = events.append if events is not None else (lambda e: None)
     engine = ApplyEngine(cluster, plan, deployment="demo", namespace="kubeflow",
-                         options=ApplyOptions(object_timeout=20, timeout=60, **options), sink=sink)
+                         options=ApplyOptions(**{"object_timeout": 20, "timeout": 60, **options}), sink=sink)
     try:
         return engine.run()
     finally:
@@ -62,7 +62,7 @@ def run(sim, objects, *, events=None, **options):
 
 def writes(sim) -> list[dict]:
     return [e for e in sim.timeline() if e["verb"] in ("create", "update", "patch", "apply", "delete")
-            and not e.get("dryRun")]
+            and not e.get("dry_run")]
 
 
 def test_custom_resource_waits_for_established_crd(sim_cluster):
@@ -239,3 +239,17 @@ def test_a_workload_waiting_for_a_while_says_what_its_pods_report(sim_factory, m
     outcome = {str(o.ref): o for o in result.outcomes}["StatefulSet/kubeflow/big"]
     assert outcome.state == "failed" and outcome.message.startswith("timed out waiting")
     assert "Insufficient memory" in outcome.message
+
+
+def test_a_webhook_counts_as_healthy_only_once_its_service_has_ready_endpoints(sim_cluster):
+    hook = {"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingWebhookConfiguration",
+            "metadata": {"name": "guard"},
+            "webhooks": [{"name": "guard.example.com", "admissionReviewVersions": ["v1"], "sideEffects": "None",
+                          "clientConfig": {"service": {"name": "guard", "namespace": "kubeflow"}, "caBundle": "Zm9v"},
+                          "rules": [{"apiGroups": [""], "apiVersions": ["v1"], "resources": ["secrets"],
+                                     "operations": ["CREATE"]}]}]}
+    events: list[ev.Event] = []
+    result = run(sim_cluster, docs(BASE)[:1] + [hook], events=events, object_timeout=1.5)
+    outcome = {str(o.ref): o for o in result.outcomes}["ValidatingWebhookConfiguration/guard"]
+    assert outcome.state == "failed"
+    assert "waiting for ready endpoints of service kubeflow/guard" in outcome.message
