@@ -294,13 +294,19 @@ def webhook_edges(index: Index) -> Iterator[Edge]:
 
 
 def component_order(index: Index, component_deps: Mapping[str, tuple[str, ...]]) -> Iterator[Edge]:
-    """Component dependsOn: a component's workloads and custom resources start once its dependencies' workloads are healthy."""
+    """Component dependsOn: a component's custom resources wait for the workloads of the components it requires.
+
+    A custom resource is served by some controller, often the required component's (katib's
+    Issuer and Certificate by cert-manager), so it waits for that component's workloads. The
+    component's own workloads do not: what they really need (CRDs, webhooks, certificates,
+    config, the known runtime dependencies) has edges of its own, and making every workload
+    wait for all of, say, cert-manager only delayed the databases on the critical path.
+    """
     workloads_of: dict[str, list[ObjectRef]] = {}
     for node in index.workloads():
         workloads_of.setdefault(node.component, []).append(node.ref)
     for node in index.nodes:
-        runtime = (node.ref.group, node.ref.kind) in WORKLOAD_KINDS or (node.ref.group, node.ref.kind) not in BUILTIN
-        if not runtime:
+        if (node.ref.group, node.ref.kind) in BUILTIN:
             continue
         for dep_component in component_deps.get(node.component, ()):
             for dep in workloads_of.get(dep_component, ()):

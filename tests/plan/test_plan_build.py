@@ -196,15 +196,17 @@ spec:
     assert db["PersistentVolumeClaim/ns/data"] == "mounts the claim"
 
 
-def test_component_dependencies_order_runtime_objects_only():
+def test_component_dependencies_order_custom_resources_only():
     items = [
         ("cert-manager", yaml.safe_load("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: cm, namespace: cert-manager}\nspec: {template: {spec: {containers: []}}}")),
         ("katib", yaml.safe_load("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cfg, namespace: kubeflow}")),
         ("katib", yaml.safe_load("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: ctl, namespace: kubeflow}\nspec: {template: {spec: {containers: []}}}")),
+        ("katib", yaml.safe_load("apiVersion: cert-manager.io/v1\nkind: Issuer\nmetadata: {name: selfsigned, namespace: kubeflow}\nspec: {selfSigned: {}}")),
     ]
     plan = build_plan(items, component_deps={"katib": ["cert-manager"]})
     assert deps(plan, ObjectRef("", "ConfigMap", "kubeflow", "cfg")) == {}
-    assert deps(plan, ObjectRef("apps", "Deployment", "kubeflow", "ctl")) == {
+    assert deps(plan, ObjectRef("apps", "Deployment", "kubeflow", "ctl")) == {}
+    assert deps(plan, ObjectRef("cert-manager.io", "Issuer", "kubeflow", "selfsigned")) == {
         "Deployment/cert-manager/cm": "component katib depends on cert-manager"
     }
 
