@@ -27,11 +27,11 @@ from kfctl.engine.compare import first_difference, same_object
 from kfctl.engine.desired import desired_manifest
 from kfctl.engine.prune import prune_stale
 from kfctl.engine.inventory import (
-    HASH_ANNOTATION,
     Member,
     applyset_id,
     owner_of,
     released_from,
+    same_applied_manifest,
     parent_manifest,
     parent_name,
     read_parent,
@@ -65,10 +65,6 @@ class OwnershipError(Exception):
     """An object exists and belongs to someone else."""
 
 
-def _api_version(ref: ObjectRef, manifest: Mapping[str, Any]) -> str:
-    return str(manifest.get("apiVersion"))
-
-
 class ApplyEngine:
     def __init__(
         self,
@@ -96,6 +92,9 @@ class ApplyEngine:
         self.live: dict[ObjectRef, dict[str, Any]] = {}
         self.live_lock = threading.Lock()
         self.state: dict[ObjectRef, str] = {ref: PENDING for ref in plan.nodes}
+        self.members_of: dict[str, list[ObjectRef]] = {}
+        for ref, node in plan.nodes.items():
+            self.members_of.setdefault(node.component, []).append(ref)
         self.unmet: dict[ObjectRef, set[ObjectRef]] = {ref: set(plan.dependencies(ref)) for ref in plan.nodes}
         self.ready: list[ObjectRef] = [ref for ref, deps in self.unmet.items() if not deps]
         self.message: dict[ObjectRef, str] = {}
@@ -115,6 +114,9 @@ class ApplyEngine:
         #: for calls outside one object's apply (inventory, prune): retried, reported without an object
         self.retrying = Retrying(cluster, backoff=options.backoff, on_retry=lambda exc, attempt, delay: self.emit(
             ev.RETRY, None, f"{getattr(exc, 'obj', '')}: {getattr(exc, 'api_message', exc)} (retry {attempt} in {delay:.1f}s)"))
+
+    def _api_version(self, ref: ObjectRef) -> str:
+        return str(self.manifests[ref].get("apiVersion"))
 
     # -- events -------------------------------------------------------------------
     def emit(self, kind: str, ref: ObjectRef | None = None, message: str = "", **data: Any) -> None:
@@ -148,7 +150,7 @@ class ApplyEngine:
     def _apply_one(self, ref: ObjectRef) -> tuple[dict[str, Any], bool, str]:
         """Apply one object if needed; returns (live object, wrote, message)."""
         manifest = self.manifests[ref]
-        api_version = _api_version(ref, manifest)
+        api_version = self._api_version(ref)
         deadline = time.monotonic() + self.options.object_timeout
         with self.live_lock:
             live = self.live.get(ref)
@@ -173,9 +175,7 @@ class ApplyEngine:
                     )
                 else:
                     adopting = True
-            desired_hash = (manifest.get("metadata") or {}).get("annotations", {}).get(HASH_ANNOTATION)
-            live_hash = ((live.get("metadata") or {}).get("annotations") or {}).get(HASH_ANNOTATION)
-            if not adopting and live_hash == desired_hash:
+            if not adopting and same_applied_manifest(manifest, live):
                 drift = first_difference(manifest, live)
                 if drift is None:
                     return live, False, "unchanged"
@@ -193,8 +193,9 @@ class ApplyEngine:
         force = self.options.force_conflicts or adopting or correcting
 
         def write() -> dict[str, Any]:
-            self._count_write()
-            return self.cluster.apply(manifest, force=force)
+            written = self.cluster.apply(manifest, force=force)
+            self._count_write()  # counted once it succeeded: refused attempts are retries, not writes
+            return written
 
         try:
             result = self._call_with_retry(ref, write, deadline)
@@ -343,7 +344,7 @@ class ApplyEngine:
                     stack.append(dep)
 
     def _component_check(self, component: str) -> None:
-        refs = [r for r, n in self.plan.nodes.items() if n.component == component]
+        refs = self.members_of[component]
         if all(self.state[r] == HEALTHY for r in refs):
             self.emit(ev.COMPONENT_READY, None, f"{len(refs)} objects healthy", component=component)
 
@@ -354,7 +355,7 @@ class ApplyEngine:
         Small cluster-scoped kinds are also listed whole, once, so that finding out whether an
         object someone else made is in the way costs one request per kind, not one per object.
         """
-        kinds = {(_api_version(r, self.manifests[r]), r.kind) for r in self.plan.nodes}
+        kinds = {(self._api_version(r), r.kind) for r in self.plan.nodes}
         for api, kind in sorted(kinds):
             group = api.split("/", 1)[0] if "/" in api else ""
             if (group, kind) in LISTED_WHOLE:
@@ -411,7 +412,7 @@ class ApplyEngine:
                     _, timeout = self.rules(ref)
                     self.deadline[ref] = now + (timeout or self.options.object_timeout)
                     self.next_probe[ref] = now + PROBE_AFTER
-                    api = _api_version(ref, self.manifests[ref])
+                    api = self._api_version(ref)
                     self.tracker.ensure(api, ref.kind)
                     self._assess(ref)
                 elif kind == "failed":
@@ -493,7 +494,7 @@ class ApplyEngine:
 
     def members(self) -> list[Member]:
         return [
-            Member(_api_version(ref, self.manifests[ref]), ref.kind, ref.namespace, ref.name, node.component)
+            Member(self._api_version(ref), ref.kind, ref.namespace, ref.name, node.component)
             for ref, node in self.plan.nodes.items()
         ]
 

@@ -20,7 +20,7 @@ import yaml
 
 from kfctl.engine.compare import first_difference
 from kfctl.engine.desired import desired_manifest
-from kfctl.engine.inventory import HASH_ANNOTATION, applyset_id, owner_of
+from kfctl.engine.inventory import applyset_id, owner_of, same_applied_manifest
 from kfctl.engine.observe import list_owned, read_inventory
 from kfctl.engine.prune import _kept_reason
 from kfctl.plan import ObjectRef, Plan
@@ -95,9 +95,7 @@ def compute(cluster: Any, plan: Plan, *, deployment: str, namespace: str, purge_
             return Change(ref, component, "create", unified(None, manifest, str(ref)))
         if owner_of(live) != set_id:
             return Change(ref, component, "refuse", "exists and is not owned by this deployment (apply needs --adopt)")
-        same_hash = ((live.get("metadata") or {}).get("annotations") or {}).get(HASH_ANNOTATION) == \
-            manifest["metadata"]["annotations"][HASH_ANNOTATION]
-        if same_hash and first_difference(manifest, live) is None:
+        if same_applied_manifest(manifest, live) and first_difference(manifest, live) is None:
             return Change(ref, component, "unchanged")
         after = cluster.apply(manifest, force=True, dry_run=True)
         text = unified(live, after, str(ref))

@@ -148,6 +148,14 @@ def read_parent(obj: Mapping[str, Any], *, deployment: str) -> Inventory:
     )
 
 
+def same_applied_manifest(desired: Mapping[str, Any], live: Mapping[str, Any]) -> bool:
+    """Whether the live object was last applied from this very manifest (by the hash annotation)."""
+    def digest(obj: Mapping[str, Any]) -> str | None:
+        return ((obj.get("metadata") or {}).get("annotations") or {}).get(HASH_ANNOTATION)
+
+    return digest(desired) is not None and digest(desired) == digest(live)
+
+
 def release_patch(set_id: str) -> dict[str, Any]:
     """The merge patch that makes a kept object stop belonging to a deployment (remembering which)."""
     return {"metadata": {"labels": {PART_OF: None, MANAGED_BY: None}, "annotations": {RELEASED_FROM: set_id}}}
