@@ -95,10 +95,11 @@ def apply(opts: GlobalOptions, file: Path | None, overlays: tuple[Path, ...], dr
         return
     from kfctl.cluster import connect
     from kfctl.engine.apply import ApplyEngine, ApplyOptions
+    from kfctl.engine.retry import Retrying
 
     cluster = connect(opts.kubeconfig, opts.context)
     sink = make_sink(output, components=deployment.component_sizes(), verbose=opts.verbose)
-    status = {**deployment.status(), "cluster": cluster.identity()}
+    status = {**deployment.status(), "cluster": Retrying(cluster).identity()}
     engine = ApplyEngine(
         cluster, deployment.plan, deployment=deployment.name, namespace=deployment.namespace,
         options=ApplyOptions(concurrency=concurrency, timeout=timeout, object_timeout=object_timeout,

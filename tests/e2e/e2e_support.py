@@ -11,6 +11,7 @@ from kfctl.cluster import connect
 from kfctl.deploy import Deployment, load_deployment
 from kfctl.engine.apply import ApplyEngine, ApplyOptions, ApplyResult
 from kfctl.engine.delete import DeleteEngine, DeleteOptions, DeleteResult
+from kfctl.engine.retry import Retrying
 from kfctl.engine.observe import list_owned
 
 WRITE_VERBS = ("create", "update", "patch", "apply", "delete", "deletecollection")
@@ -31,7 +32,8 @@ def apply(sim, kfdef: Path, **options) -> tuple[Deployment, ApplyResult]:
     try:
         engine = ApplyEngine(cluster, deployment.plan, deployment=deployment.name, namespace=deployment.namespace,
                              options=ApplyOptions(**{"timeout": 120, "object_timeout": 60, **options}),
-                             rules=deployment.rules, status={**deployment.status(), "cluster": cluster.identity()})
+                             rules=deployment.rules,
+                             status={**deployment.status(), "cluster": Retrying(cluster).identity()})
         return deployment, engine.run()
     finally:
         cluster.close()
