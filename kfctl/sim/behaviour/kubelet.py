@@ -5,24 +5,32 @@ profile's delays:
 
 1. volumes: a missing non-optional Secret or ConfigMap volume, or a claim
    that is missing or not Bound, keeps the pod in ``ContainerCreating`` with a
-   ``FailedMount`` event until the object appears (checked again on every
-   change of it). A missing Secret/ConfigMap read through ``env``/``envFrom``
-   gives ``CreateContainerConfigError`` and a ``Failed`` event, as a real
-   kubelet does once volumes are mounted.
+   ``FailedMount`` event. The volume manager retries a failed mount with its
+   exponential back-off (0.5 s doubling to 2m2s, goroutinemap
+   exponentialbackoff), so a Secret that appears late is mounted at the next
+   try, not at once; a claim is looked at again on every change of it (the
+   scheduler and attach controllers watch claims). A missing Secret/ConfigMap
+   read through ``env``/``envFrom`` gives ``CreateContainerConfigError`` and a
+   ``Failed`` event, as a real kubelet does once volumes are mounted, and the
+   pod sync is retried every 10 s (the kubelet's ``backOffPeriod``).
 2. init containers run one at a time (``Init:0/2`` ...), each pulled then run
    for ``init_run`` seconds to ``Completed``.
-3. app containers are pulled (``Pulling``/``Pulled``), ``Created``,
-   ``Started`` and become ready after the start delay; the pod is then
-   ``Running`` and ``Ready``. Job pods (restartPolicy Never/OnFailure) run
-   for ``job_run`` seconds and end ``Succeeded``.
+3. app containers are pulled (``Pulling``/``Pulled``), ``Created`` and
+   ``Started``; the application serves after the start delay. A container
+   with a readiness or startup probe is ready from then; one without is
+   ready as soon as it runs (the Kubernetes default), whatever the
+   application is doing. The pod is ``Running`` and, once every container
+   is ready, ``Ready``. Job pods (restartPolicy Never/OnFailure) run for
+   ``job_run`` seconds after that and end ``Succeeded``.
 4. failures come from the profile's image rules: ``ImagePullBackOff``
    (``ErrImagePull`` then ``ImagePullBackOff``) or ``CrashLoopBackOff``
    (exit 1 after ``crash_after`` s, ``restartCount`` growing; optionally
    recovering after N crashes).
 5. an application whose image has a ``ServiceNeed`` and that starts while
-   a needed Service has no ready endpoint exits when it gives up or a probe
-   kills it (:mod:`.needs`); had the Service become ready by then, it
-   connects and becomes ready instead.
+   a needed Service is not serving (no ready endpoint whose pod's
+   application serves) tries again on its own schedule and connects at the
+   first try that finds it serving; it exits when it gives up or a probe
+   kills it first (:mod:`.needs`).
 
 Every exit is restarted with the kubelet's back-off (:class:`.backoff.CrashBackoff`:
 at once, then 10 s doubling to 300 s, reset after 10 minutes).
@@ -41,14 +49,16 @@ from kfctl.sim.behaviour.backoff import CrashBackoff
 from kfctl.sim.behaviour.events import NORMAL, WARNING
 from kfctl.sim.behaviour.nodes import node_ip
 from kfctl.sim.behaviour.pods import is_terminal, qos_class
-from kfctl.sim.behaviour.profiles import CRASH_LOOP_BACKOFF, IMAGE_PULL_BACKOFF
+from kfctl.sim.behaviour.profiles import CRASH_LOOP_BACKOFF, IMAGE_PULL_BACKOFF, has_readiness_gate
 from kfctl.sim.store import DELETED, Event
 
 if TYPE_CHECKING:
     from kfctl.sim.behaviour import Behaviours
 
 COMPONENT = "kubelet"
-RETRY = 120.0  # the kubelet's volume/pod-sync retry as users see it: FailedMount "(x3 over 6m)"
+RETRY = 120.0  # a pod waiting on a claim repeats its FailedMount event: "(x3 over 6m)"
+MOUNT_RETRY, MOUNT_RETRY_MAX = 0.5, 122.0  # the volume manager's back-off per failed mount
+SYNC_BACKOFF = 10.0  # a pod sync that failed (CreateContainerConfigError) is retried after backOffPeriod
 
 
 @dataclass
@@ -62,6 +72,14 @@ class Container:
     last_state: dict[str, Any] = field(default_factory=dict)
     ready: bool = False
     started: bool = False
+    #: a readiness or startup probe decides readiness (else: ready while running)
+    gated: bool = True
+    startup_probe: bool = False
+    #: the application answers (after its start delay, and once connected to what it needs)
+    serving: bool = False
+    tries: int = 0
+    gives_up_at: float = 0.0
+    killer: str = ""
     restarts: int = 0
     pulled: bool = False
     container_id: str = ""
@@ -82,6 +100,10 @@ class PodRun:
     containers: list[Container] = field(default_factory=list)
     blocked: str = ""             # message of the current FailedMount / config error
     retrying: bool = False        # a retry of the blocked step is scheduled
+    retry_at: float = 0.0
+    retry_token: int = 0
+    mount_failures: int = 0       # failed mounts so far (the volume manager's back-off grows with them)
+    waiting_claim: bool = False   # blocked on a claim (woken by its changes) rather than a Secret/ConfigMap
     reason: str = ""
 
 
@@ -135,7 +157,9 @@ class Kubelet:
                       init=[Container(c["name"], str(c.get("image", "")), init=True,
                                       state={"waiting": {"reason": "PodInitializing"}})
                             for c in spec.get("initContainers") or []],
-                      containers=[Container(c["name"], str(c.get("image", ""))) for c in spec.get("containers") or []])
+                      containers=[Container(c["name"], str(c.get("image", "")), gated=has_readiness_gate(c),
+                                            startup_probe=bool(c.get("startupProbe")))
+                                  for c in spec.get("containers") or []])
 
     # -- the state machine ----------------------------------------------------
     def reconcile(self, namespace: str, name: str) -> None:
@@ -151,7 +175,12 @@ class Kubelet:
                     run.blocked = problem
                     self._publish(pod, run)
                 self.b.events.record(pod, WARNING, "FailedMount", problem, COMPONENT, host=run.node)
-                self._retry_later(key, run)
+                if run.waiting_claim:
+                    self._retry_later(key, run, RETRY)
+                else:
+                    delay = min(MOUNT_RETRY * 2 ** run.mount_failures, MOUNT_RETRY_MAX)
+                    run.mount_failures += 1
+                    self._retry_later(key, run, delay)
                 return
             run.blocked = ""
             run.stage = "config"
@@ -166,7 +195,7 @@ class Kubelet:
                         c.state = {"waiting": {"reason": "CreateContainerConfigError", "message": problem}}
                     self._publish(pod, run)
                 self.b.events.record(pod, WARNING, "Failed", f"Error: {problem}", COMPONENT, host=run.node)
-                self._retry_later(key, run)
+                self._retry_later(key, run, SYNC_BACKOFF)
                 return
             run.blocked = ""
             run.stage = "init"
@@ -175,13 +204,18 @@ class Kubelet:
             self._next_init(pod, run)
         self._publish(pod, run)
 
-    def _retry_later(self, key: tuple[str, str], run: PodRun) -> None:
-        """A blocked pod is tried again (and its event repeated, counted) every RETRY sim seconds."""
-        if not run.retrying:
-            run.retrying = True
-            self.b.runtime.after(RETRY, self._retry, key, run)
+    def _retry_later(self, key: tuple[str, str], run: PodRun, delay: float) -> None:
+        """A blocked pod is tried again (and its event repeated, counted) ``delay`` sim seconds later."""
+        at = self.b.runtime.clock.now() + delay
+        if run.retrying and run.retry_at <= at:
+            return
+        run.retrying, run.retry_at = True, at
+        run.retry_token += 1
+        self.b.runtime.after(delay, self._retry, key, run, run.retry_token)
 
-    def _retry(self, key: tuple[str, str], run: PodRun) -> None:
+    def _retry(self, key: tuple[str, str], run: PodRun, token: int) -> None:
+        if token != run.retry_token:  # superseded by a sooner retry
+            return
         run.retrying = False
         if self._runs.get(key) is run and run.blocked:
             self.reconcile(*key)
@@ -249,17 +283,55 @@ class Kubelet:
         if then == "init-run":
             self._later(self.profile.init_run, pod, run, c, "init-done")
             return
+        if not c.gated:
+            c.ready = True  # no probe: ready while it runs
         rule = self.profile.failure(c.image)
         if rule is not None and rule.fail == CRASH_LOOP_BACKOFF and (not rule.crashes or c.restarts < rule.crashes):
             self._later(rule.crash_after, pod, run, c, "crash")
             return
         need = self.profile.service_need(c.image)
-        if need is not None and needs.unreachable(need, pod["metadata"]["namespace"],
-                                                  self.b.endpoints.ready_addresses):
-            delay, killer = needs.exit_after(need, self._spec_of(pod, c))
-            self._later(delay, pod, run, c, "gave-up", killer)
+        if need is not None and self._missing(need, pod):
+            delay, c.killer = needs.exit_after(need, self._spec_of(pod, c))
+            c.tries, c.gives_up_at = 0, self.b.runtime.clock.now() + delay
+            self._try_later(pod, run, c)
             return
         self._later(self.profile.start_delay(c.image), pod, run, c, "ready")
+
+    def _missing(self, need: Any, pod: dict[str, Any]) -> list[str]:
+        return needs.unreachable(need, pod["metadata"]["namespace"], self.serving_addresses)
+
+    def _try_later(self, pod: dict[str, Any], run: PodRun, c: Container) -> None:
+        """The application's next connection attempt, or its giving up if that comes first."""
+        need = self.profile.service_need(c.image)
+        wait = need.retry_after(c.tries) if need is not None else float("inf")
+        left = c.gives_up_at - self.b.runtime.clock.now()
+        if wait >= left:
+            self._later(max(left, 0.0), pod, run, c, "gave-up", c.killer)
+        else:
+            self._later(wait, pod, run, c, "retry")
+
+    def _on_retry(self, pod: dict[str, Any], run: PodRun, c: Container, _: str) -> None:
+        c.tries += 1
+        need = self.profile.service_need(c.image)
+        if need is None or not self._missing(need, pod):  # connected
+            self._later(self.profile.start_delay(c.image), pod, run, c, "ready")
+            return
+        self._try_later(pod, run, c)
+
+    def serving_addresses(self, namespace: str, name: str) -> int:
+        """Ready endpoints of the Service whose pods' applications answer (what a client can connect to).
+
+        An address whose pod this kubelet does not run (written by hand) counts as serving.
+        """
+        ep = self.b.runtime.get("", "endpoints", namespace, name)
+        count = 0
+        for subset in (ep or {}).get("subsets") or []:
+            for address in subset.get("addresses") or []:
+                ref = address.get("targetRef") or {}
+                run = self._runs.get((ref.get("namespace", namespace), ref.get("name", "")))
+                if run is None or all(c.serving for c in run.containers):
+                    count += 1
+        return count
 
     @staticmethod
     def _spec_of(pod: dict[str, Any], c: Container) -> dict[str, Any]:
@@ -269,8 +341,7 @@ class Kubelet:
     def _on_gave_up(self, pod: dict[str, Any], run: PodRun, c: Container, killer: str) -> None:
         """The retry window of an application started without a needed Service is over."""
         need = self.profile.service_need(c.image)
-        ns = pod["metadata"]["namespace"]
-        missing = needs.unreachable(need, ns, self.b.endpoints.ready_addresses) if need is not None else []
+        missing = self._missing(need, pod) if need is not None else []
         if not missing:  # the Service came up while the application was still retrying
             self._later(self.profile.start_delay(c.image), pod, run, c, "ready")
             return
@@ -288,7 +359,7 @@ class Kubelet:
         self._next_init(pod, run)
 
     def _on_ready(self, pod: dict[str, Any], run: PodRun, c: Container, _: str) -> None:
-        c.ready = True
+        c.ready = c.serving = True
         if (pod.get("spec") or {}).get("restartPolicy", "Always") != "Always":
             self._later(self.profile.job_run, pod, run, c, "complete")
 
@@ -322,7 +393,7 @@ class Kubelet:
         started = (c.state.get("running") or {}).get("startedAt")
         c.state = {"terminated": {"exitCode": code, "reason": reason, "startedAt": started,
                                   "finishedAt": self.b.runtime.clock.now_rfc3339(), "containerID": c.container_id}}
-        c.ready = False
+        c.ready = c.serving = False
 
     # -- checks -----------------------------------------------------------------
     def _wait_for(self, ns: str, plural: str, name: str, key: tuple[str, str]) -> None:
@@ -330,15 +401,15 @@ class Kubelet:
 
     def _mount_problem(self, pod: dict[str, Any], key: tuple[str, str]) -> str:
         message, missing = mounts.mount_problem(pod, self.b.runtime.get)
-        if missing:
-            self._wait_for(*missing, key)
+        run = self._runs[key]
+        run.waiting_claim = bool(missing) and missing[1] == "persistentvolumeclaims"
+        if run.waiting_claim:
+            self._wait_for(*missing, key)  # Secrets and ConfigMaps wait for the volume manager's next try
         return message
 
     def _config_problem(self, pod: dict[str, Any], key: tuple[str, str]) -> str:
-        message, missing = mounts.config_problem(pod, self.b.runtime.get)
-        if missing:
-            self._wait_for(*missing, key)
-        return message
+        message, _ = mounts.config_problem(pod, self.b.runtime.get)
+        return message  # tried again at the next pod sync
 
     # -- status -----------------------------------------------------------------
     def _publish(self, pod: dict[str, Any], run: PodRun) -> None:
@@ -402,7 +473,8 @@ class Kubelet:
     @staticmethod
     def _container_status(c: Container) -> dict[str, Any]:
         out: dict[str, Any] = {"name": c.name, "image": c.image, "imageID": "", "ready": c.ready,
-                               "restartCount": c.restarts, "started": "running" in c.state,
+                               "restartCount": c.restarts,
+                               "started": "running" in c.state and (c.serving or not c.startup_probe),
                                "state": copy.deepcopy(c.state), "lastState": copy.deepcopy(c.last_state)}
         if c.pulled:
             out["imageID"] = f"{c.image.split(':')[0]}@sha256:{_digest(c.image)}"

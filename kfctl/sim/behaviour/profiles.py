@@ -33,9 +33,10 @@ Profiles:
     - PVC bind ~5 s (dynamic provisioning of a cloud disk), certificate issue
       ~2 s, cainjector ~1 s, a cloud load balancer's address ~30 s.
     - Applications that exit while a Service they need is unreachable
-      (:data:`KUBEFLOW_NEEDS`, sources next to each rule): the container runs
-      until the application gives up or a startup/liveness probe kills it,
-      then exits and is restarted with the kubelet's back-off
+      (:data:`KUBEFLOW_NEEDS`, sources next to each rule): the application
+      tries again on its own schedule and connects once the Service serves;
+      if its retry window ends first, or a startup/liveness probe kills it,
+      it exits and is restarted with the kubelet's back-off
       (:mod:`.backoff`). ``instant`` has no such rules.
 ``flaky``
     ``realistic`` plus the API machinery's fault injection switched on
@@ -57,7 +58,9 @@ IMAGE_PULL_BACKOFF, CRASH_LOOP_BACKOFF = "ImagePullBackOff", "CrashLoopBackOff"
 class ImageRule:
     """Timing (and optional failure) of containers whose image matches ``pattern`` (fnmatch).
 
-    ``pull``: sim seconds to pull the image; ``start``: from started to Ready.
+    ``pull``: sim seconds to pull the image; ``start``: from started to serving
+    (and to Ready for a container with a readiness or startup probe; one
+    without is Ready as soon as it runs).
     ``fail``: ``ImagePullBackOff`` (the pull never succeeds) or
     ``CrashLoopBackOff`` (the container exits ``crash_after`` s after each
     start; with ``crashes`` > 0 it runs normally after that many crashes).
@@ -78,20 +81,40 @@ class ImageRule:
 class ServiceNeed:
     """Containers of images matching ``patterns`` need ``services`` (in the pod's namespace) to start.
 
-    A container started while one of them has no ready endpoint keeps
-    retrying for ``gives_up_after`` sim seconds (or until its startup or
-    liveness probe kills it, whichever is first), then exits with code 1;
-    if the Service became ready meanwhile it connects and becomes ready
-    instead. ``source`` says where the behaviour and the number come from.
+    A container started while one of them is not serving tries again
+    ``retry`` sim seconds later, each wait ``retry_factor`` times the last
+    (at most ``retry_max``), and connects at the first try that finds them
+    serving; it exits with code 1 after ``gives_up_after`` sim seconds, or
+    earlier when its startup or liveness probe kills it. Waits are the
+    applications' own, without their random jitter. ``source`` says where
+    the behaviour and the numbers come from.
     """
 
     patterns: tuple[str, ...]
     services: tuple[str, ...]
     gives_up_after: float
     source: str = ""
+    retry: float = 1.0
+    retry_factor: float = 1.0
+    retry_max: float = 60.0
 
     def matches(self, image: str) -> bool:
         return any(fnmatch.fnmatchcase(image, p) for p in self.patterns)
+
+    def retry_after(self, attempt: int) -> float:
+        """Sim seconds between try ``attempt`` (0 = the first, at start) and the next."""
+        return min(self.retry * self.retry_factor ** attempt, self.retry_max)
+
+
+def has_readiness_gate(container: dict[str, Any]) -> bool:
+    """Whether the kubelet waits for a probe before calling the container ready.
+
+    Without a readiness or startup probe a running container is ready at
+    once, whatever the application inside is doing (the Kubernetes default
+    readiness state is Success); with one, it is ready once the application
+    answers.
+    """
+    return any(isinstance(container.get(k), dict) and container.get(k) for k in ("readinessProbe", "startupProbe"))
 
 
 @dataclass(frozen=True)
@@ -160,7 +183,10 @@ class Profile:
         return self.pvc_bind
 
     def container_ready_delay(self, container: dict[str, Any]) -> float:
+        """Pull, then (behind a readiness or startup probe) the application's start."""
         image = str(container.get("image") or "")
+        if not has_readiness_gate(container):
+            return self.pull_delay(image)
         return self.pull_delay(image) + self.start_delay(image)
 
 
@@ -186,29 +212,34 @@ def expected_ready_delay(spec: dict[str, Any], profile: Profile | None = None) -
 
 # -- applications that exit without their database (Kubeflow 1.10) --------------------------
 
+#: cenkalti/backoff ``NewExponentialBackOff()`` defaults (KFP's Go services): 0.5 s, x1.5, at most 60 s
+_CENKALTI = {"retry": 0.5, "retry_factor": 1.5, "retry_max": 60.0}
+
 #: Image patterns cover our bundles (``ghcr.io/kubeflow/kfp-*:2.5.0``, manifests/pipelines) and
 #: upstream 1.10.2 (same names, kustomize ``newTag: 2.5.0``), plus the pre-2.1 ``gcr.io/ml-pipeline/*`` names.
 KUBEFLOW_NEEDS: tuple[ServiceNeed, ...] = (
     ServiceNeed(("*/kfp-api-server:*", "*/api-server:*"), ("mysql", "minio-service"), 360.0,
-                "KFP apiserver retries its DB and object store for InitConnectionTimeout (6m, "
-                "backend/src/apiserver/config/config.json); its startupProbe (failureThreshold 12 x "
-                "periodSeconds 5 = 60 s, upstream ml-pipeline-apiserver-deployment.yaml) kills it first; "
-                "kubeflow/pipelines#6121 (API server in CrashLoopBackOff)"),
+                "KFP apiserver retries its DB and object store with cenkalti/backoff for InitConnectionTimeout "
+                "(6m, backend/src/apiserver/config/config.json; initMysql/CreateMinioClientOrFatal); its "
+                "startupProbe (failureThreshold 12 x periodSeconds 5 = 60 s, upstream "
+                "ml-pipeline-apiserver-deployment.yaml) kills it first; kubeflow/pipelines#6121", **_CENKALTI),
     ServiceNeed(("*/kfp-cache-server:*", "*/cache-server:*"), ("mysql",), 360.0,
-                "KFP cache server: same initMysql retry (initConnectionTimeout 6m, backend/src/cache/server); "
-                "its livenessProbe (tcpSocket, 15 s + 3 x 20 s) kills it while it is not listening"),
+                "KFP cache server: same initMysql retry (cenkalti/backoff, initConnectionTimeout 6m, "
+                "backend/src/cache/server); its livenessProbe (tcpSocket, 15 s + 3 x 20 s) kills it while it "
+                "is not listening", **_CENKALTI),
     ServiceNeed(("*ml_metadata_store_server*",), ("mysql",), 1.0,
                 "MLMD store server CHECK-fails at once when mysql_real_connect fails "
                 "(\"Can't connect to MySQL server on 'mysql'\": kubeflow/pipelines#3794, #12086)"),
     ServiceNeed(("*/kfp-metadata-writer:*", "*/metadata-writer:*"), ("metadata-grpc-service",), 100.0,
                 "metadata_helpers.connect_to_mlmd(): 100 attempts 1 s apart, then RuntimeError "
-                "(kubeflow/pipelines backend/metadata_writer); kubeflow/pipelines#6121"),
+                "(kubeflow/pipelines backend/metadata_writer); kubeflow/pipelines#6121", retry=1.0),
     ServiceNeed(("*/kfp-persistence-agent:*", "*/persistenceagent:*"), ("ml-pipeline",), 120.0,
-                "persistence agent waits for the ml-pipeline API up to its initializeTimeout flag "
-                "(2 min, backend/src/agent/persistence/main.go), then exits"),
+                "persistence agent: util.WaitForAPIAvailable polls the API's /healthz with cenkalti/backoff for "
+                "its initializeTimeout flag (default 2*time.Minute, backend/src/agent/persistence/main.go), "
+                "then log.Fatalf", **_CENKALTI),
     ServiceNeed(("*katib-db-manager*",), ("katib-mysql",), 60.0,
-                "katib common.OpenSQLConn pings every ConnectInterval until connectTimeout (60 s, "
-                "cmd/db-manager connect-timeout flag) and the db-manager exits \"DB open failed\""),
+                "katib common.OpenSQLConn pings on a 5 s ticker (connectInterval) until connectTimeout (60 s, "
+                "cmd/db-manager connect-timeout flag) and the db-manager exits \"DB open failed\"", retry=5.0),
 )
 
 

@@ -65,7 +65,25 @@ def test_needs_cover_our_and_upstream_image_names_and_the_probe_that_kills_first
 
 
 def test_needs_do_not_change_the_lower_bound_of_a_pod_started_after_its_services() -> None:
-    spec = {"containers": [{"name": "api", "image": "ghcr.io/kubeflow/kfp-api-server:2.5.0"}]}
+    image = "ghcr.io/kubeflow/kfp-api-server:2.5.0"
+    spec = {"containers": [{"name": "api", "image": image, "readinessProbe": {"tcpSocket": {"port": 8888}}}]}
     assert REALISTIC.needs and expected_ready_delay(spec, REALISTIC) == pytest.approx(
-        REALISTIC.pull_delay("ghcr.io/kubeflow/kfp-api-server:2.5.0")
-        + REALISTIC.start_delay("ghcr.io/kubeflow/kfp-api-server:2.5.0"))
+        REALISTIC.pull_delay(image) + REALISTIC.start_delay(image))
+
+
+def test_a_container_without_readiness_or_startup_probe_is_ready_once_pulled_and_started() -> None:
+    image = "ghcr.io/kubeflow/kfp-metadata-writer:2.5.0"
+    bare = {"containers": [{"name": "main", "image": image, "livenessProbe": {"tcpSocket": {"port": 1}}}]}
+    assert expected_ready_delay(bare, REALISTIC) == pytest.approx(REALISTIC.pull_delay(image))
+    startup = {"containers": [{"name": "main", "image": image, "startupProbe": {"tcpSocket": {"port": 1}}}]}
+    assert expected_ready_delay(startup, REALISTIC) == pytest.approx(
+        REALISTIC.pull_delay(image) + REALISTIC.start_delay(image))
+
+
+def test_retry_schedules_follow_the_applications_own_back_off() -> None:
+    by_name = {n.patterns[0]: n for n in KUBEFLOW_NEEDS}
+    api = by_name["*/kfp-api-server:*"]
+    assert [round(api.retry_after(n), 3) for n in range(4)] == [0.5, 0.75, 1.125, 1.688]
+    assert api.retry_after(40) == 60.0  # cenkalti's MaxInterval
+    assert {by_name["*/kfp-metadata-writer:*"].retry_after(n) for n in range(100)} == {1.0}
+    assert by_name["*katib-db-manager*"].retry_after(3) == 5.0

@@ -20,7 +20,8 @@ def test_endpoints_and_slices_list_ready_pods_of_the_selector(behaving) -> None:
     kube = behaving(profile=Profile(images=(ImageRule("slow/*", start=100000),)))
     kube.create(deployment("web", replicas=2), pod("other", labels={"app": "other"}),
                 pod("starting", image="slow/app:1", labels={"app": "web"},
-                    container={"ports": [{"containerPort": 80, "name": "http"}]}),
+                    container={"ports": [{"containerPort": 80, "name": "http"}],
+                               "readinessProbe": {"tcpSocket": {"port": "http"}}}),
                 service("web", selector={"app": "web"}, port=80, target="http"))
     kube.kubectl("rollout", "status", "deploy/web", "--timeout=20s")
 

@@ -76,6 +76,24 @@ def test_missing_secret_volume_holds_pod_in_container_creating_until_created(kub
     assert ready.status == "True"
 
 
+def test_a_secret_created_late_is_mounted_at_the_volume_managers_next_try(behaving) -> None:
+    kube = behaving(time_scale=0.02)
+    clock = kube.sim.clock
+    kube.create(pod("late", volumes=[{"name": "creds", "secret": {"secretName": "late-creds"}}]))
+    kube.wait(lambda: kube.events(name="late", reason="FailedMount"))
+    first = clock.now()
+    # tries at +0, 0.5, 1.5, 3.5, 7.5, 15.5, 31.5 s (0.5 s doubling): create the secret between the last two
+    kube.wait(lambda: clock.now() >= first + 18, timeout=10)
+    kube.core.create_namespaced_secret("default", {"metadata": {"name": "late-creds"}, "stringData": {"pw": "x"}})
+    created = clock.now()
+    kube.wait(lambda: _phase(kube, "late") == "Running", timeout=10, what="pod running at the next mount try")
+    started = clock.now()
+    assert started - created >= 8  # not at once: the next try is ~31.5 s after the first failure
+    assert started - first <= 36
+    [event] = kube.events(name="late", reason="FailedMount")
+    assert event.count >= 6
+
+
 def test_env_from_missing_configmap_is_a_config_error(kube) -> None:
     kube.create(pod("env", container={"envFrom": [{"configMapRef": {"name": "settings"}}]}),
                 pod("optional", container={"env": [{"name": "A", "valueFrom": {"configMapKeyRef": {
@@ -118,7 +136,10 @@ def test_init_containers_run_first(behaving) -> None:
 def test_image_pull_backoff_and_crash_loop_backoff_with_restarts(behaving) -> None:
     kube = behaving(profile=Profile(images=(ImageRule("missing/*", fail="ImagePullBackOff"),
                                             ImageRule("crash/*", fail="CrashLoopBackOff", crash_after=2))))
-    kube.create(pod("pull", image="missing/app:1"), pod("crash", image="crash/app:1"))
+    # behind a readiness probe, a container that exits 2 s after each start is never ready (without one it
+    # would read 1/1 while it runs)
+    kube.create(pod("pull", image="missing/app:1"),
+                pod("crash", image="crash/app:1", container={"readinessProbe": {"tcpSocket": {"port": 80}}}))
     kube.wait(lambda: _status_column(kube, "pull") == "ImagePullBackOff")
     assert any(e.message.startswith('Failed to pull image "missing/app:1"') for e in kube.events(name="pull"))
     kube.wait(lambda: (lambda cs: cs and cs[0].restart_count >= 2)(

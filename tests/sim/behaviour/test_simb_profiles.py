@@ -16,9 +16,11 @@ from kfctl.sim.behaviour import FLAKY, INSTANT, PROFILES, REALISTIC, ClusterShap
 from kfctl.sim.clock import parse_time
 from simb_helpers import deployment, pod, service
 
+PROBE = {"tcpSocket": {"port": 8080}}
 SPEC = {"initContainers": [{"name": "init", "image": "busybox:1"}],
-        "containers": [{"name": "app", "image": "ghcr.io/kubeflow/kubeflow/notebook-controller:v1.10.0"},
-                       {"name": "db", "image": "mysql:8.0.29"}]}
+        "containers": [{"name": "app", "image": "ghcr.io/kubeflow/kubeflow/notebook-controller:v1.10.0",
+                        "readinessProbe": PROBE},
+                       {"name": "db", "image": "mysql:8.0.29", "readinessProbe": PROBE}]}
 
 
 def test_delays_are_deterministic_per_seed_and_follow_the_profile() -> None:

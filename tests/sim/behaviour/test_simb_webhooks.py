@@ -12,6 +12,8 @@ from kfctl.sim.behaviour import ImageRule, Profile
 from simb_helpers import condition, deployment, pod, service
 
 SLOW = Profile(images=(ImageRule("slow/*", start=60),))
+#: webhook servers answer their readiness probe once they serve (as the Kubeflow ones do)
+PROBED = {"readinessProbe": {"httpGet": {"path": "/readyz", "port": 80}}}
 CA = base64.b64encode(b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n").decode()
 
 
@@ -41,7 +43,7 @@ def _reject(kube, obj: dict) -> dict:
 
 def test_webhook_before_its_pods_are_ready_rejects_then_admits(behaving) -> None:
     kube = behaving(profile=SLOW)
-    kube.create(deployment("hook", image="slow/webhook:1"), service("hook", selector={"app": "hook"}),
+    kube.create(deployment("hook", image="slow/webhook:1", container=PROBED), service("hook", selector={"app": "hook"}),
                 webhook_config("ValidatingWebhookConfiguration", "validate.example.com", resources=["configmaps"]))
     ip = kube.core.read_namespaced_service("hook", "default").spec.cluster_ip
     status = _reject(kube, configmap("early"))
@@ -55,6 +57,19 @@ def test_webhook_before_its_pods_are_ready_rejects_then_admits(behaving) -> None
     kube.kubectl("rollout", "status", "deploy/hook", "--timeout=20s")
     kube.wait(lambda: kube.core.read_namespaced_endpoints("hook", "default").subsets)
     kube.create(configmap("early"))  # the same object now passes
+    assert kube.core.read_namespaced_config_map("early", "default").data == {"a": "1"}
+
+
+def test_a_webhook_server_without_readiness_probe_refuses_calls_while_its_endpoint_is_ready(behaving) -> None:
+    kube = behaving(profile=SLOW, time_scale=0.02)
+    kube.create(deployment("hook", image="slow/webhook:1"), service("hook", selector={"app": "hook"}),
+                webhook_config("ValidatingWebhookConfiguration", "validate.example.com", resources=["configmaps"]))
+    kube.kubectl("rollout", "status", "deploy/hook", "--timeout=20s")  # ready as soon as it runs
+    kube.wait(lambda: kube.core.read_namespaced_endpoints("hook", "default").subsets)
+    ready_at = kube.sim.clock.now()
+    assert "connect: connection refused" in _reject(kube, configmap("early"))["message"]
+    kube.wait(lambda: kube.sim.clock.now() >= ready_at + 61, timeout=10)  # the server listens after its 60 s start
+    kube.create(configmap("early"))
     assert kube.core.read_namespaced_config_map("early", "default").data == {"a": "1"}
 
 
@@ -194,7 +209,8 @@ def test_cert_manager_issues_and_injects_only_while_its_pods_are_ready(kube) -> 
 
 def test_self_managed_webhook_gets_its_ca_once_its_pods_are_ready(behaving) -> None:
     kube = behaving(profile=SLOW)
-    kube.create(deployment("trainer", image="slow/training-operator:1"), service("trainer", selector={"app": "trainer"}),
+    kube.create(deployment("trainer", image="slow/training-operator:1", container=PROBED),
+                service("trainer", selector={"app": "trainer"}),
                 webhook_config("ValidatingWebhookConfiguration", "validator.example.com", resources=["configmaps"],
                                service_name="trainer", ca=""))
     kube.kubectl("rollout", "status", "deploy/trainer", "--timeout=20s")
