@@ -52,7 +52,8 @@ class Edge:
     dependency: ObjectRef
     reason: str
     #: True when the dependent only needs the dependency to exist, not to be healthy: a workload
-    #: mounting a claim (a WaitForFirstConsumer claim binds only once the workload's pod is scheduled)
+    #: mounting a claim (a WaitForFirstConsumer claim binds only once the workload's pod is scheduled),
+    #: or a client that retries its server for longer than the server takes to start
     applied_only: bool = False
 
 

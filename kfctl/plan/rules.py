@@ -136,16 +136,24 @@ def published(index: Index) -> Iterator[Edge]:
 
 
 #: Kubeflow workloads that exit while a service they need is down, so they crash-loop (with
-#: growing back-off, up to five minutes between restarts) when started before it. Upstream's
+#: growing back-off, up to five minutes between restarts) when started too early. Upstream's
 #: install has no such ordering; these names are the same in upstream's manifests and ours.
-RUNTIME_DEPENDENCIES: dict[str, tuple[tuple[str, str], ...]] = {
-    "ml-pipeline": (("mysql", "the Pipelines API server exits until MySQL answers"),
-                    ("minio", "the Pipelines API server exits until its object store answers")),
-    "cache-server": (("mysql", "the cache server exits until MySQL answers"),),
-    "metadata-grpc-deployment": (("mysql", "the ML Metadata server exits until MySQL answers"),),
-    "metadata-writer": (("metadata-grpc-deployment", "the metadata writer exits until ML Metadata answers"),),
-    "ml-pipeline-persistenceagent": (("ml-pipeline", "the persistence agent exits until the API server answers"),),
-    "katib-db-manager": (("katib-mysql", "the Katib DB manager exits until its MySQL answers"),),
+#: Each entry is (service's workload, why, together). A client that exits at once, or whose own
+#: retry window is not much longer than its server's start-up (a database initialising its data
+#: directory), waits for the server to be healthy. A client that retries for minutes and has no
+#: readiness probe (its pod is ready while it retries) starts *together* with its server (the
+#: edge only needs the server applied): its retry window covers the server's start-up, and the
+#: two image pulls overlap instead of adding up.
+RUNTIME_DEPENDENCIES: dict[str, tuple[tuple[str, str, bool], ...]] = {
+    "ml-pipeline": (("mysql", "the Pipelines API server exits until MySQL answers (its startup probe: 60 s)", False),
+                    ("minio", "the Pipelines API server exits until its object store answers", False)),
+    "cache-server": (("mysql", "the cache server exits until MySQL answers (its liveness probe: 75 s)", False),),
+    "metadata-grpc-deployment": (("mysql", "the ML Metadata server exits at once without MySQL", False),),
+    "metadata-writer": (("metadata-grpc-deployment", "the metadata writer retries ML Metadata for 100 s, so it "
+                         "starts with it", True),),
+    "ml-pipeline-persistenceagent": (("ml-pipeline", "the persistence agent waits up to 2 minutes for the API "
+                                      "server, so it starts with it", True),),
+    "katib-db-manager": (("katib-mysql", "the Katib DB manager exits after 60 s without its MySQL", False),),
 }
 
 
@@ -154,10 +162,10 @@ def runtime_dependencies(index: Index) -> Iterator[Edge]:
     for node in index.workloads():
         if node.ref.kind != "Deployment":
             continue
-        for name, why in RUNTIME_DEPENDENCIES.get(node.ref.name, ()):
+        for name, why, together in RUNTIME_DEPENDENCIES.get(node.ref.name, ()):
             dep = index.find("apps", "Deployment", node.ref.namespace, name)
             if dep:
-                yield Edge(node.ref, dep, why)
+                yield Edge(node.ref, dep, why, applied_only=together)
 
 
 def storage(index: Index) -> Iterator[Edge]:

@@ -315,9 +315,16 @@ def test_known_kubeflow_runtime_dependencies_order_deployments():
         return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name, "namespace": "kubeflow"},
                 "spec": {"template": {"spec": {"containers": [{"name": "c", "image": "x"}]}}}}
 
-    plan = build_plan([("pipelines", deployment(n)) for n in ("mysql", "minio", "ml-pipeline", "cache-server")])
+    names = ("mysql", "minio", "ml-pipeline", "cache-server", "metadata-grpc-deployment", "metadata-writer")
+    plan = build_plan([("pipelines", deployment(n)) for n in names])
     assert deps(plan, ObjectRef("apps", "Deployment", "kubeflow", "ml-pipeline")) == {
-        "Deployment/kubeflow/mysql": "the Pipelines API server exits until MySQL answers",
+        "Deployment/kubeflow/mysql": "the Pipelines API server exits until MySQL answers (its startup probe: 60 s)",
         "Deployment/kubeflow/minio": "the Pipelines API server exits until its object store answers",
     }
     assert list(deps(plan, ObjectRef("apps", "Deployment", "kubeflow", "cache-server"))) == ["Deployment/kubeflow/mysql"]
+    # MLMD exits at once without MySQL: it waits for MySQL to be healthy
+    [mlmd] = plan.requires[ObjectRef("apps", "Deployment", "kubeflow", "metadata-grpc-deployment")]
+    assert mlmd.dependency.name == "mysql" and not mlmd.applied_only
+    # the writer retries MLMD for 100 s: it starts as soon as MLMD is applied, their pulls overlapping
+    [writer] = plan.requires[ObjectRef("apps", "Deployment", "kubeflow", "metadata-writer")]
+    assert writer.dependency.name == "metadata-grpc-deployment" and writer.applied_only
