@@ -97,8 +97,8 @@ def test_the_whole_example_as_one_application_installs_in_one_pass(served, tmp_p
     sim = kube_sim()
     deployment, result = apply(sim, kfdef(tmp_path / "one", served, "v1.10.2", split=False))
     assert len(deployment.plan) == 611
-    assert workloads_healthy(result)
-    assert refused_writes(sim) == []  # no kind raced its CRD, no object met an unready webhook
+    assert workloads_healthy(result), [(str(o.ref), o.state, o.message) for o in result.problems]
+    assert (refused := refused_writes(sim)) == [], [(e["code"], e["name"], e.get("message", "")[:300]) for e in refused]  # no kind raced its CRD, no object met an unready webhook
     problems = [(str(o.ref), o.message) for o in result.problems]
     assert len(problems) == 1 and problems[0][0] == "Profile.kubeflow.org/$(profile-name)"
     assert "Invalid value" in problems[0][1]
