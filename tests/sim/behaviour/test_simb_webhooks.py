@@ -200,7 +200,9 @@ def test_cert_manager_issues_and_injects_only_while_its_pods_are_ready(kube) -> 
     crds = kube.dynamic.resources.get(api_version="apiextensions.k8s.io/v1", kind="CustomResourceDefinition")
     assert kube.wait(lambda: crds.get(name="widgets.example.com").spec.conversion.webhook.clientConfig.caBundle) == \
         secret.data["ca.crt"]
-    webhook_ca = kube.core.read_namespaced_secret("cert-manager-webhook-ca", "cert-manager")
+    webhook_ca = kube.wait(lambda: next((s for s in kube.core.list_namespaced_secret("cert-manager").items
+                                         if s.metadata.name == "cert-manager-webhook-ca"), None),
+                           what="the webhook's own CA secret")  # written once its (probe-less) pod runs
     assert kube.wait(lambda: bundle("m", "cm-webhook.example.com")) == webhook_ca.data["ca.crt"]
     kube.core.delete_namespaced_secret("hook-tls", "default")  # a lost secret is issued again
     kube.wait(lambda: any(s.metadata.name == "hook-tls" for s in kube.core.list_namespaced_secret("default").items))
