@@ -1,4 +1,4 @@
-"""The two back-off schedules that dominate a slow install: controller requeues and container restarts.
+"""The back-off schedules that dominate a slow install: controller requeues, volume mounts, container restarts.
 
 A Kubernetes install that applies everything at once is slow for two reasons
 a lenient simulation hides, so both follow the real code here, on the sim
@@ -17,7 +17,10 @@ clock:
     already 10 s, after about 5.5 min it is 5.5 min.
     :func:`job_rate_limiter` is the Job controller's own queue limiter
     (``pkg/controller/job/job_controller.go``: ``DefaultJobApiBackOff`` 1 s,
-    ``MaxJobApiBackOff`` 1 min, no bucket).
+    ``MaxJobApiBackOff`` 1 min, no bucket). :func:`mount_back_off` is the
+    kubelet volume manager's per-operation back-off for a failed mount
+    (``pkg/util/goroutinemap/exponentialbackoff``: 500 ms doubling, at most
+    2m2s, no bucket).
 
 :class:`CrashBackoff`
     the kubelet's restart back-off for one container
@@ -39,6 +42,7 @@ from collections.abc import Hashable
 ITEM_BASE, ITEM_MAX = 0.005, 1000.0          # workqueue.NewItemExponentialFailureRateLimiter(5ms, 1000s)
 BUCKET_QPS, BUCKET_BURST = 10.0, 100          # &BucketRateLimiter{rate.NewLimiter(rate.Limit(10), 100)}
 JOB_BASE, JOB_MAX = 1.0, 60.0                 # job controller: DefaultJobApiBackOff, MaxJobApiBackOff
+MOUNT_BASE, MOUNT_MAX = 0.5, 122.0            # volume manager: initialDurationBeforeRetry, maxDurationBeforeRetry
 RESTART_INITIAL, RESTART_MAX = 10.0, 300.0    # kubelet: backOffPeriod, MaxContainerBackOff
 
 
@@ -106,3 +110,8 @@ class CrashBackoff:
             wait, self.delay = self.delay, min(self.delay * 2, self.cap)
         self.last_update = finished_at
         return wait
+
+
+def mount_back_off() -> ControllerRateLimiter:
+    """The volume manager's back-off between tries of a failing mount."""
+    return ControllerRateLimiter(MOUNT_BASE, MOUNT_MAX, qps=None)

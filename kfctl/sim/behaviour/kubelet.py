@@ -45,7 +45,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from kfctl.sim.behaviour import mounts, needs
-from kfctl.sim.behaviour.backoff import CrashBackoff
+from kfctl.sim.behaviour.backoff import ControllerRateLimiter, CrashBackoff, mount_back_off
 from kfctl.sim.behaviour.events import NORMAL, WARNING
 from kfctl.sim.behaviour.nodes import node_ip
 from kfctl.sim.behaviour.pods import is_terminal, qos_class
@@ -57,7 +57,6 @@ if TYPE_CHECKING:
 
 COMPONENT = "kubelet"
 RETRY = 120.0  # a pod waiting on a claim repeats its FailedMount event: "(x3 over 6m)"
-MOUNT_RETRY, MOUNT_RETRY_MAX = 0.5, 122.0  # the volume manager's back-off per failed mount
 SYNC_BACKOFF = 10.0  # a pod sync that failed (CreateContainerConfigError) is retried after backOffPeriod
 
 
@@ -99,10 +98,8 @@ class PodRun:
     init: list[Container] = field(default_factory=list)
     containers: list[Container] = field(default_factory=list)
     blocked: str = ""             # message of the current FailedMount / config error
-    retrying: bool = False        # a retry of the blocked step is scheduled
-    retry_at: float = 0.0
-    retry_token: int = 0
-    mount_failures: int = 0       # failed mounts so far (the volume manager's back-off grows with them)
+    retry_at: float | None = None  # when the blocked step is tried again, if it is scheduled
+    mounts: ControllerRateLimiter = field(default_factory=mount_back_off)
     waiting_claim: bool = False   # blocked on a claim (woken by its changes) rather than a Secret/ConfigMap
     reason: str = ""
 
@@ -178,9 +175,7 @@ class Kubelet:
                 if run.waiting_claim:
                     self._retry_later(key, run, RETRY)
                 else:
-                    delay = min(MOUNT_RETRY * 2 ** run.mount_failures, MOUNT_RETRY_MAX)
-                    run.mount_failures += 1
-                    self._retry_later(key, run, delay)
+                    self._retry_later(key, run, run.mounts.when("mount", self.b.runtime.clock.now()))
                 return
             run.blocked = ""
             run.stage = "config"
@@ -207,16 +202,15 @@ class Kubelet:
     def _retry_later(self, key: tuple[str, str], run: PodRun, delay: float) -> None:
         """A blocked pod is tried again (and its event repeated, counted) ``delay`` sim seconds later."""
         at = self.b.runtime.clock.now() + delay
-        if run.retrying and run.retry_at <= at:
+        if run.retry_at is not None and run.retry_at <= at:
             return
-        run.retrying, run.retry_at = True, at
-        run.retry_token += 1
-        self.b.runtime.after(delay, self._retry, key, run, run.retry_token)
+        run.retry_at = at
+        self.b.runtime.after(delay, self._retry, key, run, at)
 
-    def _retry(self, key: tuple[str, str], run: PodRun, token: int) -> None:
-        if token != run.retry_token:  # superseded by a sooner retry
+    def _retry(self, key: tuple[str, str], run: PodRun, at: float) -> None:
+        if run.retry_at != at:  # superseded by a sooner retry
             return
-        run.retrying = False
+        run.retry_at = None
         if self._runs.get(key) is run and run.blocked:
             self.reconcile(*key)
 
