@@ -201,6 +201,30 @@ webhooks:
     assert assess(hook).ready
 
 
+def test_self_managed_webhook_waits_for_its_own_ca_unless_it_can_be_ignored():
+    hook = obj("""
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingWebhookConfiguration
+metadata: {name: validation.webhook.serving.knative.dev}
+webhooks:
+- name: validation.webhook.serving.knative.dev
+  clientConfig: {service: {name: webhook, namespace: knative-serving}}
+- name: optional.example.com
+  failurePolicy: Ignore
+  clientConfig: {service: {name: other, namespace: knative-serving}}
+- name: url.example.com
+  clientConfig: {url: "https://hooks.example.com/validate"}
+""")
+    verdict = assess(hook)
+    assert verdict.status is Status.IN_PROGRESS
+    assert "own controller" in verdict.message and "validation.webhook.serving.knative.dev" in verdict.message
+    assert "optional.example.com" not in verdict.message and "url.example.com" not in verdict.message
+    hook["webhooks"][0]["clientConfig"]["caBundle"] = "Zm9v"
+    assert assess(hook).ready
+    hook["kind"] = "MutatingWebhookConfiguration"  # a skipped mutation changes what is stored: wait for it too
+    assert "optional.example.com" in assess(hook).message
+
+
 def test_generic_custom_resource_and_kstatus_conditions():
     cert = obj("apiVersion: cert-manager.io/v1\nkind: Certificate\nmetadata: {name: c}\nstatus: {conditions: [{type: Ready, status: 'False', reason: Issuing}]}")
     assert assess(cert).status is Status.IN_PROGRESS

@@ -71,18 +71,27 @@ def apiservice(obj: dict) -> Verdict:
 
 
 def webhook_configuration(obj: dict) -> Verdict:
-    """A webhook configuration whose CA cert-manager injects is ready once every caBundle is filled.
+    """A webhook configuration is ready once every webhook the API server must call has a caBundle.
 
-    Whether the webhook's Service answers is the engine's business: it waits
-    for the backing workload as a dependency.
+    With an empty caBundle the API server checks the webhook's certificate against its own
+    roots and fails every call ("x509: certificate signed by unknown authority"). The bundle
+    comes from cert-manager's cainjector (``cert-manager.io/inject-ca-from[-secret]``) or, for
+    self-managed webhooks (Knative, istiod, Katib, the training operator), from the webhook's
+    own controller once it runs. Validating webhooks with ``failurePolicy: Ignore`` do not hold
+    anything up, so they are not waited for. Whether the webhook's Service answers is the
+    engine's business: it waits for the backing workload as a dependency, then for endpoints.
     """
     annotations = (obj.get("metadata") or {}).get("annotations") or {}
     inject = annotations.get("cert-manager.io/inject-ca-from") or annotations.get("cert-manager.io/inject-ca-from-secret")
-    if inject:
-        hooks = obj.get("webhooks") or ()
-        missing = [h.get("name", "?") for h in hooks if not (h.get("clientConfig") or {}).get("caBundle")]
-        if missing:
-            return in_progress(f"waiting for cert-manager to inject the CA from {inject} into {', '.join(missing)}")
+    mutating = str(obj.get("kind", "")).startswith("Mutating")
+    hooks = [h for h in obj.get("webhooks") or () if not (h.get("clientConfig") or {}).get("caBundle")]
+    if inject and hooks:
+        names = ", ".join(h.get("name", "?") for h in hooks)
+        return in_progress(f"waiting for cert-manager to inject the CA from {inject} into {names}")
+    missing = [h.get("name", "?") for h in hooks if (h.get("clientConfig") or {}).get("service")
+               and (mutating or h.get("failurePolicy", "Fail") != "Ignore")]
+    if missing:
+        return in_progress(f"waiting for the webhook's own controller to write its CA into {', '.join(missing)}")
     return current("configured")
 
 
