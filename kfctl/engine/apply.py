@@ -15,6 +15,7 @@ writes.
 
 from __future__ import annotations
 
+import heapq
 import queue
 import threading
 import time
@@ -55,7 +56,42 @@ from kfctl.engine.teardown import Target, wait_gone
 from kfctl.engine.tracker import Tracker
 from kfctl.errors import OperationFailed
 from kfctl.plan import ObjectRef, Plan
-from kfctl.plan.index import WORKLOAD_KINDS
+from kfctl.plan.index import WORKLOAD_KINDS, pod_template
+
+#: Rough seconds from applying an object to its health, only to rank startable objects (see
+#: :func:`start_priority`): workloads pull images and start, claims bind, certificates are issued,
+#: CRDs are established; anything else is healthy once written.
+_EXPECTED_SECONDS = {"PersistentVolumeClaim": 5.0, "Certificate": 2.0, "CustomResourceDefinition": 1.0}
+
+
+def _expected_seconds(ref: ObjectRef) -> float:
+    if (ref.group, ref.kind) in WORKLOAD_KINDS:
+        return 20.0
+    return _EXPECTED_SECONDS.get(ref.kind, 0.1)
+
+
+def start_priority(plan: Plan) -> dict[ObjectRef, float]:
+    """When more objects could start than there are workers, the one heading the longest chain goes first.
+
+    The chain is weighted by rough expected times, so the namespace, account and bindings istiod
+    needs go before a hundred ClusterRoles nothing waits on; ties keep the render order. A Service
+    ranks with the workloads it selects: nothing in the plan waits on it, but their clients find
+    them through it, so a Service queued behind hundreds of objects would keep them unreachable.
+    """
+    priority = plan.longest_paths(_expected_seconds)
+    templates: dict[str, list[tuple[Mapping[str, Any], float]]] = {}
+    for ref, node in plan.nodes.items():
+        template = pod_template(node.manifest) if (ref.group, ref.kind) in WORKLOAD_KINDS else None
+        if template is not None:
+            labels = (template.get("metadata") or {}).get("labels") or {}
+            templates.setdefault(ref.namespace, []).append((labels, priority[ref]))
+    for ref, node in plan.nodes.items():
+        if ref.group == "" and ref.kind == "Service":
+            selector = (node.manifest.get("spec") or {}).get("selector") or {}
+            if selector:
+                priority[ref] = max([priority[ref]] + [p for labels, p in templates.get(ref.namespace, ())
+                                                       if all(labels.get(k) == v for k, v in selector.items())])
+    return priority
 
 #: seconds a workload waits before kfctl looks at its pods to say why, and how often after that
 PROBE_AFTER, PROBE_EVERY = 5.0, 15.0
@@ -97,6 +133,10 @@ class ApplyEngine:
             self.members_of.setdefault(node.component, []).append(ref)
         self.unmet: dict[ObjectRef, set[ObjectRef]] = {ref: set(plan.dependencies(ref)) for ref in plan.nodes}
         self.ready: list[ObjectRef] = [ref for ref, deps in self.unmet.items() if not deps]
+        self.priority = start_priority(plan)
+        self.order = {ref: i for i, ref in enumerate(plan.nodes)}
+        #: startable objects waiting for a worker: (-priority, render order, ref)
+        self.queued: list[tuple[float, int, ObjectRef]] = []
         self.message: dict[ObjectRef, str] = {}
         self.wrote: dict[ObjectRef, bool] = {}
         self.deadline: dict[ObjectRef, float] = {}
@@ -371,7 +411,8 @@ class ApplyEngine:
         self.emit(ev.SUMMARY, None, f"applying {len(self.plan)} objects", phase="start")
         old = self._read_parent()
         self._prefetch()
-        pool = ThreadPoolExecutor(max_workers=max(1, self.options.concurrency), thread_name_prefix="apply")
+        workers = max(1, self.options.concurrency)
+        pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="apply")
         running = 0
         total_deadline = time.monotonic() + self.options.timeout
         parent_written = False
@@ -392,9 +433,11 @@ class ApplyEngine:
                         held.append(ref)
                         continue
                     self.state[ref] = RUNNING
-                    running += 1
-                    pool.submit(self._worker, ref)
+                    heapq.heappush(self.queued, (-self.priority[ref], self.order[ref], ref))
                 self.ready.extend(held)
+                while self.queued and running < workers:
+                    running += 1
+                    pool.submit(self._worker, heapq.heappop(self.queued)[2])
                 if running == 0 and not any(s == WAITING for s in self.state.values()):
                     if not self.ready:
                         break
@@ -422,6 +465,8 @@ class ApplyEngine:
                 elif kind == "object":
                     if payload in self.state:
                         self._assess(payload)
+                        if self.state[payload] == HEALTHY and (payload.group, payload.kind) in WORKLOAD_KINDS:
+                            self.next_endpoint_check = 0.0  # perhaps the server behind a waiting webhook
                 if self.endpoint_waits and now >= self.next_endpoint_check:
                     self.next_endpoint_check = now + 0.25  # endpoints are not ours to watch: look 4x a second
                     for ref in list(self.endpoint_waits):
@@ -432,6 +477,9 @@ class ApplyEngine:
                     elif self.state[ref] == WAITING and now > self.next_probe.get(ref, now + PROBE_AFTER):
                         self._probe_pods(ref, now)
                 if now > total_deadline:
+                    for _, _, ref in self.queued:  # never started
+                        self.state[ref] = PENDING
+                    self.queued.clear()
                     for ref, state in self.state.items():
                         if state in (PENDING, WAITING):
                             self._fail(ref, f"apply timed out after {self.options.timeout:.0f}s: {self.message.get(ref, 'not started')}")

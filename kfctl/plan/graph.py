@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
@@ -130,6 +130,19 @@ class Plan:
                 else:
                     state[ref] = 2
                     path.pop()
+
+    def longest_paths(self, weight: Callable[[ObjectRef], float]) -> dict[ObjectRef, float]:
+        """Per node, the heaviest chain from it through everything that waits on it (itself included).
+
+        With ``weight`` an estimate of how long an object takes to become healthy, this is the
+        classic list-scheduling priority: starting the object with the longest chain first
+        shortens the whole run when there are more startable objects than workers.
+        """
+        out: dict[ObjectRef, float] = {}
+        for wave in reversed(self.waves()):
+            for ref in wave:
+                out[ref] = weight(ref) + max((out[d] for d in self.dependents(ref)), default=0.0)
+        return out
 
     def waves(self) -> tuple[tuple[ObjectRef, ...], ...]:
         """Layers by longest dependency chain: wave n waits only on waves < n (for display)."""

@@ -253,3 +253,33 @@ def test_a_webhook_counts_as_healthy_only_once_its_service_has_ready_endpoints(s
     outcome = {str(o.ref): o for o in result.outcomes}["ValidatingWebhookConfiguration/guard"]
     assert outcome.state == "failed"
     assert "waiting for ready endpoints of service kubeflow/guard" in outcome.message
+
+
+def test_with_fewer_workers_than_startable_objects_the_longest_chain_starts_first(sim_cluster):
+    # rendered first: five ClusterRoles nothing waits on; last: the account a Deployment runs as
+    roles = [{"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": f"r{i}"},
+              "rules": []} for i in range(5)]
+    chain = docs("""
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: runner, namespace: kubeflow}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: app, namespace: kubeflow}
+spec:
+  replicas: 0
+  selector: {matchLabels: {app: app}}
+  template:
+    metadata: {labels: {app: app}}
+    spec:
+      serviceAccountName: runner
+      containers: [{name: c, image: nginx:1.27}]
+""")
+    namespace = docs(BASE)[0]
+    result = run(sim_cluster, [namespace, *roles, *chain], concurrency=1)
+    assert result.ok, result.problems
+    applied = [e["name"] for e in writes(sim_cluster) if e["verb"] == "apply"]
+    # the namespace heads every namespaced object; the account heads the Deployment's chain
+    assert applied.index("runner") < min(applied.index(f"r{i}") for i in range(5))
+    assert applied.index("kubeflow") < applied.index("runner")

@@ -328,3 +328,17 @@ def test_known_kubeflow_runtime_dependencies_order_deployments():
     # the writer retries MLMD for 100 s: it starts as soon as MLMD is applied, their pulls overlapping
     [writer] = plan.requires[ObjectRef("apps", "Deployment", "kubeflow", "metadata-writer")]
     assert writer.dependency.name == "metadata-grpc-deployment" and writer.applied_only
+
+
+def test_longest_paths_weigh_the_chain_behind_each_object():
+    def deployment(name, sa):
+        return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name, "namespace": "kubeflow"},
+                "spec": {"template": {"spec": {"serviceAccountName": sa, "containers": [{"name": "c", "image": "x"}]}}}}
+    sa = {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "db", "namespace": "kubeflow"}}
+    plan = build_plan([("p", sa), ("p", deployment("mysql", "db")), ("p", deployment("ml-pipeline", "db"))])
+    weight = {"ServiceAccount": 1.0, "Deployment": 10.0}
+    paths = plan.longest_paths(lambda ref: weight[ref.kind])
+    mysql = ObjectRef("apps", "Deployment", "kubeflow", "mysql")
+    api = ObjectRef("apps", "Deployment", "kubeflow", "ml-pipeline")
+    assert paths[api] == 10.0 and paths[mysql] == 20.0  # the API server waits for MySQL
+    assert paths[ObjectRef("", "ServiceAccount", "kubeflow", "db")] == 21.0
