@@ -170,11 +170,18 @@ class Plan:
         return tuple(tuple(layers[i]) for i in sorted(layers))
 
     def format_waves(self) -> str:
+        """The waves for people: each object with what it waits for.
+
+        A dependency marked ``(applied)`` is waited for only until it exists, not until it is
+        healthy (a claim, or a server its client keeps retrying), so the object may start long
+        before its wave's predecessors are healthy: waves are layers for reading, not barriers.
+        """
         lines = []
         for i, wave in enumerate(self.waves()):
             lines.append(f"wave {i + 1} ({len(wave)} objects)")
             for ref in wave:
                 node = self.nodes[ref]
-                waits = ", ".join(str(d) for d in self.dependencies(ref))
+                waits = ", ".join(f"{e.dependency} (applied)" if e.applied_only else str(e.dependency)
+                                  for e in self.requires[ref])
                 lines.append(f"  {ref}  [{node.component}]" + (f"  after {waits}" if waits else ""))
         return "\n".join(lines)

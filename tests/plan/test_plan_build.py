@@ -279,6 +279,8 @@ spec:
 """)
     edges = {str(e.dependency): e.applied_only for e in plan.requires[ObjectRef("apps", "Deployment", "ns", "db")]}
     assert edges == {"PersistentVolumeClaim/ns/data": True, "ConfigMap/ns/cfg": False}
+    line = next(x for x in plan.format_waves().splitlines() if x.strip().startswith("Deployment/ns/db"))
+    assert "PersistentVolumeClaim/ns/data (applied)" in line and "ConfigMap/ns/cfg (applied)" not in line
 
 
 def test_a_mount_of_what_istiod_publishes_waits_for_istiod():
