@@ -312,20 +312,43 @@ class Kubelet:
             return
         self._try_later(pod, run, c)
 
-    def serving_addresses(self, namespace: str, name: str) -> int:
-        """Ready endpoints of the Service whose pods' applications answer (what a client can connect to).
+    def serving_addresses(self, namespace: str, name: str, port: int | None = None) -> int:
+        """Ready endpoints of the Service whose server answers on ``port`` (default: its first port).
 
-        An address whose pod this kubelet does not run (written by hand) counts as serving.
+        The server is the container declaring the Service port's ``targetPort`` (by number or
+        name); a pod's other containers (a probe-less sidecar still starting) do not matter.
+        When no container declares it, every container of the pod must serve. An address whose
+        pod this kubelet does not run (written by hand) counts as serving.
         """
+        svc = self.b.runtime.get("", "services", namespace, name)
+        ports = ((svc or {}).get("spec") or {}).get("ports") or [{}]
+        chosen = next((p for p in ports if port is not None and p.get("port") == port), ports[0])
+        target = chosen.get("targetPort", chosen.get("port"))
         ep = self.b.runtime.get("", "endpoints", namespace, name)
         count = 0
         for subset in (ep or {}).get("subsets") or []:
             for address in subset.get("addresses") or []:
                 ref = address.get("targetRef") or {}
-                run = self._runs.get((ref.get("namespace", namespace), ref.get("name", "")))
-                if run is None or all(c.serving for c in run.containers):
+                key = (ref.get("namespace", namespace), ref.get("name", ""))
+                run = self._runs.get(key)
+                if run is None:
+                    count += 1
+                    continue
+                server = self._listening_on(self.b.runtime.get("", "pods", *key), run, target)
+                if all(c.serving for c in ([server] if server is not None else run.containers)):
                     count += 1
         return count
+
+    @staticmethod
+    def _listening_on(pod: dict[str, Any] | None, run: PodRun, target: Any) -> Container | None:
+        """The container declaring ``target`` (a port number or name) among its ports, if one does."""
+        if target is None:
+            return None
+        for spec in ((pod or {}).get("spec") or {}).get("containers") or []:
+            for declared in spec.get("ports") or []:
+                if target in (declared.get("containerPort"), declared.get("name")):
+                    return next((c for c in run.containers if c.name == spec.get("name")), None)
+        return None
 
     @staticmethod
     def _spec_of(pod: dict[str, Any], c: Container) -> dict[str, Any]:

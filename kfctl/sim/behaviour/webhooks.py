@@ -178,7 +178,7 @@ class WebhookAdmission:
         svc = self.b.runtime.store.get("", "services", ns, name)
         if svc is None:
             return f'Post "{url}": service "{name}" not found'
-        if not self.b.kubelet.serving_addresses(ns, name):  # no ready endpoint, or its server not listening yet
+        if not self.b.kubelet.serving_addresses(ns, name, port):  # no ready endpoint, or its server not listening
             ip = (svc.get("spec") or {}).get("clusterIP", "")
             return f'Post "{url}": dial tcp {ip}:{port}: connect: connection refused'
         if not client.get("caBundle"):

@@ -73,6 +73,20 @@ def test_a_webhook_server_without_readiness_probe_refuses_calls_while_its_endpoi
     assert kube.core.read_namespaced_config_map("early", "default").data == {"a": "1"}
 
 
+def test_a_webhook_answers_once_the_container_on_its_port_serves_whatever_its_sidecar_does(behaving) -> None:
+    kube = behaving(profile=SLOW, time_scale=0.02)
+    server = {"name": "server", "image": "fast/webhook:1", "ports": [{"containerPort": 80, "name": "http"}], **PROBED}
+    sidecar = {"name": "proxy", "image": "slow/kube-rbac-proxy:1"}  # no probe: Ready while its 60 s start runs
+    kube.create(deployment("hook", containers=[server, sidecar]),
+                service("hook", selector={"app": "hook"}, target="http"),
+                webhook_config("ValidatingWebhookConfiguration", "validate.example.com", resources=["configmaps"]))
+    kube.kubectl("rollout", "status", "deploy/hook", "--timeout=20s")
+    kube.wait(lambda: kube.core.read_namespaced_endpoints("hook", "default").subsets)
+    started = kube.sim.clock.now()
+    kube.create(configmap("early"))  # the proxy's application is not up yet; the webhook server is
+    assert kube.sim.clock.now() < started + 30
+
+
 def test_failure_policy_missing_service_and_empty_ca_bundle(kube) -> None:
     kube.create(deployment("hook"), service("hook", selector={"app": "hook"}))
     kube.kubectl("rollout", "status", "deploy/hook", "--timeout=20s")
