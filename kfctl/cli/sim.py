@@ -54,6 +54,9 @@ def _faults(settings: tuple[str, ...], seed: int | None) -> dict[str, Any]:
 @click.option("--node-memory", default="32Gi", show_default=True, help="Memory capacity of each node (e.g. 16Gi).")
 @click.option("--node-gpus", type=click.IntRange(min=0), default=0, show_default=True,
               help="nvidia.com/gpu capacity of each node.")
+@click.option("--parallel-image-pulls", is_flag=True,
+              help="Let each node pull images side by side (kubelet serializeImagePulls: false, as on EKS); by "
+                   "default a node pulls one image at a time.")
 @click.option("--no-default-storage-class", is_flag=True,
               help="Start without a default StorageClass (claims without a class stay Pending).")
 @click.option("--volume-binding-mode", type=click.Choice(["Immediate", "WaitForFirstConsumer"]),
@@ -74,7 +77,7 @@ def _faults(settings: tuple[str, ...], seed: int | None) -> dict[str, Any]:
 @click.pass_context
 def serve(ctx: click.Context, kubeconfig_path: str | None, port: int, token: str | None, time_scale: float,
           crd_establish_delay: float | None, profile: str, nodes: int, node_cpu: str, node_memory: str,
-          node_gpus: int, no_default_storage_class: bool, volume_binding_mode: str,
+          node_gpus: int, parallel_image_pulls: bool, no_default_storage_class: bool, volume_binding_mode: str,
           storage_classes: tuple[str, ...], no_behaviour: bool,
           namespace_delete_delay: float, persist: str | None, faults: tuple[str, ...], seed: int | None) -> None:
     """Serve a simulated Kubernetes API on 127.0.0.1 until interrupted."""
@@ -96,7 +99,8 @@ def serve(ctx: click.Context, kubeconfig_path: str | None, port: int, token: str
                              hint="write e.g. --node-cpu 4 or 3500m, --node-memory 16Gi")
     shape = ClusterShape.uniform(nodes, cpu=node_cpu, memory=node_memory, gpus=node_gpus,
                                  default_storage_class=not no_default_storage_class,
-                                 volume_binding_mode=volume_binding_mode, extra_storage_classes=storage_classes)
+                                 volume_binding_mode=volume_binding_mode, extra_storage_classes=storage_classes,
+                                 serialize_image_pulls=not parallel_image_pulls)
     try:
         cluster = SimCluster(port=port, token=token, kubeconfig_path=target, time_scale=time_scale,
                              crd_establish_delay=crd_establish_delay,
@@ -112,7 +116,8 @@ def serve(ctx: click.Context, kubeconfig_path: str | None, port: int, token: str
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
     click.echo(json.dumps({"url": cluster.url, "kubeconfig": cluster.kubeconfig_path,
                            "persist": persist, "timeScale": time_scale,
-                           "profile": profile if not no_behaviour else None}))
+                           "profile": profile if not no_behaviour else None,
+                           "serializeImagePulls": None if no_behaviour else not parallel_image_pulls}))
     click.echo(f"Serving a simulated Kubernetes API at {cluster.url}; kubeconfig written to "
                f"{cluster.kubeconfig_path}. Press Ctrl-C to stop.", err=True)
     try:

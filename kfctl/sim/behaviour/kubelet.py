@@ -15,8 +15,11 @@ profile's delays:
    pod sync is retried every 10 s (the kubelet's ``backOffPeriod``).
 2. init containers run one at a time (``Init:0/2`` ...), each pulled then run
    for ``init_run`` seconds to ``Completed``.
-3. app containers are pulled (``Pulling``/``Pulled``), ``Created`` and
-   ``Started``; the application serves after the start delay. A container
+3. app containers are started in order, each pulled (``Pulling``/``Pulled``)
+   just before it is ``Created`` and ``Started`` (the kubelet's ``SyncPod``
+   does not start container *i+1* before container *i* is started); the
+   application serves after the start delay. Images: see "Image pulls"
+   below. A container
    with a readiness or startup probe is ready from then; one without is
    ready as soon as it runs (the Kubernetes default), whatever the
    application is doing. The pod is ``Running`` and, once every container
@@ -34,6 +37,19 @@ profile's delays:
 
 Every exit is restarted with the kubelet's back-off (:class:`.backoff.CrashBackoff`:
 at once, then 10 s doubling to 300 s, reset after 10 minutes).
+
+Image pulls follow the kubelet's image manager. The pull policy is the
+container's ``imagePullPolicy`` or the API server's default for it
+(``Always`` for a ``:latest`` or untagged image, else ``IfNotPresent``).
+Each node keeps the images it pulled: ``IfNotPresent`` skips the pull
+("already present on machine"); ``Never`` without the image is
+``ErrImageNeverPull``; ``Always`` asks the registry again (the profile's
+``image_check``). With the cluster shape's ``serialize_image_pulls`` (the
+kubelet default) a node pulls one image at a time, first come first
+served, so a pod created behind others waits for their pulls ("Successfully
+pulled image ... in 4s (31s including waiting)"); without it pulls run side
+by side and a second pull of an image already on its way finishes with it.
+Images are never garbage-collected.
 """
 
 from __future__ import annotations
@@ -81,6 +97,10 @@ class Container:
     killer: str = ""
     restarts: int = 0
     pulled: bool = False
+    policy: str = "IfNotPresent"
+    #: the last pull: seconds of pulling, and seconds from asking to having the image
+    pull_took: float = 0.0
+    pull_waited: float = 0.0
     container_id: str = ""
     backoff: CrashBackoff = field(default_factory=CrashBackoff)
 
@@ -108,6 +128,27 @@ def _digest(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def pull_policy(container: dict[str, Any]) -> str:
+    """``imagePullPolicy``, or what the API server defaults it to: Always for ``:latest``/no tag, else IfNotPresent."""
+    policy = container.get("imagePullPolicy")
+    if policy:
+        return str(policy)
+    image = str(container.get("image") or "")
+    if "@" in image:
+        return "IfNotPresent"
+    tag = image.rsplit("/", 1)[-1].partition(":")[2]
+    return "Always" if tag in ("", "latest") else "IfNotPresent"
+
+
+@dataclass
+class NodeImages:
+    """One node's images: those on disk, those on their way, and when its serial puller is free."""
+
+    present: set[str] = field(default_factory=set)
+    arriving: dict[str, float] = field(default_factory=dict)  # image -> sim time its queued pull completes
+    free_at: float = 0.0
+
+
 class Kubelet:
     """Every node's kubelet in one controller (pods carry their node name)."""
 
@@ -118,6 +159,8 @@ class Kubelet:
         self._runs: dict[tuple[str, str], PodRun] = {}
         self._waiting_on: dict[tuple[str, str, str], set[tuple[str, str]]] = {}
         self._ips = itertools.count(2)
+        self._images: dict[str, NodeImages] = {}
+        self._serial = behaviours.shape.serialize_image_pulls
         self._cids = itertools.count(1)
         rt.reconciler("kubelet", self.reconcile)
         rt.watch("", "pods", self._on_pod)
@@ -151,11 +194,11 @@ class Kubelet:
     def _new_run(self, pod: dict[str, Any], node: str) -> PodRun:
         spec = pod.get("spec") or {}
         return PodRun(uid=pod["metadata"]["uid"], node=node, start_time=self.b.runtime.clock.now_rfc3339(),
-                      init=[Container(c["name"], str(c.get("image", "")), init=True,
+                      init=[Container(c["name"], str(c.get("image", "")), init=True, policy=pull_policy(c),
                                       state={"waiting": {"reason": "PodInitializing"}})
                             for c in spec.get("initContainers") or []],
                       containers=[Container(c["name"], str(c.get("image", "")), gated=has_readiness_gate(c),
-                                            startup_probe=bool(c.get("startupProbe")))
+                                            startup_probe=bool(c.get("startupProbe")), policy=pull_policy(c))
                                   for c in spec.get("containers") or []])
 
     # -- the state machine ----------------------------------------------------
@@ -220,12 +263,42 @@ class Kubelet:
             self._pull(pod, run, c, then="init-run")
             return
         run.stage = "run"
-        for c in run.containers:
-            self._pull(pod, run, c, then="start")
+        if run.containers:
+            self._pull(pod, run, run.containers[0], then="start")
+
+    def _start_next(self, pod: dict[str, Any], run: PodRun, c: Container) -> None:
+        """The pod's first start of its containers goes on with the next one (pulled, then started)."""
+        i = run.containers.index(c) + 1
+        if i < len(run.containers):
+            self._pull(pod, run, run.containers[i], then="start")
 
     def _pull(self, pod: dict[str, Any], run: PodRun, c: Container, *, then: str) -> None:
+        images = self._images.setdefault(run.node, NodeImages())
+        if c.policy != "Always" and c.image in images.present:
+            c.pulled = True
+            self._event(pod, run, c, NORMAL, "Pulled", f'Container image "{c.image}" already present on machine')
+            self._start(pod, run, c, then)
+            return
+        if c.policy == "Never":
+            text = f'Container image "{c.image}" is not present with pull policy of Never'
+            c.state = {"waiting": {"reason": "ErrImageNeverPull", "message": text}}
+            self._event(pod, run, c, WARNING, "ErrImageNeverPull", text)
+            return
         self._event(pod, run, c, NORMAL, "Pulling", f'Pulling image "{c.image}"')
-        self._later(self.profile.pull_delay(c.image), pod, run, c, "pulled", then)
+        now = self.b.runtime.clock.now()
+        on_its_way = c.image in images.present or c.image in images.arriving
+        work = self.profile.image_check if on_its_way else self.profile.pull_delay(c.image)
+        if self._serial:  # first come first served: an earlier pull of this image is done by our turn
+            begin = max(now, images.free_at)
+            done = images.free_at = begin + work
+        else:  # side by side; the runtime shares an image's layers between concurrent pulls
+            begin = now
+            done = min(now + self.profile.pull_delay(c.image), max(images.arriving.get(c.image, now), now) + work)
+        failing = self.profile.failure(c.image)
+        if failing is None or failing.fail != IMAGE_PULL_BACKOFF:
+            images.arriving[c.image] = min(images.arriving.get(c.image, done), done)
+        c.pull_took, c.pull_waited = done - begin, done - now
+        self._later(done - now, pod, run, c, "pulled", then)
 
     def _later(self, delay: float, pod: dict[str, Any], run: PodRun, c: Container, step: str, arg: str = "") -> None:
         self.b.runtime.after(delay, self._step, (pod["metadata"]["namespace"], pod["metadata"]["name"]), run.uid,
@@ -257,9 +330,11 @@ class Kubelet:
             self._later(1.0, pod, run, c, "pull-backoff")
             return
         c.pulled = True
-        seconds = self.profile.pull_delay(c.image)
-        self._event(pod, run, c, NORMAL, "Pulled", f'Successfully pulled image "{c.image}" in {seconds:.3g}s '
-                                                   f"({seconds:.3g}s including waiting)")
+        images = self._images.setdefault(run.node, NodeImages())
+        images.present.add(c.image)
+        images.arriving.pop(c.image, None)
+        self._event(pod, run, c, NORMAL, "Pulled", f'Successfully pulled image "{c.image}" in {c.pull_took:.3g}s '
+                                                   f"({c.pull_waited:.3g}s including waiting)")
         self._start(pod, run, c, then)
 
     def _on_pull_backoff(self, pod: dict[str, Any], run: PodRun, c: Container, _: str) -> None:
@@ -277,6 +352,8 @@ class Kubelet:
         if then == "init-run":
             self._later(self.profile.init_run, pod, run, c, "init-done")
             return
+        if then == "start":
+            self._start_next(pod, run, c)
         if not c.gated:
             c.ready = True  # no probe: ready while it runs
         rule = self.profile.failure(c.image)
@@ -404,7 +481,7 @@ class Kubelet:
 
     def _on_restart(self, pod: dict[str, Any], run: PodRun, c: Container, _: str) -> None:
         self._event(pod, run, c, NORMAL, "Pulled", f'Container image "{c.image}" already present on machine')
-        self._start(pod, run, c, "start")
+        self._start(pod, run, c, "restart")
 
     def _terminate(self, c: Container, code: int, reason: str) -> None:
         started = (c.state.get("running") or {}).get("startedAt")

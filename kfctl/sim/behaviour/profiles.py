@@ -123,6 +123,8 @@ class Profile:
 
     name: str = "instant"
     image_pull: float = 0.0
+    #: a pull of an image already on the node (policy Always): the registry is asked, no layer moves
+    image_check: float = 0.0
     container_start: float = 0.0
     init_run: float = 0.0
     job_run: float = 0.0
@@ -183,7 +185,7 @@ class Profile:
         return self.pvc_bind
 
     def container_ready_delay(self, container: dict[str, Any]) -> float:
-        """Pull, then (behind a readiness or startup probe) the application's start."""
+        """From its pull's start to Ready: the pull, then (behind a readiness or startup probe) the start."""
         image = str(container.get("image") or "")
         if not has_readiness_gate(container):
             return self.pull_delay(image)
@@ -194,8 +196,12 @@ def expected_ready_delay(spec: dict[str, Any], profile: Profile | None = None) -
     """Sim seconds from binding to Ready of a pod (or pod template) spec, if nothing fails.
 
     Init containers run one after another (pull, then ``init_run``); app
-    containers then start in parallel, so the slowest decides. Accepts a Pod,
-    a pod template (``{"metadata", "spec"}``), a workload or a bare PodSpec;
+    containers are then started in order, each pulled just before it starts
+    (the kubelet's ``SyncPod``), and run side by side, so container *i* is
+    ready after the pulls of containers 0..i and its own start. Assumes no
+    image is on the node yet and no other pull queued before it (see
+    :class:`ClusterShape` ``serialize_image_pulls``). Accepts a Pod, a pod
+    template (``{"metadata", "spec"}``), a workload or a bare PodSpec;
     ``profile`` defaults to ``realistic`` (seed 0).
     """
     profile = profile if profile is not None else REALISTIC
@@ -206,7 +212,10 @@ def expected_ready_delay(spec: dict[str, Any], profile: Profile | None = None) -
     total = 0.0
     for init in spec.get("initContainers") or []:
         total += profile.pull_delay(str(init.get("image") or "")) + profile.init_run
-    slowest = max((profile.container_ready_delay(c) for c in spec.get("containers") or []), default=0.0)
+    slowest = pulled = 0.0
+    for c in spec.get("containers") or []:
+        slowest = max(slowest, pulled + profile.container_ready_delay(c))
+        pulled += profile.pull_delay(str(c.get("image") or ""))
     return total + slowest
 
 
@@ -250,6 +259,7 @@ INSTANT = Profile(name="instant")
 REALISTIC = Profile(
     name="realistic",
     image_pull=4.0,             # a 50-150 MB controller image
+    image_check=0.5,            # a manifest request to the registry; the layers are on the node
     container_start=6.0,        # process start + readiness probe initialDelaySeconds 5
     init_run=3.0,
     job_run=10.0,
@@ -314,9 +324,15 @@ class NodeSpec:
 
 @dataclass(frozen=True)
 class ClusterShape:
-    """The nodes a sim starts with and whether a default StorageClass exists."""
+    """The nodes a sim starts with, how their kubelets pull images, and whether a default StorageClass exists.
+
+    ``serialize_image_pulls``: the kubelet's ``serializeImagePulls`` (default
+    true, as in kubeadm, kind and most clusters; EKS node images set it
+    false): each node pulls one image at a time, first come first served.
+    """
 
     nodes: tuple[NodeSpec, ...] = (NodeSpec("sim-node-1"),)
+    serialize_image_pulls: bool = True
     default_storage_class: bool = True
     storage_class_name: str = "standard"
     volume_binding_mode: str = "Immediate"
@@ -326,10 +342,11 @@ class ClusterShape:
     @classmethod
     def uniform(cls, count: int = 1, *, cpu: str = "8", memory: str = "32Gi", gpus: int = 0,
                 default_storage_class: bool = True, volume_binding_mode: str = "Immediate",
-                extra_storage_classes: tuple[str, ...] = ()) -> ClusterShape:
+                extra_storage_classes: tuple[str, ...] = (), serialize_image_pulls: bool = True) -> ClusterShape:
         """``count`` identical nodes named ``sim-node-1`` ... ``sim-node-N``."""
         if count < 0:
             raise ValueError("node count must not be negative")
         nodes = tuple(NodeSpec(f"sim-node-{i + 1}", cpu=cpu, memory=memory, gpus=gpus) for i in range(count))
         return cls(nodes=nodes, default_storage_class=default_storage_class,
-                   volume_binding_mode=volume_binding_mode, extra_storage_classes=tuple(extra_storage_classes))
+                   volume_binding_mode=volume_binding_mode, extra_storage_classes=tuple(extra_storage_classes),
+                   serialize_image_pulls=serialize_image_pulls)

@@ -178,3 +178,67 @@ def test_events_repeat_as_counts_and_expire_after_an_hour(behaving) -> None:
     assert "(x" in kube.kubectl("get", "events", "--field-selector", "reason=FailedMount").stdout
     kube.core.delete_namespaced_pod("lonely", "default", _preload_content=False)
     kube.wait(lambda: not kube.events(name="lonely"), timeout=10, what="events gone after the event TTL")
+
+
+PULLS = Profile(image_check=1.0, images=(ImageRule("big/*", pull=40.0), ImageRule("small/*", pull=2.0)))
+
+
+def _pull_seconds(event) -> tuple[float, float]:
+    """(pulling, including waiting) from 'Successfully pulled image "x" in 2s (41.3s including waiting)'."""
+    took, _, rest = event.message.partition(" in ")[2].partition("s (")
+    return float(took), float(rest.partition("s including")[0])
+
+
+def _at(event) -> float:
+    return event.first_timestamp.timestamp()
+
+
+def test_a_node_pulls_one_image_at_a_time_and_keeps_what_it_pulled(behaving) -> None:
+    kube = behaving(profile=PULLS, time_scale=0.01)
+    kube.create(pod("first", image="big/a:1"))
+    kube.create(pod("second", image="small/b:1"))
+    kube.wait(lambda: _phase(kube, "second") == "Running", timeout=20)
+    [pulled] = kube.events(name="second", reason="Pulled")
+    took, waited = _pull_seconds(pulled)
+    assert took == 2.0 and 35.0 < waited <= 42.0  # behind the first pod's 40 s pull
+    assert _phase(kube, "first") == "Running"
+    # an image on the node is not pulled again (IfNotPresent, the default for a tagged image) ...
+    kube.create(pod("third", image="big/a:1"))
+    kube.wait(lambda: _phase(kube, "third") == "Running", timeout=5)
+    assert not kube.events(name="third", reason="Pulling")
+    [present] = kube.events(name="third", reason="Pulled")
+    assert present.message == 'Container image "big/a:1" already present on machine'
+    # ... unless the policy is Always: then the registry is asked again, without moving layers
+    kube.create(pod("always", image="big/a:1", container={"imagePullPolicy": "Always"}))
+    kube.wait(lambda: _phase(kube, "always") == "Running", timeout=5)
+    assert _pull_seconds(kube.events(name="always", reason="Pulled")[0])[0] == 1.0
+    # Never, without the image on the node, never starts
+    kube.create(pod("never", image="small/c:1", container={"imagePullPolicy": "Never"}))
+    kube.wait(lambda: _status_column(kube, "never") == "ErrImageNeverPull", timeout=5)
+    [never] = kube.events(name="never", reason="ErrImageNeverPull")
+    assert never.type == "Warning" and "is not present with pull policy of Never" in never.message
+
+
+def test_containers_of_a_pod_are_pulled_and_started_in_order(behaving) -> None:
+    kube = behaving(profile=PULLS, time_scale=0.01)
+    kube.create(pod("pair", image="big/a:1", containers=[{"name": "main", "image": "big/a:1"},
+                                                        {"name": "side", "image": "small/b:1"}]))
+    kube.wait(lambda: _phase(kube, "pair") == "Running" and
+              all(s.ready for s in kube.core.read_namespaced_pod("pair", "default").status.container_statuses),
+              timeout=20)
+    pulling = {e.involved_object.field_path: e for e in kube.events(name="pair", reason="Pulling")}
+    started = {e.involved_object.field_path: e for e in kube.events(name="pair", reason="Started")}
+    assert _at(pulling["spec.containers{side}"]) >= _at(started["spec.containers{main}"]) >= \
+        _at(pulling["spec.containers{main}"]) + 39
+
+
+def test_without_serialized_pulls_a_node_pulls_side_by_side(behaving) -> None:
+    kube = behaving(profile=PULLS, time_scale=0.01, shape=ClusterShape(serialize_image_pulls=False))
+    kube.create(pod("first", image="big/a:1"))
+    kube.create(pod("second", image="small/b:1"))
+    kube.wait(lambda: _phase(kube, "second") == "Running", timeout=5)
+    assert _pull_seconds(kube.events(name="second", reason="Pulled")[0]) == (2.0, 2.0)
+    assert _phase(kube, "first") != "Running"
+    kube.create(pod("again", image="big/a:1"))  # at least 2 s into the first pod's pull of the same image
+    kube.wait(lambda: _phase(kube, "again") == "Running", timeout=20)
+    assert _pull_seconds(kube.events(name="again", reason="Pulled")[0])[1] <= 39.0  # done with it + 1 s check

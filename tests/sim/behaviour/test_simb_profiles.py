@@ -26,8 +26,10 @@ SPEC = {"initContainers": [{"name": "init", "image": "busybox:1"}],
 def test_delays_are_deterministic_per_seed_and_follow_the_profile() -> None:
     one, again, other = (expected_ready_delay(SPEC, profile_named("realistic", seed=s)) for s in (1, 1, 2))
     assert one == again and one != other
-    # init container (pull + run) then the slowest app container: MySQL (pull 10 s + start 20 s, +/- 30 %)
-    assert 3 + 0.7 * (4 + 30) <= one <= 3 + 1.3 * (4 + 30)
+    # init container (pull 4 s + run 3 s), then the app containers in order: the controller's pull (4 s),
+    # then MySQL's pull (10 s) and start (20 s), each +/- 30 %
+    assert 3 + 0.7 * (4 + 4 + 30) <= one <= 3 + 1.3 * (4 + 4 + 30)
+    assert one > expected_ready_delay({**SPEC, "containers": SPEC["containers"][::-1]}, profile_named("realistic", seed=1))
     assert expected_ready_delay(SPEC, INSTANT) == 0
     template = deployment("x", **{k: v for k, v in SPEC.items() if k != "containers"},
                           container={"image": "mysql:8.0.29"})
@@ -85,10 +87,11 @@ def test_cli_serve_with_profile_and_cluster_shape(tmp_path: Path) -> None:
     proc = subprocess.Popen([sys.executable, "-m", "kfctl", "sim", "serve", "--kubeconfig", str(kubeconfig),
                              "--time-scale", "0.01", "--profile", "flaky", "--seed", "3", "--nodes", "2",
                              "--node-cpu", "2", "--node-memory", "8Gi", "--node-gpus", "1",
-                             "--no-default-storage-class", "--storage-class", "gp3"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                             "--no-default-storage-class", "--storage-class", "gp3", "--parallel-image-pulls"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         info = json.loads(proc.stdout.readline())
-        assert info["profile"] == "flaky"
+        assert info["profile"] == "flaky" and info["serializeImagePulls"] is False
         with httpx.Client(base_url=info["url"]) as http:
             faults = http.get("/_sim/faults").json()
             assert faults["error_503"] == FLAKY.faults["error_503"] and faults["seed"] == 3
