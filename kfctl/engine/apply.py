@@ -93,6 +93,8 @@ def start_priority(plan: Plan) -> dict[ObjectRef, float]:
                                                        if all(labels.get(k) == v for k, v in selector.items())])
     return priority
 
+#: fastest and slowest look at the endpoints behind waiting webhooks, in seconds
+ENDPOINT_POLL = (0.25, 2.0)
 #: seconds a workload waits before kfctl looks at its pods to say why, and how often after that
 PROBE_AFTER, PROBE_EVERY = 5.0, 15.0
 
@@ -144,6 +146,11 @@ class ApplyEngine:
         #: webhook configurations ready but for their Service's endpoints: checked again each tick
         self.endpoint_waits: set[ObjectRef] = set()
         self.next_endpoint_check = 0.0
+        #: seconds between looks at the endpoints of waiting webhooks: 0.25 s after a workload turned
+        #: healthy (the usual reason endpoints appear), doubling to 2 s while nothing changes
+        self.endpoint_interval = ENDPOINT_POLL[0]
+        #: during one look, each Service's endpoint slices are listed once, however many webhooks call it
+        self.slices_seen: dict[tuple[str, str], list[dict[str, Any]]] | None = None
         self.writes = 0
         self.writes_lock = threading.Lock()
         self.fresh_namespaces: set[str] = set()
@@ -319,11 +326,16 @@ class ApplyEngine:
             service = (hook.get("clientConfig") or {}).get("service") or {}
             if not service.get("name"):
                 continue
-            try:
-                slices, _ = self.cluster.list("discovery.k8s.io/v1", "EndpointSlice", namespace=service.get("namespace"),
-                                              label_selector=f"kubernetes.io/service-name={service['name']}")
-            except Exception:  # cannot tell: let the objects it admits find out (they retry)
-                return None
+            key = (str(service.get("namespace") or ""), str(service["name"]))
+            slices = self.slices_seen.get(key) if self.slices_seen is not None else None
+            if slices is None:
+                try:
+                    slices, _ = self.cluster.list("discovery.k8s.io/v1", "EndpointSlice", namespace=key[0] or None,
+                                                  label_selector=f"kubernetes.io/service-name={key[1]}")
+                except Exception:  # cannot tell: let the objects it admits find out (they retry)
+                    return None
+                if self.slices_seen is not None:
+                    self.slices_seen[key] = slices
             if not any((ep.get("conditions") or {}).get("ready") is not False
                        for sl in slices for ep in sl.get("endpoints") or ()):
                 return f"waiting for ready endpoints of service {service.get('namespace')}/{service['name']}"
@@ -467,10 +479,17 @@ class ApplyEngine:
                         self._assess(payload)
                         if self.state[payload] == HEALTHY and (payload.group, payload.kind) in WORKLOAD_KINDS:
                             self.next_endpoint_check = 0.0  # perhaps the server behind a waiting webhook
+                            self.endpoint_interval = ENDPOINT_POLL[0]
                 if self.endpoint_waits and now >= self.next_endpoint_check:
-                    self.next_endpoint_check = now + 0.25  # endpoints are not ours to watch: look 4x a second
-                    for ref in list(self.endpoint_waits):
-                        self._assess(ref)
+                    # endpoints are not ours to watch: look again, sooner after a workload turned healthy
+                    self.next_endpoint_check = now + self.endpoint_interval
+                    self.endpoint_interval = min(self.endpoint_interval * 2, ENDPOINT_POLL[1])
+                    self.slices_seen = {}
+                    try:
+                        for ref in list(self.endpoint_waits):
+                            self._assess(ref)
+                    finally:
+                        self.slices_seen = None
                 for ref, limit in list(self.deadline.items()):
                     if self.state[ref] == WAITING and now > limit:
                         self._fail(ref, f"timed out waiting: {self.message.get(ref, 'not healthy')}")

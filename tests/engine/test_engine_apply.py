@@ -248,11 +248,15 @@ def test_a_webhook_counts_as_healthy_only_once_its_service_has_ready_endpoints(s
                           "clientConfig": {"service": {"name": "guard", "namespace": "kubeflow"}, "caBundle": "Zm9v"},
                           "rules": [{"apiGroups": [""], "apiVersions": ["v1"], "resources": ["secrets"],
                                      "operations": ["CREATE"]}]}]}
+    others = [{**hook, "metadata": {"name": f"guard-{i}"}} for i in range(3)]  # KServe has seven on one Service
     events: list[ev.Event] = []
-    result = run(sim_cluster, docs(BASE)[:1] + [hook], events=events, object_timeout=1.5)
+    result = run(sim_cluster, docs(BASE)[:1] + [hook, *others], events=events, object_timeout=1.5)
     outcome = {str(o.ref): o for o in result.outcomes}["ValidatingWebhookConfiguration/guard"]
     assert outcome.state == "failed"
     assert "waiting for ready endpoints of service kubeflow/guard" in outcome.message
+    # one list per look for the shared Service, looks spaced out while nothing changes (not 4 x 4 a second)
+    looks = [e for e in sim_cluster.timeline() if e["resource"] == "endpointslices" and e["verb"] == "list"]
+    assert 0 < len(looks) <= 4 + 6, len(looks)
 
 
 def test_with_fewer_workers_than_startable_objects_the_longest_chain_starts_first(sim_cluster):
