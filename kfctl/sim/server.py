@@ -65,6 +65,7 @@ class APIServer:
             length = int(h.headers.get("Content-Length") or 0)
             raw = h.rfile.read(length) if length else b""
         record = {"verb": method.lower(), "resource": path, "namespace": "", "name": "", "dry_run": False}
+        h._sim_request = record  # type: ignore[attr-defined]  # recorded by send(), before the client has the answer
         code = 500
         try:
             if self.token is not None and not hmac.compare_digest(
@@ -92,12 +93,25 @@ class APIServer:
                 self.send(h, 500, err.status())
             except OSError:
                 pass
+        self._record(h, code)  # answers that send() did not write: watches, dropped connections
+
+    def _record(self, h: BaseHTTPRequestHandler, code: int) -> None:
+        """Add the request to the metrics once: when its answer is about to go out, or when it ended without one.
+
+        Recording before the answer is written means a client that has its answer finds the
+        request in the timeline (a test reading the timeline right after a command exits).
+        """
+        record = getattr(h, "_sim_request", None)
+        if record is None:
+            return
+        h._sim_request = None  # type: ignore[attr-defined]
         self.metrics.record(RequestRecord(self.cluster.clock.now(), record["verb"], record["resource"],
                                           record["namespace"], record["name"], code, record["dry_run"]))
 
     def send(self, h: BaseHTTPRequestHandler, code: int, body: Any, headers: dict[str, str] | None = None,
               warnings: list[str] | None = None, content_type: str = "application/json") -> None:
         data = body if isinstance(body, bytes) else _dumps(body)
+        self._record(h, code)
         h.send_response(code)
         h.send_header("Content-Type", content_type)
         h.send_header("Content-Length", str(len(data)))

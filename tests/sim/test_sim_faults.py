@@ -100,3 +100,17 @@ def test_metrics_and_timeline(sim_cluster) -> None:
                       ("create", "d", 201, True)]
     assert all(t["namespace"] == "default" for t in timeline if t["resource"] == "configmaps")
     assert json.dumps(served)  # JSON-serialisable as served
+
+
+def test_a_request_is_in_the_timeline_by_the_time_its_client_has_the_answer(sim_cluster, monkeypatch) -> None:
+    """A test reads the timeline right after a command exits: the command's last request must be there."""
+    import time
+
+    metrics = sim_cluster.api.metrics
+    record = metrics.record
+    monkeypatch.setattr(metrics, "record", lambda r: (time.sleep(0.05), record(r)))  # a busy server thread
+    with httpx.Client(base_url=sim_cluster.url) as http:
+        for i in range(3):
+            assert http.post(CM, json={"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": f"c{i}"}}
+                             ).status_code == 201
+            assert [t["name"] for t in sim_cluster.timeline() if t["verb"] == "create"] == [f"c{j}" for j in range(i + 1)]
