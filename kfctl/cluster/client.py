@@ -155,7 +155,8 @@ class Cluster:
             return None
 
     def list(
-        self, api_version: str, kind: str, *, namespace: str | None = None, label_selector: str | None = None
+        self, api_version: str, kind: str, *, namespace: str | None = None, label_selector: str | None = None,
+        field_selector: str | None = None,
     ) -> tuple[list[dict], str]:
         """All objects of a kind (in one namespace or all), and the list's resourceVersion."""
         info = self.resource(api_version, kind)
@@ -164,7 +165,8 @@ class Cluster:
         token = None
         while True:
             data = self._request(
-                "get", self._path(info, namespace), what, label_selector=label_selector, limit=500, _continue=token
+                "get", self._path(info, namespace), what, label_selector=label_selector, field_selector=field_selector,
+                limit=500, _continue=token,
             )
             for item in data.get("items") or ():
                 item.setdefault("apiVersion", api_version)

@@ -145,6 +145,8 @@ class ApplyEngine:
         self.next_probe: dict[ObjectRef, float] = {}
         #: webhook configurations ready but for their Service's endpoints: checked again each tick
         self.endpoint_waits: set[ObjectRef] = set()
+        #: when kfctl last asked whether a late workload's pods only wait for image pulls, and the answer
+        self.pull_checks: dict[ObjectRef, tuple[float, str]] = {}
         self.next_endpoint_check = 0.0
         #: seconds between looks at the endpoints of waiting webhooks: 0.25 s after a workload turned
         #: healthy (the usual reason endpoints appear), doubling to 2 s while nothing changes
@@ -307,11 +309,36 @@ class ApplyEngine:
             self._set(ref, HEALTHY, verdict.message)
             self.emit(ev.HEALTHY, ref, verdict.message)
             self._component_check(self.plan.nodes[ref].component)
+        elif verdict.status is Status.FAILED and self._slow_not_stuck(ref, verdict.message):
+            pass
         elif verdict.status is Status.FAILED:
             self._fail(ref, verdict.message)
         elif self.message.get(ref) != verdict.message:
             self.message[ref] = verdict.message
             self.emit(ev.WAITING, ref, verdict.message)
+
+    def _slow_not_stuck(self, ref: ObjectRef, message: str) -> bool:
+        """A rollout past its progress deadline only because its pods wait for image pulls keeps waiting.
+
+        A node pulls one image at a time by default, so on a small cluster a pod can wait longer
+        than progressDeadlineSeconds (600 s) behind other pulls; the Deployment then says
+        ProgressDeadlineExceeded although nothing is wrong, and flips back once the pod is ready.
+        Looked at once per PROBE_EVERY; --object-timeout and --timeout still apply.
+        """
+        if "ProgressDeadlineExceeded" not in message:
+            return False
+        now = time.monotonic()
+        checked_at, why = self.pull_checks.get(ref, (-PROBE_EVERY, ""))
+        if now - checked_at >= PROBE_EVERY:
+            why = self._still_pulling(ref)
+            self.pull_checks[ref] = (now, why)
+        if not why:
+            return False
+        text = f"past its progress deadline, but {why}"
+        if self.message.get(ref) != text:
+            self.message[ref] = text
+            self.emit(ev.WAITING, ref, text)
+        return True
 
     def _unreachable_webhook(self, live: dict[str, Any]) -> str | None:
         """Why a webhook cannot answer yet: its Service has no ready endpoint (None when all can).
@@ -353,16 +380,56 @@ class ApplyEngine:
                 if not unmet and self.state[edge.dependent] == PENDING:
                     self.ready.append(edge.dependent)
 
+    def _pods_of(self, ref: ObjectRef) -> list[dict[str, Any]]:
+        """The pods of a workload kfctl can find by its selector (none for Jobs, CronJobs, bare Pods)."""
+        if (ref.group, ref.kind) not in WORKLOAD_KINDS or ref.kind in ("Pod", "Job", "CronJob"):
+            return []
+        selector = ((self.manifests[ref].get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
+        if not selector:
+            return []
+        pods, _ = self.cluster.list("v1", "Pod", namespace=ref.namespace,
+                                    label_selector=",".join(f"{k}={v}" for k, v in sorted(selector.items())))
+        return pods
+
+    def _still_pulling(self, ref: ObjectRef) -> str:
+        """Which pod of a late workload is only waiting for its images (a node pulls one at a time), or "".
+
+        "" unless every unready pod is scheduled, has no container in an error or back-off
+        state, and has a pull under way (a Pulling event with no Pulled after it). A pod
+        waiting for a Secret or a claim, crash-looping or failing its pulls is stuck, not slow.
+        """
+        try:
+            pods = self._pods_of(ref)
+        except Exception:  # cannot tell: treat as stuck
+            return ""
+        waiting = ""
+        for pod in pods:
+            if assess(pod).ready:
+                continue
+            status = pod.get("status") or {}
+            if not (pod.get("spec") or {}).get("nodeName"):
+                return ""
+            for cs in (status.get("initContainerStatuses") or []) + (status.get("containerStatuses") or []):
+                reason = ((cs.get("state") or {}).get("waiting") or {}).get("reason")
+                if (reason and reason not in ("ContainerCreating", "PodInitializing")) or cs.get("restartCount"):
+                    return ""
+            name = (pod.get("metadata") or {}).get("name", "")
+            try:
+                events, _ = self.cluster.list("v1", "Event", namespace=ref.namespace,
+                                              field_selector=f"involvedObject.name={name}")
+            except Exception:
+                return ""
+            asked = {(e.get("involvedObject") or {}).get("fieldPath") for e in events if e.get("reason") == "Pulling"}
+            pulled = {(e.get("involvedObject") or {}).get("fieldPath") for e in events if e.get("reason") == "Pulled"}
+            if not asked - pulled:
+                return ""
+            waiting = waiting or f"pod {name} is still waiting for its images to be pulled"
+        return waiting
+
     def _pods_say(self, ref: ObjectRef) -> str:
         """What the pods of a failed workload report (unschedulable, crash-looping, ...), or ""."""
-        if (ref.group, ref.kind) not in WORKLOAD_KINDS or ref.kind == "Pod":
-            return ""
-        selector = ((self.manifests[ref].get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
-        if ref.kind in ("Job", "CronJob") or not selector:
-            return ""
         try:
-            pods, _ = self.cluster.list("v1", "Pod", namespace=ref.namespace,
-                                        label_selector=",".join(f"{k}={v}" for k, v in sorted(selector.items())))
+            pods = self._pods_of(ref)
         except Exception:  # diagnostics must never hide the failure itself
             return ""
         for pod in pods:
@@ -491,7 +558,13 @@ class ApplyEngine:
                     finally:
                         self.slices_seen = None
                 for ref, limit in list(self.deadline.items()):
-                    if self.state[ref] == WAITING and now > limit:
+                    if self.state[ref] == WAITING and now > limit and (why := self._still_pulling(ref)):
+                        self.deadline[ref] = now + PROBE_EVERY  # slow, not stuck: look again later
+                        text = f"past --object-timeout, but {why}"
+                        if self.message.get(ref) != text:
+                            self.message[ref] = text
+                            self.emit(ev.WAITING, ref, text)
+                    elif self.state[ref] == WAITING and now > limit:
                         self._fail(ref, f"timed out waiting: {self.message.get(ref, 'not healthy')}")
                     elif self.state[ref] == WAITING and now > self.next_probe.get(ref, now + PROBE_AFTER):
                         self._probe_pods(ref, now)

@@ -287,3 +287,29 @@ spec:
     # the namespace heads every namespaced object; the account heads the Deployment's chain
     assert applied.index("runner") < min(applied.index(f"r{i}") for i in range(5))
     assert applied.index("kubeflow") < applied.index("runner")
+
+
+def test_a_workload_waiting_for_image_pulls_past_its_deadlines_is_slow_not_stuck(sim_factory):
+    """A node pulls one image at a time: a pod can wait past --object-timeout and the Deployment's 600 s
+    progress deadline without anything being wrong. A pod waiting for a Secret that never comes is stuck."""
+    from kfctl.sim.behaviour import ImageRule, Profile
+
+    sim = sim_factory(behaviour=True, profile=Profile(images=(ImageRule("big/*", pull=700.0),)), time_scale=0.01)
+
+    def deployment(name: str, image: str, **pod: object) -> dict:
+        return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name, "namespace": "kubeflow"},
+                "spec": {"selector": {"matchLabels": {"app": name}},
+                         "template": {"metadata": {"labels": {"app": name}},
+                                      "spec": {"containers": [{"name": "main", "image": image}], **pod}}}}
+    stuck = deployment("stuck", "small/app:1", volumes=[{"name": "s", "secret": {"secretName": "never"}}])
+    stuck["spec"]["template"]["spec"]["containers"][0]["volumeMounts"] = [{"name": "s", "mountPath": "/s"}]
+    events: list[ev.Event] = []
+    result = run(sim, docs(BASE)[:1] + [deployment("slow", "big/model:1"), stuck], events=events,
+                 object_timeout=2.5, timeout=60)
+    outcomes = {str(o.ref): o for o in result.outcomes}
+    assert outcomes["Deployment/kubeflow/slow"].state == "healthy", outcomes["Deployment/kubeflow/slow"].message
+    said = [e.message for e in events if e.kind == ev.WAITING and e.obj == "Deployment/kubeflow/slow"]
+    assert any(m.startswith("past --object-timeout, but pod slow-") for m in said), said
+    assert any(m.startswith("past its progress deadline, but pod slow-") for m in said), said
+    assert outcomes["Deployment/kubeflow/stuck"].state == "failed"
+    assert outcomes["Deployment/kubeflow/stuck"].message.startswith("timed out waiting")
