@@ -309,13 +309,17 @@ class ApplyEngine:
             self._set(ref, HEALTHY, verdict.message)
             self.emit(ev.HEALTHY, ref, verdict.message)
             self._component_check(self.plan.nodes[ref].component)
-        elif verdict.status is Status.FAILED and self._slow_not_stuck(ref, verdict.message):
-            pass
         elif verdict.status is Status.FAILED:
-            self._fail(ref, verdict.message)
-        elif self.message.get(ref) != verdict.message:
-            self.message[ref] = verdict.message
-            self.emit(ev.WAITING, ref, verdict.message)
+            if not self._slow_not_stuck(ref, verdict.message):
+                self._fail(ref, verdict.message)
+        else:
+            self._say_waiting(ref, verdict.message)
+
+    def _say_waiting(self, ref: ObjectRef, text: str) -> None:
+        """Record and report what an object is waiting for, once per change of it."""
+        if self.message.get(ref) != text:
+            self.message[ref] = text
+            self.emit(ev.WAITING, ref, text)
 
     def _slow_not_stuck(self, ref: ObjectRef, message: str) -> bool:
         """A rollout past its progress deadline only because its pods wait for image pulls keeps waiting.
@@ -334,10 +338,7 @@ class ApplyEngine:
             self.pull_checks[ref] = (now, why)
         if not why:
             return False
-        text = f"past its progress deadline, but {why}"
-        if self.message.get(ref) != text:
-            self.message[ref] = text
-            self.emit(ev.WAITING, ref, text)
+        self._say_waiting(ref, f"past its progress deadline, but {why}")
         return True
 
     def _unreachable_webhook(self, live: dict[str, Any]) -> str | None:
@@ -560,10 +561,7 @@ class ApplyEngine:
                 for ref, limit in list(self.deadline.items()):
                     if self.state[ref] == WAITING and now > limit and (why := self._still_pulling(ref)):
                         self.deadline[ref] = now + PROBE_EVERY  # slow, not stuck: look again later
-                        text = f"past --object-timeout, but {why}"
-                        if self.message.get(ref) != text:
-                            self.message[ref] = text
-                            self.emit(ev.WAITING, ref, text)
+                        self._say_waiting(ref, f"past --object-timeout, but {why}")
                     elif self.state[ref] == WAITING and now > limit:
                         self._fail(ref, f"timed out waiting: {self.message.get(ref, 'not healthy')}")
                     elif self.state[ref] == WAITING and now > self.next_probe.get(ref, now + PROBE_AFTER):
