@@ -77,8 +77,8 @@ def webhook_configuration(obj: dict) -> Verdict:
     roots and fails every call ("x509: certificate signed by unknown authority"). The bundle
     comes from cert-manager's cainjector (``cert-manager.io/inject-ca-from[-secret]``) or, for
     self-managed webhooks (Knative, istiod, Katib, the training operator), from the webhook's
-    own controller once it runs. Validating webhooks with ``failurePolicy: Ignore`` do not hold
-    anything up, so they are not waited for. Whether the webhook's Service answers is the
+    own controller once it runs. Self-managed validating webhooks with ``failurePolicy: Ignore``
+    hold nothing up, so they are not waited for (cert-manager fills every entry it injects). Whether the webhook's Service answers is the
     engine's business: it waits for the backing workload as a dependency, then for endpoints.
     """
     annotations = (obj.get("metadata") or {}).get("annotations") or {}
