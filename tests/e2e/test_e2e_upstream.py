@@ -23,9 +23,9 @@ from kfctl.deploy import load_deployment
 from kfctl.plan.index import WORKLOAD_KINDS
 
 from e2e_support import apply, delete, owned, refused_writes
+from shared_data import shared_path, upstream_tarball
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-UPSTREAM = (REPO_ROOT / ".." / "shared" / "upstream").resolve()
 SHA = {
     "v1.9.1": "2d4e0549536eb4922acdeeb1cf9028e1fadd56f8f5cf5f93a8064b8a8b9c6778",
     "v1.10.2": "71df684b51666b0615766efc3f3a88193290d0e50f7479a6cd92c762c77c47ee",
@@ -36,7 +36,7 @@ LEFT_OUT = "common/user-namespace/base"
 @pytest.fixture(scope="module")
 def served():
     """``shared/upstream`` over HTTP on 127.0.0.1, and a shared download cache for the module."""
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(UPSTREAM))
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(shared_path("upstream")))
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     handler.log_message = lambda *a: None  # type: ignore[attr-defined]
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
@@ -54,7 +54,7 @@ def parts(version: str) -> list[str]:
     """The folders upstream's example/kustomization.yaml lists, read from the tarball."""
     import tarfile
 
-    with tarfile.open(UPSTREAM / f"kubeflow-manifests-{version}.tar.gz") as tar:
+    with tarfile.open(upstream_tarball(version)) as tar:
         member = next(m for m in tar.getmembers() if m.name.endswith("/example/kustomization.yaml"))
         data = yaml.safe_load(tar.extractfile(member).read())
     return [r.removeprefix("../") for r in data["resources"] if r.startswith("../")]

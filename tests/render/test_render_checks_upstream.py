@@ -14,13 +14,13 @@ import pytest
 import yaml
 
 from kfctl.render.checks import structural_problems
+from shared_data import upstream_tarball
 
-TARBALL = Path("/work/shared/upstream/kubeflow-manifests-v1.10.2.tar.gz")
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-def _crds():
-    with tarfile.open(TARBALL) as tar:
+def _crds(tarball):
+    with tarfile.open(tarball) as tar:
         for member in tar:
             if not member.isfile() or not member.name.endswith((".yaml", ".yml")):
                 continue
@@ -40,9 +40,7 @@ def _crds():
 
 @pytest.fixture(scope="module")
 def upstream_crds():
-    if not TARBALL.is_file():
-        pytest.fail(f"test data missing: {TARBALL}")
-    return list(_crds())
+    return list(_crds(upstream_tarball("v1.10.2")))
 
 
 def test_upstream_installed_crds_are_structural(upstream_crds):

@@ -17,9 +17,9 @@ from kfctl.config.model import Repo
 from kfctl.config.selection import RepoApplication
 from kfctl.config.yamlread import Location
 from kfctl.repos import Settings
+from shared_data import UPSTREAM, upstream_tarball  # noqa: F401  (UPSTREAM re-exported)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-UPSTREAM = REPO_ROOT / ".." / "shared" / "upstream"
 SHA = {
     "v1.9.1": "2d4e0549536eb4922acdeeb1cf9028e1fadd56f8f5cf5f93a8064b8a8b9c6778",
     "v1.10.2": "71df684b51666b0615766efc3f3a88193290d0e50f7479a6cd92c762c77c47ee",
@@ -29,10 +29,7 @@ QUICK = Settings(attempts=3, backoff=0.01, connect_timeout=2, read_timeout=5)
 
 
 def tarball(version: str) -> Path:
-    path = UPSTREAM / f"kubeflow-manifests-{version}.tar.gz"
-    if not path.is_file():
-        pytest.fail(f"test data missing: {path} (shared/upstream must sit beside the repository)")
-    return path.resolve()
+    return upstream_tarball(version)
 
 
 def make_repo(uri: str, sha256: str | None = None, *, name: str = "manifests", file: str = "kfdef.yaml",

@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-TARBALL = Path("/work/shared/upstream/kubeflow-manifests-v1.10.2.tar.gz")
+from shared_data import upstream_tarball
+
 KEPT = {"default", "kube-system", "kube-public", "kube-node-lease"}
 KUBECTL = Path(sys.executable).parent / "kubectl"
 if not KUBECTL.exists():
@@ -27,10 +28,9 @@ if not KUBECTL.exists():
 
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    if not TARBALL.is_file():
-        pytest.fail(f"test data missing: {TARBALL}")
+    tarball = upstream_tarball("v1.10.2")
     root = tmp_path_factory.mktemp("upstream")
-    with tarfile.open(TARBALL) as tar:
+    with tarfile.open(tarball) as tar:
         tar.extractall(root, filter="data")
     example = next(root.glob("manifests-*/example"))
     out = subprocess.run([str(KUBECTL), "kustomize", str(example)], capture_output=True, text=True, check=True,
