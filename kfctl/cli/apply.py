@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 
 from kfctl.cli.generate import kfdef_option, overlay_option
-from kfctl.cli.main import GlobalOptions
+from kfctl.cli.main import GlobalOptions, global_options
 from kfctl.cli.output import make_sink
 from kfctl.config import find_default_file
 from kfctl.errors import EXIT_FAILED
@@ -78,6 +78,7 @@ def print_problems(result) -> None:
 @click.option("--purge-crds", is_flag=True, help="Let prune delete CRDs (and so every object of their kinds).")
 @output_option
 @click.pass_obj
+@global_options()
 def apply(opts: GlobalOptions, file: Path | None, overlays: tuple[Path, ...], dry_run: bool, concurrency: int,
           timeout: float, object_timeout: float, force_conflicts: bool, adopt: bool, prune: bool,
           purge_crds: bool, output: str) -> None:

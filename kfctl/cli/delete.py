@@ -14,7 +14,7 @@ from pathlib import Path
 import click
 
 from kfctl.cli.apply import Duration, output_option
-from kfctl.cli.main import GlobalOptions
+from kfctl.cli.main import GlobalOptions, global_options
 from kfctl.cli.output import make_sink
 from kfctl.cli.status import deployment_identity
 from kfctl.errors import EXIT_FAILED, InputError
@@ -38,6 +38,7 @@ from kfctl.errors import EXIT_FAILED, InputError
 @click.option("--concurrency", type=click.IntRange(1, 64), default=8, show_default=True)
 @output_option
 @click.pass_obj
+@global_options()
 def delete(opts: GlobalOptions, what: str | None, file: Path | None, name: str | None, namespace: str | None,
            purge_crds: bool, delete_storage: bool, remove_finalizers: bool, force: bool, yes: bool, dry_run: bool,
            timeout: float, concurrency: int, output: str) -> None:

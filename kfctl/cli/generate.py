@@ -18,6 +18,7 @@ from pathlib import Path
 
 import click
 
+from kfctl.cli.main import global_options
 from kfctl.config import Selection, find_default_file
 from kfctl.render import Rendering
 from kfctl.render.fromkfdef import render_kfdef
@@ -53,6 +54,7 @@ def load(file: Path | None, overlays: tuple[Path, ...]) -> tuple[Path, Selection
 @click.option("-o", "--output", "output", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
               help="Folder to write (default: kustomize/ beside the KfDef).")
 @overlay_option
+@global_options()
 def generate(what: str | None, file: Path | None, output: Path | None, overlays: tuple[Path, ...]) -> None:
     """Render the KfDef into a kustomize folder for `kubectl apply -k` or GitOps.
 

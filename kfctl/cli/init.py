@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from kfctl.cli.main import global_options
 from kfctl.catalog import load_catalog
 from kfctl.config.starter import render_starter
 from kfctl.errors import InputError
@@ -32,6 +33,7 @@ def _split(value: str | None) -> list[str] | None:
 @click.option("--components", metavar="A,B,...", help="Components to deploy (default: the platform's set).")
 @click.option("--namespace", default="kubeflow", show_default=True, help="Namespace of the control plane.")
 @click.option("--name", help="Deployment name (default: the folder name).")
+@global_options()
 def init(app_dir: Path, platform: str, components: str | None, namespace: str, name: str | None) -> None:
     """Create APP_DIR with a commented kfdef.yaml to edit, then check with `kfctl validate`."""
     target = app_dir / KFDEF_FILE

@@ -9,6 +9,7 @@ itself never pays for it.
 from __future__ import annotations
 
 import json
+import os
 import signal
 import threading
 from typing import Any
@@ -85,7 +86,8 @@ def serve(ctx: click.Context, kubeconfig_path: str | None, port: int, token: str
     from kfctl.sim.behaviour import ClusterShape
     from kfctl.sim.behaviour.pods import quantity
 
-    target = kubeconfig_path or getattr(ctx.obj, "kubeconfig", None)
+    listed = os.environ.get("KUBECONFIG", "")
+    target = kubeconfig_path or getattr(ctx.obj, "kubeconfig", None) or (listed if os.pathsep not in listed else None)
     if not target:
         raise InputError("kfctl sim serve needs a kubeconfig path to write",
                          hint="pass --kubeconfig PATH (the file is created or replaced)")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from kfctl.cli.main import GlobalOptions
+from kfctl.cli.main import GlobalOptions, global_options
 from kfctl.config import find_default_file, load_kfdef
 from kfctl.errors import EXIT_FAILED
 
@@ -33,6 +33,7 @@ def deployment_identity(file: Path | None, name: str | None, namespace: str | No
 @click.option("--namespace", metavar="NS", help="The deployment's namespace (default: the KfDef's, else kubeflow).")
 @click.option("-o", "--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.pass_obj
+@global_options()
 def status(opts: GlobalOptions, file: Path | None, name: str | None, namespace: str | None, output: str) -> None:
     """Show the health of each component of a deployment, read from the cluster."""
     deployment, ns = deployment_identity(file, name, namespace)
