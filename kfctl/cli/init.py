@@ -43,11 +43,16 @@ def init(app_dir: Path, platform: str, components: str | None, namespace: str, n
     deployment = name or app_dir.resolve().name
     text = render_starter(load_catalog(), name=deployment, namespace=namespace, platform=platform,
                           components=_split(components))
-    app_dir.mkdir(parents=True, exist_ok=True)
     try:
+        app_dir.mkdir(parents=True, exist_ok=True)
         with open(target, "x", encoding="utf-8") as fh:
             fh.write(text)
     except FileExistsError:
         raise InputError(f"{target} already exists: kfctl init never overwrites a KfDef") from None
+    except OSError as exc:
+        raise InputError(f"cannot create {target}: {exc.strerror or exc}"
+                         + (f" ({exc.filename})" if exc.filename and str(exc.filename) != str(target) else ""),
+                         hint="choose an APP_DIR in a folder you can write (every part of its path must be a "
+                              "folder)") from None
     click.echo(f"Wrote {target} (deployment {deployment!r}, platform {platform}).")
     click.echo(f"Next: edit it, then `cd {app_dir} && kfctl validate`.")

@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 import click
 
 from kfctl import __version__
-from kfctl.errors import EXIT_FAILED, KfctlError
+from kfctl.errors import EXIT_FAILED, EXIT_INPUT, KfctlError
 
 #: command name -> "module:attribute" of its click command. A command exists
 #: here only once it works; aliases point at the same object.
@@ -87,16 +87,32 @@ class KfctlGroup(click.Group):
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, sys.stdout.fileno())
             raise click.exceptions.Exit(EXIT_FAILED) from None
-        except Exception as exc:  # a bug: say so plainly, never dump on the user unasked
-            opts = ctx.find_object(GlobalOptions)
-            if opts is not None and opts.verbose:
+        except OSError as exc:
+            if exc.filename is None:
+                return self._bug(ctx, exc)
+            # a path the user gave that cannot be read or written: their input, not a bug
+            if self._verbose(ctx):
                 traceback.print_exc()
-            click.echo(
-                f"Internal error: {type(exc).__name__}: {exc}\n"
-                "This is a bug in kfctl; run again with -v for the traceback and report it.",
-                err=True,
-            )
-            raise click.exceptions.Exit(EXIT_FAILED) from exc
+            click.echo(f"Error: {exc.strerror or exc}: {exc.filename}\n"
+                       "hint: check the path and its permissions", err=True)
+            raise click.exceptions.Exit(EXIT_INPUT) from None
+        except Exception as exc:  # a bug: say so plainly, never dump on the user unasked
+            return self._bug(ctx, exc)
+
+    @staticmethod
+    def _verbose(ctx: click.Context) -> bool:
+        opts = ctx.find_object(GlobalOptions)
+        return bool(opts is not None and opts.verbose)
+
+    def _bug(self, ctx: click.Context, exc: BaseException):
+        if self._verbose(ctx):
+            traceback.print_exc()
+        click.echo(
+            f"Internal error: {type(exc).__name__}: {exc}\n"
+            "This is a bug in kfctl; run again with -v for the traceback and report it.",
+            err=True,
+        )
+        raise click.exceptions.Exit(EXIT_FAILED) from exc
 
 
 KUBECONFIG_HELP = ("Kubeconfig file of the cluster to use (default: $KUBECONFIG, a path list merged as kubectl "
