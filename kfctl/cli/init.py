@@ -11,6 +11,7 @@ import click
 
 from kfctl.cli.main import global_options
 from kfctl.catalog import load_catalog
+from kfctl.config.model import RESERVED_NAMESPACES
 from kfctl.config.starter import render_starter
 from kfctl.errors import InputError
 
@@ -31,7 +32,7 @@ def _split(value: str | None) -> list[str] | None:
 @click.argument("app_dir", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--platform", default="generic", show_default=True, help="Platform of the cluster.")
 @click.option("--components", metavar="A,B,...", help="Components to deploy (default: the platform's set).")
-@click.option("--namespace", default="kubeflow", show_default=True, help="Namespace of the control plane.")
+@click.option("-n", "--namespace", default="kubeflow", show_default=True, help="Namespace of the control plane.")
 @click.option("--name", help="Deployment name (default: the folder name).")
 @global_options()
 def init(app_dir: Path, platform: str, components: str | None, namespace: str, name: str | None) -> None:
@@ -40,6 +41,9 @@ def init(app_dir: Path, platform: str, components: str | None, namespace: str, n
     if target.exists():
         raise InputError(f"{target} already exists: kfctl init never overwrites a KfDef",
                          hint="edit that file, or choose another APP_DIR")
+    if namespace in RESERVED_NAMESPACES:
+        raise InputError(f"--namespace {namespace}: a namespace Kubernetes reserves for itself, not a deployment's",
+                         hint="leave it out (kubeflow) or name a namespace of the deployment's own")
     deployment = name or app_dir.resolve().name
     text = render_starter(load_catalog(), name=deployment, namespace=namespace, platform=platform,
                           components=_split(components))

@@ -24,6 +24,8 @@ from typing import Any
 from kfctl.errors import ClusterConfigError, ClusterError
 
 _TRANSIENT_STATUS = {429, 500, 502, 503, 504}
+#: how the API server words an RBAC denial: `User "bob" cannot delete resource "deployments" ...`
+_RBAC_DENIAL = re.compile(r'(User|ServiceAccount|Group) "[^"]*" cannot |system:serviceaccount:.* cannot ')
 
 
 class ApiError(ClusterError):
@@ -120,7 +122,13 @@ def body_gist(body: Any, limit: int = 120) -> str:
 
 def _hint_for(status: int, reason: str, message: str) -> str | None:
     if status == 403:
-        return "the credentials in your kubeconfig lack this permission; ask a cluster admin or use another context"
+        if _RBAC_DENIAL.search(message):
+            return ("the credentials in your kubeconfig lack this permission; ask a cluster admin or use another "
+                    "context")
+        if "may not be deleted" in message:
+            return "Kubernetes protects this object from every user: it was never kfctl's to delete"
+        return ("the API server forbids this for every user (a protected object, or an admission policy): "
+                "read the message above; other credentials will not help")
     if status == 422:
         return "the object is invalid for this cluster: fix the bundle parameter or overlay that produced it"
     if status == 409 and "conflict" in message.lower():

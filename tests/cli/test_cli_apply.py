@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from kfctl.cli.main import cli
 
 
@@ -62,3 +64,31 @@ def test_bad_kfdef_makes_no_request(runner, tmp_path, sim_cluster):
     assert result.exit_code == 2
     assert "katibb" in result.output and "did you mean 'katib'" in result.output
     assert len(sim_cluster.timeline()) == before
+
+
+def test_global_flags_after_the_command(runner, tmp_path, sim_cluster, monkeypatch):
+    monkeypatch.delenv("KUBECONFIG", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    kfdef = init(runner, tmp_path)
+    result = runner.invoke(cli, ["apply", "-f", str(kfdef), "--kubeconfig", sim_cluster.kubeconfig_path, "-o", "plain"])
+    assert result.exit_code == 0, result.output
+    assert "7/7 objects healthy" in result.output
+    missing = runner.invoke(cli, ["diff", "-f", str(kfdef), "--kubeconfig", str(tmp_path / "nope"), "--context", "x"])
+    assert missing.exit_code == 2 and f"kubeconfig {tmp_path / 'nope'} does not exist" in missing.output
+    assert runner.invoke(cli, ["validate", "-f", str(kfdef), "-v"]).exit_code == 0
+
+
+@pytest.mark.parametrize("namespace", ["kube-system", "default", "kube-public", "kube-node-lease"])
+def test_reserved_namespace_is_refused_before_any_write(runner, tmp_path, sim_cluster, namespace):
+    kfdef = init(runner, tmp_path)
+    kfdef.write_text(kfdef.read_text().replace("namespace: kubeflow", f"namespace: {namespace}", 1))
+    before = len(sim_cluster.timeline())
+    for command in (["validate"], ["apply"], ["diff"], ["generate", "-o", str(tmp_path / "out")]):
+        result = runner.invoke(cli, ["--kubeconfig", sim_cluster.kubeconfig_path, *command, "-f", str(kfdef)])
+        assert result.exit_code == 2, (command, result.output)
+        assert "metadata.namespace" in result.output and f"'{namespace}' is a namespace Kubernetes reserves" in result.output
+    assert len(sim_cluster.timeline()) == before
+    assert not (tmp_path / "out").exists()
+    refused = runner.invoke(cli, ["init", str(tmp_path / "other"), "-n", namespace])
+    assert refused.exit_code == 2 and f"--namespace {namespace}" in refused.output
+    assert not (tmp_path / "other").exists()
