@@ -89,6 +89,11 @@ def apply(opts: GlobalOptions, file: Path | None, overlays: tuple[Path, ...], dr
     every object is healthy.
     """
     deployment = load(file, overlays)
+    if not dry_run:
+        # every secret the KfDef asks for must be at hand before the first write (exit 2 naming each one)
+        from kfctl.config import secret_values
+
+        secret_values(deployment.selection.kfdef)
     if dry_run:
         click.echo(f"Plan for {deployment.name}: {len(deployment.plan)} objects, "
                    f"{len(deployment.plan.edges)} dependencies (nothing is changed)")

@@ -92,3 +92,21 @@ def test_reserved_namespace_is_refused_before_any_write(runner, tmp_path, sim_cl
     refused = runner.invoke(cli, ["init", str(tmp_path / "other"), "-n", namespace])
     assert refused.exit_code == 2 and f"--namespace {namespace}" in refused.output
     assert not (tmp_path / "other").exists()
+
+
+def test_unset_secret_variable_refuses_apply_with_no_write(runner, tmp_path, sim_cluster, monkeypatch):
+    kfdef = init(runner, tmp_path)
+    kfdef.write_text(kfdef.read_text().rstrip("\n") + "\n  secrets:\n"
+                     "  - {name: admin-password, secretSource: {envSource: {name: KFCTL_TEST_ADMIN_PASSWORD}}}\n")
+    line = kfdef.read_text().splitlines().index(
+        "  - {name: admin-password, secretSource: {envSource: {name: KFCTL_TEST_ADMIN_PASSWORD}}}") + 1
+    monkeypatch.delenv("KFCTL_TEST_ADMIN_PASSWORD", raising=False)
+    before = len(sim_cluster.timeline())
+    result = runner.invoke(cli, ["--kubeconfig", sim_cluster.kubeconfig_path, "apply", "-f", str(kfdef)])
+    assert result.exit_code == 2, result.output
+    assert f"{kfdef}:{line}:" in result.output
+    assert "secret 'admin-password' reads environment variable KFCTL_TEST_ADMIN_PASSWORD, which is not set" in result.output
+    assert len(sim_cluster.timeline()) == before
+    monkeypatch.setenv("KFCTL_TEST_ADMIN_PASSWORD", "s3cret")
+    done = runner.invoke(cli, ["--kubeconfig", sim_cluster.kubeconfig_path, "apply", "-f", str(kfdef), "-o", "plain"])
+    assert done.exit_code == 0, done.output
