@@ -65,7 +65,8 @@ def print_problems(result) -> None:
 @click.command()
 @kfdef_option
 @overlay_option
-@click.option("--dry-run", is_flag=True, help="Print the plan (objects in dependency waves) and change nothing.")
+@click.option("--dry-run", is_flag=True, help="Print the plan and change nothing: a summary per wave and component; "
+                                             "-v lists every object, -o json prints it as JSON.")
 @click.option("--concurrency", type=click.IntRange(1, 64), default=8, show_default=True,
               help="Objects applied at the same time.")
 @click.option("--timeout", type=Duration(), default="30m", show_default=True, help="Limit for the whole apply.")
@@ -95,9 +96,16 @@ def apply(opts: GlobalOptions, file: Path | None, overlays: tuple[Path, ...], dr
 
         secret_values(deployment.selection.kfdef)
     if dry_run:
-        click.echo(f"Plan for {deployment.name}: {len(deployment.plan)} objects, "
-                   f"{len(deployment.plan.edges)} dependencies (nothing is changed)")
-        click.echo(deployment.plan.format_waves())
+        from kfctl.cli import planview
+
+        if output == "json":
+            click.echo(planview.as_json(deployment.plan, deployment.name, deployment.namespace))
+        elif opts.verbose:
+            click.echo(f"Plan for {deployment.name}: {len(deployment.plan)} objects, "
+                       f"{len(deployment.plan.edges)} dependencies (nothing is changed)")
+            click.echo(deployment.plan.format_waves())
+        else:
+            click.echo(planview.summary(deployment.plan, deployment.name))
         return
     from kfctl.cluster import connect
     from kfctl.engine.apply import ApplyEngine, ApplyOptions

@@ -20,10 +20,32 @@ def test_dry_run_prints_the_plan_without_a_cluster(runner, tmp_path, monkeypatch
     monkeypatch.delenv("KUBECONFIG", raising=False)
     monkeypatch.setenv("HOME", str(tmp_path))
     kfdef = init(runner, tmp_path)
-    result = runner.invoke(cli, ["apply", "-f", str(kfdef), "--dry-run"])
+    result = runner.invoke(cli, ["apply", "-f", str(kfdef), "--dry-run", "-v"])
     assert result.exit_code == 0, result.output
     assert "Plan for app:" in result.output
     assert "wave 1 (" in result.output and "Namespace/kubeflow  [kubeflow-core]" in result.output
+
+
+def test_dry_run_is_a_summary_by_default_and_json_on_request(runner, tmp_path, monkeypatch):
+    monkeypatch.delenv("KUBECONFIG", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    kfdef = init(runner, tmp_path, components="pipelines,katib,notebooks")
+    result = runner.invoke(cli, ["apply", "-f", str(kfdef), "--dry-run"])
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "Namespace/kubeflow" not in out  # no per-object listing without -v
+    assert "  wave  1 (" in out and "Components:" in out and "add -v" in out
+    assert max(len(line) for line in out.splitlines()) <= 110
+    assert len(out.splitlines()) < 40
+    full = runner.invoke(cli, ["apply", "-f", str(kfdef), "--dry-run", "-v"]).stdout
+    assert len(full) > 5 * len(out)
+    doc = json.loads(runner.invoke(cli, ["apply", "-f", str(kfdef), "--dry-run", "-o", "json"]).stdout)
+    objects = [o for wave in doc["waves"] for o in wave["objects"]]
+    assert doc["objects"] == len(objects) > 100
+    assert all(o["after"] == [] for o in doc["waves"][0]["objects"])
+    assert {"object": "Namespace/kubeflow", "kind": "Namespace", "namespace": None, "name": "kubeflow",
+            "component": "kubeflow-core", "after": []} in doc["waves"][0]["objects"]
+    assert all(o["after"] for wave in doc["waves"][1:] for o in wave["objects"])
 
 
 def test_no_cluster_is_exit_2_with_directions(runner, tmp_path, monkeypatch):
