@@ -14,7 +14,7 @@ import click
 
 from kfctl.cli.generate import kfdef_option, overlay_option
 from kfctl.cli.main import GlobalOptions, global_options
-from kfctl.cli.output import make_sink
+from kfctl.cli.output import make_sink, root_cause
 from kfctl.config import find_default_file
 from kfctl.errors import EXIT_FAILED
 
@@ -57,9 +57,21 @@ def load(file: Path | None, overlays: tuple[Path, ...]):
     return deployment
 
 
-def print_problems(result) -> None:
+def print_problems(result, verbose: int = 0) -> None:
+    """Each failed or blocked object, with why; without -v, repeats of one root cause as one line and a count."""
+    groups: dict[tuple[str, str], list] = {}
     for outcome in result.problems:
-        click.echo(f"  {outcome.state:<8} {outcome.ref} [{outcome.component}]: {outcome.message}", err=True)
+        key = (outcome.state, str(outcome.ref) if verbose else root_cause(outcome.state, outcome.message))
+        groups.setdefault(key, []).append(outcome)
+    for (state, cause), outcomes in groups.items():
+        first = outcomes[0]
+        click.echo(f"  {first.state:<8} {first.ref} [{first.component}]: {first.message}", err=True)
+        if len(outcomes) > 1:
+            components = sorted({o.component for o in outcomes})
+            what = f"blocked by {cause}" if state == "blocked" else "failed the same way"
+            click.echo(f"  {'':<8} ... and {len(outcomes) - 1} more {what} "
+                       f"[{', '.join(components[:4])}{', ...' if len(components) > 4 else ''}] (-v lists each)",
+                       err=True)
 
 
 @click.command()
@@ -138,5 +150,5 @@ def apply(opts: GlobalOptions, file: Path | None, overlays: tuple[Path, ...], dr
             click.echo(f"  kept {kept} (released from the deployment; delete it by hand if unwanted)")
         return
     click.echo(line, err=True)
-    print_problems(result)
+    print_problems(result, opts.verbose)
     raise click.exceptions.Exit(EXIT_FAILED)
