@@ -1,8 +1,8 @@
 """Reading kubeconfig files as kubectl does, and checking the credentials they name, before any request.
 
 The official client's loader alone is not enough for a tool that must fail
-clearly and fast: it refuses a ``KUBECONFIG`` path list's kubectl semantics
-(it lets the last file's ``current-context`` win), it turns a file that is
+clearly and fast: it merges a ``$KUBECONFIG`` path list unlike kubectl (the
+last file's ``current-context`` wins), it turns a file that is
 not YAML into an internal error, it ignores a missing client certificate
 when the server URL is ``http``, it logs a failing exec credential plugin and
 carries on unauthenticated, and it waits forever for a plugin that hangs.
