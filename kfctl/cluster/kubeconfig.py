@@ -13,7 +13,8 @@ to set a value wins, relative paths are relative to the file that names
 them), selects the context, checks every file and PEM block the context
 names, and returns a :class:`KubeConfig` whose :meth:`KubeConfig.apply_to`
 fills a client ``Configuration``. Exec plugins run with a timeout
-(``$KFCTL_EXEC_TIMEOUT`` seconds, default 30), and their failure is a
+(``$KFCTL_EXEC_TIMEOUT`` seconds; default 30, or 120 when stdin is a terminal
+and the plugin may ask the person to log in), and their failure is a
 :class:`CredentialsError` naming the command. Every problem is an exit-2
 error naming the file and what to do.
 """
@@ -40,6 +41,7 @@ from kfctl.errors import ClusterConfigError
 DEFAULT_LOCATION = "~/.kube/config"
 EXEC_TIMEOUT_ENV = "KFCTL_EXEC_TIMEOUT"
 DEFAULT_EXEC_TIMEOUT = 30.0
+INTERACTIVE_EXEC_TIMEOUT = 120.0
 
 NO_CLUSTER_HINT = (
     "point kfctl at a cluster with --kubeconfig PATH (or $KUBECONFIG) and optionally --context NAME; "
@@ -48,14 +50,16 @@ NO_CLUSTER_HINT = (
 )
 
 
-def exec_timeout() -> float:
+def exec_timeout(interactive: bool = False) -> float:
+    """Seconds an exec plugin may take: ``$KFCTL_EXEC_TIMEOUT``, else 30 (120 when a person may have to log in)."""
+    default = INTERACTIVE_EXEC_TIMEOUT if interactive else DEFAULT_EXEC_TIMEOUT
     raw = os.environ.get(EXEC_TIMEOUT_ENV, "")
     try:
-        value = float(raw) if raw else DEFAULT_EXEC_TIMEOUT
+        value = float(raw) if raw else default
     except ValueError:
         raise ClusterConfigError(f"${EXEC_TIMEOUT_ENV}={raw!r} is not a number of seconds",
                                  hint=f"unset it, or set e.g. {EXEC_TIMEOUT_ENV}=60") from None
-    return value if value > 0 else DEFAULT_EXEC_TIMEOUT
+    return value if value > 0 else default
 
 
 def kubeconfig_paths(explicit: str | None, environ: dict[str, str] | None = None) -> tuple[list[str], str]:
@@ -275,7 +279,8 @@ def load(explicit: str | None, context: str | None, environ: dict[str, str] | No
 def run_exec_plugin(exec_cfg: dict[str, Any], *, user: str, where: str, cluster: dict[str, Any] | None,
                     cwd: str | None, timeout: float | None = None) -> dict[str, Any]:
     """Run a client-go exec credential plugin; its ExecCredential status, or a CredentialsError naming it."""
-    limit = exec_timeout() if timeout is None else timeout
+    interactive = sys.stdin.isatty() and exec_cfg.get("interactiveMode") != "Never"
+    limit = exec_timeout(interactive) if timeout is None else timeout
     command = str(exec_cfg.get("command"))
     args = [command, *(str(a) for a in exec_cfg.get("args") or ())]
     shown = " ".join(args)
@@ -284,15 +289,16 @@ def run_exec_plugin(exec_cfg: dict[str, Any], *, user: str, where: str, cluster:
     for item in exec_cfg.get("env") or ():
         if isinstance(item, dict) and "name" in item:
             env[str(item["name"])] = str(item.get("value", ""))
-    interactive = sys.stdin.isatty() and exec_cfg.get("interactiveMode") != "Never"
     info: dict[str, Any] = {"apiVersion": api_version, "kind": "ExecCredential", "spec": {"interactive": interactive}}
     if exec_cfg.get("provideClusterInfo") and cluster is not None:
         info["spec"]["cluster"] = dict(cluster)
     env["KUBERNETES_EXEC_INFO"] = json.dumps(info)
     hint_install = exec_cfg.get("installHint")
     try:
-        proc = subprocess.run(args, stdin=None if interactive else subprocess.DEVNULL, capture_output=True,
-                              text=True, env=env, cwd=cwd or None, timeout=limit, check=False)
+        # an interactive plugin talks to the person on stdin/stderr (a login URL, a code); only stdout is ours
+        proc = subprocess.run(args, stdin=None if interactive else subprocess.DEVNULL, stdout=subprocess.PIPE,
+                              stderr=None if interactive else subprocess.PIPE, text=True, env=env, cwd=cwd or None,
+                              timeout=limit, check=False)
     except FileNotFoundError:
         raise CredentialsError(f"the credential plugin {command!r} of user {user!r} ({where}) is not installed "
                                f"or not on PATH",
