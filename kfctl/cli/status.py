@@ -14,6 +14,7 @@ import click
 
 from kfctl.cli.main import GlobalOptions, global_options
 from kfctl.config import find_default_file, load_kfdef
+from kfctl.config.starter import check_dns_label
 from kfctl.errors import EXIT_FAILED, InputError
 
 
@@ -23,6 +24,10 @@ def deployment_identity(file: Path | None, name: str | None, namespace: str | No
         raise InputError(f"-f {file} and --name {name} both name the deployment: give one",
                          hint="--name NAME reads the deployment from the cluster; -f FILE takes the name and "
                               "namespace from the KfDef")
+    if name:
+        check_dns_label(name, "deployment name", "--name")
+    if namespace is not None:
+        check_dns_label(namespace, "namespace", "-n/--namespace")
     if name:
         return name, namespace or "kubeflow"
     path = file if file is not None else find_default_file()

@@ -78,3 +78,13 @@ def test_status_json_for_an_unknown_deployment_is_json(runner, sim_cluster):
     doc = json.loads(result.stdout)
     assert doc == {"deployment": "ghost", "namespace": "kubeflow", "found": False, "healthy": False, "status": {},
                    "components": []}
+
+
+@pytest.mark.parametrize("args", [["--name", "BAD NAME!"], ["--name", "app", "-n", "Bad_NS"]])
+@pytest.mark.parametrize("command", ["delete", "status"])
+def test_invalid_name_or_namespace_is_exit_2_before_contacting_the_cluster(runner, sim_cluster, command, args):
+    mark = len(sim_cluster.timeline())
+    result = runner.invoke(cli, ["--kubeconfig", sim_cluster.kubeconfig_path, command, *args, "--yes"][: None if command == "delete" else -1])
+    assert result.exit_code == 2, result.output
+    assert "is not a valid DNS-1123 label" in result.output
+    assert sim_cluster.timeline()[mark:] == []
