@@ -34,12 +34,13 @@ class Duration(click.ParamType):
     name = "duration"
 
     def convert(self, value, param, ctx):  # type: ignore[override]
-        if isinstance(value, int | float):
-            return float(value)
         try:
-            return parse_duration(str(value))
+            seconds = float(value) if isinstance(value, int | float) else parse_duration(str(value))
         except click.BadParameter as exc:
             self.fail(str(exc), param, ctx)
+        if seconds <= 0:
+            self.fail(f"{value!r} is no time at all: give a positive duration (examples: 90s, 15m)", param, ctx)
+        return seconds
 
 
 output_option = click.option(

@@ -132,3 +132,13 @@ def test_unset_secret_variable_refuses_apply_with_no_write(runner, tmp_path, sim
     monkeypatch.setenv("KFCTL_TEST_ADMIN_PASSWORD", "s3cret")
     done = runner.invoke(cli, ["--kubeconfig", sim_cluster.kubeconfig_path, "apply", "-f", str(kfdef), "-o", "plain"])
     assert done.exit_code == 0, done.output
+
+
+def test_a_zero_timeout_is_a_usage_error(runner, tmp_path, sim_cluster):
+    kfdef = init(runner, tmp_path)
+    before = len(sim_cluster.timeline())
+    for option in ("--timeout", "--object-timeout"):
+        result = runner.invoke(cli, ["--kubeconfig", sim_cluster.kubeconfig_path, "apply", "-f", str(kfdef), option, "0"])
+        assert result.exit_code == 2 and "is no time at all" in result.output, result.output
+    assert len(sim_cluster.timeline()) == before
+    assert runner.invoke(cli, ["apply", "-f", str(kfdef), "--timeout", "90s", "--dry-run"]).exit_code == 0
