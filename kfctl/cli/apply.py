@@ -13,8 +13,8 @@ from pathlib import Path
 import click
 
 from kfctl.cli.generate import kfdef_option, overlay_option
-from kfctl.cli.main import GlobalOptions
-from kfctl.cli.output import make_sink
+from kfctl.cli.main import GlobalOptions, global_options
+from kfctl.cli.output import make_sink, root_cause
 from kfctl.config import find_default_file
 from kfctl.errors import EXIT_FAILED
 
@@ -34,12 +34,13 @@ class Duration(click.ParamType):
     name = "duration"
 
     def convert(self, value, param, ctx):  # type: ignore[override]
-        if isinstance(value, int | float):
-            return float(value)
         try:
-            return parse_duration(str(value))
+            seconds = float(value) if isinstance(value, int | float) else parse_duration(str(value))
         except click.BadParameter as exc:
             self.fail(str(exc), param, ctx)
+        if seconds <= 0:
+            self.fail(f"{value!r} is no time at all: give a positive duration (examples: 90s, 15m)", param, ctx)
+        return seconds
 
 
 output_option = click.option(
@@ -57,15 +58,28 @@ def load(file: Path | None, overlays: tuple[Path, ...]):
     return deployment
 
 
-def print_problems(result) -> None:
+def print_problems(result, verbose: int = 0) -> None:
+    """Each failed or blocked object, with why; without -v, repeats of one root cause as one line and a count."""
+    groups: dict[tuple[str, str], list] = {}
     for outcome in result.problems:
-        click.echo(f"  {outcome.state:<8} {outcome.ref} [{outcome.component}]: {outcome.message}", err=True)
+        key = (outcome.state, str(outcome.ref) if verbose else root_cause(outcome.state, outcome.message))
+        groups.setdefault(key, []).append(outcome)
+    for (state, cause), outcomes in groups.items():
+        first = outcomes[0]
+        click.echo(f"  {first.state:<8} {first.ref} [{first.component}]: {first.message}", err=True)
+        if len(outcomes) > 1:
+            components = sorted({o.component for o in outcomes})
+            what = f"blocked by {cause}" if state == "blocked" else "failed the same way"
+            click.echo(f"  {'':<8} ... and {len(outcomes) - 1} more {what} "
+                       f"[{', '.join(components[:4])}{', ...' if len(components) > 4 else ''}] (-v lists each)",
+                       err=True)
 
 
 @click.command()
 @kfdef_option
 @overlay_option
-@click.option("--dry-run", is_flag=True, help="Print the plan (objects in dependency waves) and change nothing.")
+@click.option("--dry-run", is_flag=True, help="Print the plan and change nothing: a summary per wave and component; "
+                                             "-v lists every object, -o json prints it as JSON.")
 @click.option("--concurrency", type=click.IntRange(1, 64), default=8, show_default=True,
               help="Objects applied at the same time.")
 @click.option("--timeout", type=Duration(), default="30m", show_default=True, help="Limit for the whole apply.")
@@ -78,6 +92,7 @@ def print_problems(result) -> None:
 @click.option("--purge-crds", is_flag=True, help="Let prune delete CRDs (and so every object of their kinds).")
 @output_option
 @click.pass_obj
+@global_options()
 def apply(opts: GlobalOptions, file: Path | None, overlays: tuple[Path, ...], dry_run: bool, concurrency: int,
           timeout: float, object_timeout: float, force_conflicts: bool, adopt: bool, prune: bool,
           purge_crds: bool, output: str) -> None:
@@ -88,10 +103,22 @@ def apply(opts: GlobalOptions, file: Path | None, overlays: tuple[Path, ...], dr
     every object is healthy.
     """
     deployment = load(file, overlays)
+    if not dry_run:
+        # every secret the KfDef asks for must be at hand before the first write (exit 2 naming each one)
+        from kfctl.config import secret_values
+
+        secret_values(deployment.selection.kfdef)
     if dry_run:
-        click.echo(f"Plan for {deployment.name}: {len(deployment.plan)} objects, "
-                   f"{len(deployment.plan.edges)} dependencies (nothing is changed)")
-        click.echo(deployment.plan.format_waves())
+        from kfctl.cli import planview
+
+        if output == "json":
+            click.echo(planview.as_json(deployment.plan, deployment.name, deployment.namespace))
+        elif opts.verbose:
+            click.echo(f"Plan for {deployment.name}: {len(deployment.plan)} objects, "
+                       f"{len(deployment.plan.edges)} dependencies (nothing is changed)")
+            click.echo(deployment.plan.format_waves())
+        else:
+            click.echo(planview.summary(deployment.plan, deployment.name))
         return
     from kfctl.cluster import connect
     from kfctl.engine.apply import ApplyEngine, ApplyOptions
@@ -124,5 +151,5 @@ def apply(opts: GlobalOptions, file: Path | None, overlays: tuple[Path, ...], dr
             click.echo(f"  kept {kept} (released from the deployment; delete it by hand if unwanted)")
         return
     click.echo(line, err=True)
-    print_problems(result)
+    print_problems(result, opts.verbose)
     raise click.exceptions.Exit(EXIT_FAILED)

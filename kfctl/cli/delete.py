@@ -14,10 +14,15 @@ from pathlib import Path
 import click
 
 from kfctl.cli.apply import Duration, output_option
-from kfctl.cli.main import GlobalOptions
+from kfctl.cli.main import GlobalOptions, global_options
 from kfctl.cli.output import make_sink
 from kfctl.cli.status import deployment_identity
 from kfctl.errors import EXIT_FAILED, InputError
+
+
+def stdin_is_tty() -> bool:
+    """Whether a person can answer the confirmation (stdout may be a pipe: `kfctl delete | tee log`)."""
+    return sys.stdin.isatty()
 
 
 @click.command()
@@ -25,19 +30,21 @@ from kfctl.errors import EXIT_FAILED, InputError
 @click.option("-f", "--file", "file", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
               help="The KfDef of the deployment (default: ./kfdef.yaml, else ./app.yaml); only its name is used.")
 @click.option("--name", metavar="NAME", help="The deployment's name, instead of a KfDef.")
-@click.option("--namespace", metavar="NS", help="The deployment's namespace (default: the KfDef's, else kubeflow).")
+@click.option("-n", "--namespace", metavar="NS", help="The deployment's namespace (default: the KfDef's, else kubeflow).")
 @click.option("--purge-crds", is_flag=True, help="Also delete CRDs, and with them every object of their kinds.")
 @click.option("--delete-storage", "--delete_storage", "delete_storage", is_flag=True,
               help="Also delete PersistentVolumeClaims (and so their data).")
 @click.option("--remove-finalizers", is_flag=True,
               help="Clear finalizers of objects stuck past the timeout (can orphan external resources).")
 @click.option("--force", is_flag=True, help="Delete even if the current cluster is not the one the deployment was applied to.")
-@click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation on a terminal.")
+@click.option("-y", "--yes", is_flag=True,
+              help="Do not ask for confirmation. Without it, delete asks on a terminal and refuses without one.")
 @click.option("--dry-run", is_flag=True, help="List what would be deleted and kept; change nothing.")
 @click.option("--timeout", type=Duration(), default="10m", show_default=True, help="Limit for objects to be gone.")
 @click.option("--concurrency", type=click.IntRange(1, 64), default=8, show_default=True)
 @output_option
 @click.pass_obj
+@global_options()
 def delete(opts: GlobalOptions, what: str | None, file: Path | None, name: str | None, namespace: str | None,
            purge_crds: bool, delete_storage: bool, remove_finalizers: bool, force: bool, yes: bool, dry_run: bool,
            timeout: float, concurrency: int, output: str) -> None:
@@ -72,7 +79,13 @@ def delete(opts: GlobalOptions, what: str | None, file: Path | None, name: str |
         if not plan.delete and not plan.keep:
             click.echo(f"{deployment}: nothing to delete (not deployed in namespace {ns}, or already deleted)")
             return
-        if dry_run or (not yes and sys.stdin.isatty() and sys.stdout.isatty()):
+        if not dry_run and not yes and not stdin_is_tty():
+            # the answer must come from a person: `kfctl delete | tee log` still asks, `< /dev/null` refuses
+            raise InputError(
+                f"kfctl delete asks before deleting {len(plan.delete)} objects of {deployment} from {cluster.server}, "
+                "and there is no terminal to ask on (stdin is not a TTY)",
+                hint="pass --yes to delete without asking (scripts, CI), or --dry-run to list what would go")
+        if dry_run or not yes:
             for member in plan.delete:
                 click.echo(f"delete  {member.ref} [{member.component}]")
             for member, why in plan.keep:
@@ -80,7 +93,8 @@ def delete(opts: GlobalOptions, what: str | None, file: Path | None, name: str |
             click.echo(f"{deployment}: {len(plan.delete)} to delete, {len(plan.keep)} to keep")
             if dry_run:
                 return
-            click.confirm(f"Delete {len(plan.delete)} objects of {deployment} from {cluster.server}?", abort=True)
+            click.confirm(f"Delete {len(plan.delete)} objects of {deployment} from {cluster.server}?", abort=True,
+                          err=True)
         sizes: dict[str, int] = {}
         for member in plan.delete:
             sizes[member.component or "-"] = sizes.get(member.component or "-", 0) + 1

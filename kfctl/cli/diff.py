@@ -11,7 +11,7 @@ import click
 
 from kfctl.cli.apply import load
 from kfctl.cli.generate import kfdef_option, overlay_option
-from kfctl.cli.main import GlobalOptions
+from kfctl.cli.main import GlobalOptions, global_options
 from kfctl.errors import EXIT_CHANGES
 
 
@@ -21,6 +21,7 @@ from kfctl.errors import EXIT_CHANGES
 @click.option("--purge-crds", is_flag=True, help="Show CRDs that prune would delete with --purge-crds.")
 @click.option("-q", "--quiet", is_flag=True, help="Only the summary line per object, no diffs.")
 @click.pass_obj
+@global_options()
 def diff(opts: GlobalOptions, file: Path | None, overlays: tuple[Path, ...], purge_crds: bool, quiet: bool) -> None:
     """Show what `kfctl apply` would change (server-side dry run; Secret values masked).
 

@@ -18,7 +18,9 @@ from pathlib import Path
 
 import click
 
+from kfctl.cli.main import global_options
 from kfctl.config import Selection, find_default_file
+from kfctl.errors import InputError
 from kfctl.render import Rendering
 from kfctl.render.fromkfdef import render_kfdef
 from kfctl.render.writer import write
@@ -53,6 +55,7 @@ def load(file: Path | None, overlays: tuple[Path, ...]) -> tuple[Path, Selection
 @click.option("-o", "--output", "output", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
               help="Folder to write (default: kustomize/ beside the KfDef).")
 @overlay_option
+@global_options()
 def generate(what: str | None, file: Path | None, output: Path | None, overlays: tuple[Path, ...]) -> None:
     """Render the KfDef into a kustomize folder for `kubectl apply -k` or GitOps.
 
@@ -65,7 +68,12 @@ def generate(what: str | None, file: Path | None, output: Path | None, overlays:
         click.echo("note: `generate platform` writes the whole tree: platform settings are overlays "
                    "inside the manifests since kfctl 1.0", err=True)
     out = output if output is not None else path.parent / "kustomize"
-    report = write(rendering, out)
+    try:
+        report = write(rendering, out)
+    except OSError as exc:
+        raise InputError(f"cannot write the kustomize tree to {out}: {exc.strerror or exc}"
+                         + (f" ({exc.filename})" if exc.filename else ""),
+                         hint="pass -o DIR with a folder you can write") from None
     for rel in report.kept:
         click.echo(f"warning: kept {out / rel}: no longer generated, but edited since kfctl wrote it", err=True)
     count = len(rendering.resources)

@@ -9,7 +9,9 @@ from pathlib import Path
 
 import click
 
+from kfctl.cli.main import global_options
 from kfctl.catalog import load_catalog
+from kfctl.config.model import RESERVED_NAMESPACES
 from kfctl.config.starter import render_starter, starter_release
 from kfctl.errors import InputError
 
@@ -30,11 +32,12 @@ def _split(value: str | None) -> list[str] | None:
 @click.argument("app_dir", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--platform", default="generic", show_default=True, help="Platform of the cluster.")
 @click.option("--components", metavar="A,B,...", help="Components to deploy (default: the platform's set).")
-@click.option("--namespace", default="kubeflow", show_default=True, help="Namespace of the control plane.")
+@click.option("-n", "--namespace", default="kubeflow", show_default=True, help="Namespace of the control plane.")
 @click.option("--name", help="Deployment name (default: the folder name).")
 @click.option("--version", "version", metavar="RELEASE",
               help="Kubeflow release to deploy, written as spec.version (default: the current one, 26.03; "
                    "1.10 for the previous).")
+@global_options()
 def init(app_dir: Path, platform: str, components: str | None, namespace: str, name: str | None,
          version: str | None) -> None:
     """Create APP_DIR with a commented kfdef.yaml to edit, then check with `kfctl validate`."""
@@ -42,16 +45,24 @@ def init(app_dir: Path, platform: str, components: str | None, namespace: str, n
     if target.exists():
         raise InputError(f"{target} already exists: kfctl init never overwrites a KfDef",
                          hint="edit that file, or choose another APP_DIR")
+    if namespace in RESERVED_NAMESPACES:
+        raise InputError(f"--namespace {namespace}: a namespace Kubernetes reserves for itself, not a deployment's",
+                         hint="leave it out (kubeflow) or name a namespace of the deployment's own")
     deployment = name or app_dir.resolve().name
     catalog = starter_release(load_catalog(), version)
     text = render_starter(catalog, name=deployment, namespace=namespace, platform=platform,
                           components=_split(components), version=catalog.release or None)
-    app_dir.mkdir(parents=True, exist_ok=True)
     try:
+        app_dir.mkdir(parents=True, exist_ok=True)
         with open(target, "x", encoding="utf-8") as fh:
             fh.write(text)
     except FileExistsError:
         raise InputError(f"{target} already exists: kfctl init never overwrites a KfDef") from None
+    except OSError as exc:
+        raise InputError(f"cannot create {target}: {exc.strerror or exc}"
+                         + (f" ({exc.filename})" if exc.filename and str(exc.filename) != str(target) else ""),
+                         hint="choose an APP_DIR in a folder you can write (every part of its path must be a "
+                              "folder)") from None
     release = f", Kubeflow {catalog.release}" if catalog.release else ""
     click.echo(f"Wrote {target} (deployment {deployment!r}, platform {platform}{release}).")
     click.echo(f"Next: edit it, then `cd {app_dir} && kfctl validate`.")

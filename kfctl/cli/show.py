@@ -13,6 +13,7 @@ from pathlib import Path
 
 import click
 
+from kfctl.cli.main import global_options
 from kfctl.catalog import Catalog
 from kfctl.cli.generate import kfdef_option, load, overlay_option
 from kfctl.errors import InputError
@@ -25,6 +26,7 @@ from kfctl.render import to_yaml
               help="Show only this component's objects (repeatable; `platform` and `user` name the "
                    "objects that overlays add outside any component).")
 @overlay_option
+@global_options()
 def show(file: Path | None, components: tuple[str, ...], overlays: tuple[Path, ...]) -> None:
     """Print the rendered Kubernetes objects of a KfDef as YAML."""
     _path, _selection, rendering = load(file, overlays)

@@ -9,7 +9,9 @@ itself never pays for it.
 from __future__ import annotations
 
 import json
+import os
 import signal
+import sqlite3
 import threading
 from typing import Any
 
@@ -85,7 +87,8 @@ def serve(ctx: click.Context, kubeconfig_path: str | None, port: int, token: str
     from kfctl.sim.behaviour import ClusterShape
     from kfctl.sim.behaviour.pods import quantity
 
-    target = kubeconfig_path or getattr(ctx.obj, "kubeconfig", None)
+    listed = os.environ.get("KUBECONFIG", "")
+    target = kubeconfig_path or getattr(ctx.obj, "kubeconfig", None) or (listed if os.pathsep not in listed else None)
     if not target:
         raise InputError("kfctl sim serve needs a kubeconfig path to write",
                          hint="pass --kubeconfig PATH (the file is created or replaced)")
@@ -108,7 +111,12 @@ def serve(ctx: click.Context, kubeconfig_path: str | None, port: int, token: str
                              persist_path=persist, profile=profile, shape=shape, seed=seed,
                              behaviour=not no_behaviour)
         cluster.start()
+    except sqlite3.Error as exc:
+        raise InputError(f"--persist {persist}: cannot use it as the sim's SQLite file: {exc}",
+                         hint="name a new file, or one an earlier `kfctl sim serve --persist` wrote") from None
     except OSError as exc:
+        if persist and exc.filename and str(exc.filename) == str(persist):
+            raise InputError(f"--persist {persist}: {exc.strerror or exc}", hint="name a file you can write") from None
         raise InputError(f"cannot serve on 127.0.0.1:{port}: {exc.strerror or exc}",
                          hint="pick another --port, or 0 for a free one") from None
     stop = threading.Event()

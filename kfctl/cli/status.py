@@ -12,13 +12,22 @@ from pathlib import Path
 
 import click
 
-from kfctl.cli.main import GlobalOptions
+from kfctl.cli.main import GlobalOptions, global_options
 from kfctl.config import find_default_file, load_kfdef
-from kfctl.errors import EXIT_FAILED
+from kfctl.config.starter import check_dns_label
+from kfctl.errors import EXIT_FAILED, InputError
 
 
 def deployment_identity(file: Path | None, name: str | None, namespace: str | None) -> tuple[str, str]:
     """(name, namespace) from --name/--namespace, else from the KfDef (-f or the default file)."""
+    if name and file is not None:
+        raise InputError(f"-f {file} and --name {name} both name the deployment: give one",
+                         hint="--name NAME reads the deployment from the cluster; -f FILE takes the name and "
+                              "namespace from the KfDef")
+    if name:
+        check_dns_label(name, "deployment name", "--name")
+    if namespace is not None:
+        check_dns_label(namespace, "namespace", "-n/--namespace")
     if name:
         return name, namespace or "kubeflow"
     path = file if file is not None else find_default_file()
@@ -30,9 +39,10 @@ def deployment_identity(file: Path | None, name: str | None, namespace: str | No
 @click.option("-f", "--file", "file", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
               help="The KfDef of the deployment (default: ./kfdef.yaml, else ./app.yaml).")
 @click.option("--name", metavar="NAME", help="The deployment's name (its KfDef metadata.name), instead of -f.")
-@click.option("--namespace", metavar="NS", help="The deployment's namespace (default: the KfDef's, else kubeflow).")
+@click.option("-n", "--namespace", metavar="NS", help="The deployment's namespace (default: the KfDef's, else kubeflow).")
 @click.option("-o", "--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.pass_obj
+@global_options()
 def status(opts: GlobalOptions, file: Path | None, name: str | None, namespace: str | None, output: str) -> None:
     """Show the health of each component of a deployment, read from the cluster."""
     deployment, ns = deployment_identity(file, name, namespace)
@@ -46,12 +56,16 @@ def status(opts: GlobalOptions, file: Path | None, name: str | None, namespace: 
     finally:
         cluster.close()
     if inventory is None:
-        click.echo(f"deployment {deployment} not found in namespace {ns} (nothing applied, or deleted)", err=True)
+        if output == "json":
+            click.echo(json.dumps({"deployment": deployment, "namespace": ns, "found": False, "healthy": False,
+                                   "status": {}, "components": []}, indent=2, sort_keys=True))
+        else:
+            click.echo(f"deployment {deployment} not found in namespace {ns} (nothing applied, or deleted)", err=True)
         raise click.exceptions.Exit(EXIT_FAILED)
     ok = all(c.ok for c in components)
     if output == "json":
         click.echo(json.dumps({
-            "deployment": deployment, "namespace": ns, "healthy": ok, "status": dict(inventory.status),
+            "deployment": deployment, "namespace": ns, "found": True, "healthy": ok, "status": dict(inventory.status),
             "components": [{"name": c.name, "version": c.version, "healthy": c.healthy, "total": c.total,
                             "problems": [{"object": o, "why": w} for o, w in c.problems]} for c in components],
         }, indent=2, sort_keys=True))

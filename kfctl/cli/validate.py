@@ -14,6 +14,7 @@ from pathlib import Path
 
 import click
 
+from kfctl.cli.main import global_options
 from kfctl.catalog import load_catalog
 from kfctl.config import Selection, find_default_file, validate_file
 
@@ -73,6 +74,7 @@ def _json(selection: Selection, file: str) -> None:
               help="The KfDef to check (default: ./kfdef.yaml, else ./app.yaml).")
 @click.option("-o", "--output", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="Output format of a valid file's summary.")
+@global_options()
 def validate(file: Path | None, output: str) -> None:
     """Check a KfDef file and print the components it deploys, in dependency order.
 

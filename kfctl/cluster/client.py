@@ -19,23 +19,28 @@ from typing import Any
 
 import urllib3
 from kubernetes import client as k8s_client
-from kubernetes import config as k8s_config
 from kubernetes import watch as k8s_watch
 from kubernetes.client.exceptions import ApiException
-from kubernetes.config.config_exception import ConfigException
 from kubernetes.dynamic import DynamicClient
 from kubernetes.dynamic.exceptions import DynamicApiError, ResourceNotFoundError
 
-from kfctl.cluster.errors import ApiError, ClusterUnreachable, KindNotServed, NotFound, translate
-from kfctl.errors import ClusterConfigError
+from kfctl.cluster import kubeconfig as kubeconfig_mod
+from kfctl.cluster.errors import (
+    ApiError,
+    ClusterTLSError,
+    ClusterUnreachable,
+    CredentialsError,
+    KindNotServed,
+    NotFound,
+    NotKubernetes,
+    body_gist,
+    tls_detail,
+    translate,
+)
 
 FIELD_MANAGER = "kfctl"
 
-NO_CLUSTER_HINT = (
-    "point kfctl at a cluster with --kubeconfig PATH (or $KUBECONFIG) and optionally --context NAME; "
-    "to rehearse offline, start a simulated cluster with `kfctl sim serve --kubeconfig sim.kubeconfig` "
-    "and pass --kubeconfig sim.kubeconfig"
-)
+NO_CLUSTER_HINT = kubeconfig_mod.NO_CLUSTER_HINT
 
 
 @dataclass(frozen=True)
@@ -298,50 +303,117 @@ class Cluster:
         self._cache_file.unlink(missing_ok=True)
 
 
+#: (connect, read) seconds for the first request: a TLS or credential problem answers at once, a dead
+#: address must not hold the user for minutes
+PROBE_TIMEOUT = (4.0, 10.0)
+
+
 def connect(kubeconfig: str | None, context: str | None, *, check: bool = True) -> Cluster:
-    """Open the cluster a kubeconfig points at; ClusterConfigError/ClusterUnreachable (exit 2) if we cannot."""
-    path = kubeconfig or os.path.expanduser(k8s_config.KUBE_CONFIG_DEFAULT_LOCATION)
-    if not kubeconfig and not os.path.exists(path):
-        raise ClusterConfigError("no cluster configured: no --kubeconfig, no $KUBECONFIG and no ~/.kube/config",
-                                 hint=NO_CLUSTER_HINT)
-    if not os.path.exists(path):
-        raise ClusterConfigError(f"kubeconfig {path} does not exist", hint=NO_CLUSTER_HINT)
-    try:
-        configuration = k8s_client.Configuration()
-        k8s_config.load_kube_config(
-            config_file=path, context=context, client_configuration=configuration, persist_config=False
-        )
-        configuration.retries = False  # kfctl retries with its own backoff; fail fast here
-        configuration.connection_pool_maxsize = 64  # one watch per kind plus the apply workers
-        api_client = k8s_client.ApiClient(configuration)
-    except ConfigException as exc:
-        contexts = []
-        try:
-            contexts = [c["name"] for c in k8s_config.list_kube_config_contexts(config_file=path)[0]]
-        except Exception:  # the file itself is unreadable: the first message says so
-            pass
-        hint = f"contexts in {path}: {', '.join(contexts)}" if contexts else NO_CLUSTER_HINT
-        raise ClusterConfigError(f"cannot use kubeconfig {path}: {exc}", hint=hint) from exc
-    except (OSError, ValueError, TypeError) as exc:
-        raise ClusterConfigError(f"cannot read kubeconfig {path}: {exc}", hint=NO_CLUSTER_HINT) from exc
-    cluster = Cluster(api_client, context=context)
+    """Open the cluster a kubeconfig points at; ClusterConfigError/ClusterUnreachable (exit 2) if we cannot.
+
+    ``kubeconfig`` is the ``--kubeconfig`` file; without it ``$KUBECONFIG`` (a path list, merged as
+    kubectl does) or ``~/.kube/config`` (see :mod:`kfctl.cluster.kubeconfig`). With ``check`` one
+    ``GET /version`` proves the server is a Kubernetes API that accepts the credentials, so that
+    a TLS, credential or address problem ends here, in seconds, with a message saying what to do.
+    """
+    kc = kubeconfig_mod.load(kubeconfig, context)
+    configuration = k8s_client.Configuration()
+    kc.apply_to(configuration)
+    configuration.retries = False  # kfctl retries with its own backoff; fail fast here
+    configuration.connection_pool_maxsize = 64  # one watch per kind plus the apply workers
+    api_client = k8s_client.ApiClient(configuration)
+    cluster = Cluster(api_client, context=kc.context)
     if check:
         try:
-            k8s_client.VersionApi(api_client).get_code(_request_timeout=10)
-        except ApiException as exc:
-            if exc.status in (401, 403):
-                cluster.close()
-                raise ClusterConfigError(
-                    f"the API server at {cluster.server} refused kfctl's credentials ({exc.status} {exc.reason})",
-                    hint="check the user and token of the kubeconfig context",
-                ) from exc
-        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            probe(api_client, kc)
+        except BaseException:
             cluster.close()
-            raise ClusterUnreachable(
-                f"cannot reach the API server at {cluster.server}: {exc}",
-                hint="is the cluster running and the kubeconfig current? nothing was changed",
-            ) from exc
+            raise
     return cluster
+
+
+def _tls_error(server: str, kc: kubeconfig_mod.KubeConfig, text: str) -> ClusterTLSError:
+    detail = tls_detail(text)
+    lowered = detail.lower()
+    ca_hint = (f"set certificate-authority-data of cluster {kc.cluster_name!r} ({kc.describe()}) to the CA that "
+               "signed the API server's certificate (your cluster provider's `get-credentials` command writes it)")
+    if "expired" in lowered:
+        return ClusterTLSError(
+            f"the API server at {server} presents an expired TLS certificate ({detail})",
+            hint="renew the cluster's serving certificate (`kubeadm certs renew`, or your provider's rotation); "
+                 f"also check this machine's clock. Nothing was changed")
+    if "mismatch" in lowered or "doesn't match" in lowered:
+        return ClusterTLSError(
+            f"the TLS certificate of the API server at {server} is not valid for that address ({detail})",
+            hint=f"use the server name the certificate names, or set tls-server-name of cluster {kc.cluster_name!r}")
+    if "wrong version number" in lowered or "wrong_version_number" in lowered or "record layer" in lowered:
+        return ClusterTLSError(
+            f"the server at {server} does not speak TLS ({detail})",
+            hint=f"check the server URL of cluster {kc.cluster_name!r}: http:// vs https://, and the port")
+    if "self-signed" in lowered or "self signed" in lowered or "issuer" in lowered or "unable to verify" in lowered:
+        return ClusterTLSError(
+            f"cannot verify the TLS certificate of the API server at {server}: it is not signed by a CA "
+            f"the kubeconfig trusts ({detail})", hint=ca_hint)
+    return ClusterTLSError(f"TLS handshake with the API server at {server} failed ({detail})", hint=ca_hint)
+
+
+def probe(api_client: k8s_client.ApiClient, kc: kubeconfig_mod.KubeConfig) -> None:
+    """One ``GET /version`` with short timeouts; every way it can fail becomes a clear exit-2 error."""
+    server = kc.server
+    try:
+        response = k8s_client.VersionApi(api_client).get_code_with_http_info(
+            _preload_content=False, _request_timeout=PROBE_TIMEOUT)
+    except ApiException as exc:  # the client wraps TLS failures as status 0, and raises on an error status
+        if exc.status:
+            _check_answer(kc, int(exc.status), exc.body or b"", dict(exc.headers or {}))
+            return
+        if "SSLError" in str(exc.reason or ""):
+            raise _tls_error(server, kc, str(exc.reason)) from None
+        raise ClusterUnreachable(f"cannot reach the API server at {server}: {translate(exc).api_message}",
+                                 hint="is the cluster running and the kubeconfig current? nothing was changed") from None
+    except urllib3.exceptions.SSLError as exc:
+        raise _tls_error(server, kc, str(exc)) from None
+    except (urllib3.exceptions.HTTPError, OSError) as exc:
+        text = str(exc)
+        if "refused" in text:
+            why = "connection refused"
+        elif "timed out" in text or type(exc) is urllib3.exceptions.ConnectTimeoutError:
+            why = f"no answer within {PROBE_TIMEOUT[0]:g}s" if "connect" in text.lower() else "timed out"
+        elif "Name or service not known" in text or "nodename nor servname" in text or "resolve" in text:
+            why = "the host name does not resolve"
+        else:
+            why = text.split(": ", 1)[-1] if ": " in text else text
+        raise ClusterUnreachable(f"cannot reach the API server at {server}: {why}",
+                                 hint=f"is the cluster running and the server URL of cluster {kc.cluster_name!r} "
+                                      f"({kc.describe()}) current? nothing was changed") from None
+    try:
+        body = response.data or b""
+    finally:
+        response.release_conn()
+    _check_answer(kc, int(getattr(response, "status", 0) or 0), body, dict(getattr(response, "headers", None) or {}))
+
+
+def _check_answer(kc: kubeconfig_mod.KubeConfig, status: int, body: bytes | str, headers: dict[str, str]) -> None:
+    server = kc.server
+    if status in (401, 403):
+        who = f"user {kc.user_name!r}" if kc.user_name else "no credentials (the context names no user)"
+        raise CredentialsError(
+            f"the API server at {server} refused kfctl's credentials ({status} "
+            f"{'Unauthorized' if status == 401 else 'Forbidden'}): {who} of {kc.describe()}",
+            hint="the token or certificate has expired or is wrong: fetch the credentials again "
+                 "(your provider's `get-credentials`), or use another --context")
+    try:
+        info = json.loads(body)
+    except ValueError:
+        info = None
+    if status != 200 or not isinstance(info, dict) or "gitVersion" not in info:
+        ctype = {k.lower(): v for k, v in headers.items()}.get("content-type", "")
+        gist = body_gist(body)
+        raise NotKubernetes(
+            f"the server at {server} is not a Kubernetes API server: GET /version answered HTTP {status}"
+            + (f" ({ctype.split(';')[0]})" if ctype else "") + (f": {gist}" if gist else ""),
+            hint=f"check the server URL of cluster {kc.cluster_name!r} ({kc.describe()}): it must be the API "
+                 "server's, not a dashboard's or a proxy's")
 
 
 __all__ = ["FIELD_MANAGER", "ApiError", "Cluster", "ResourceInfo", "connect"]

@@ -25,6 +25,8 @@ from kfctl.config.yamlread import JsonPath, Location, SourceMap
 from kfctl.errors import Problem
 
 DEFAULT_NAMESPACE = "kubeflow"
+#: namespaces Kubernetes owns: never a deployment's (prune, delete and --adopt would act on the cluster's own)
+RESERVED_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 DEFAULT_PLATFORM = "generic"
 #: kfctl 1.x plugin kinds that decide the platform when spec.platform is absent
 PLATFORM_PLUGINS: Mapping[str, str] = MappingProxyType({"KfGcpPlugin": "gcp", "KfAwsPlugin": "aws"})
@@ -162,7 +164,7 @@ class _Build:
         return KfDef(
             api_version=str(self.data.get("apiVersion", "")),
             name=self._name(meta),
-            namespace=meta["namespace"] if isinstance(meta.get("namespace"), str) else DEFAULT_NAMESPACE,
+            namespace=self._namespace(meta),
             version=version if isinstance(version, str) else None,
             platform=platform,
             platform_reason=reason,
@@ -174,6 +176,15 @@ class _Build:
             source=self.source,
             source_map=self.map,
         )
+
+    def _namespace(self, meta: dict[str, Any]) -> str:
+        namespace = meta["namespace"] if isinstance(meta.get("namespace"), str) else DEFAULT_NAMESPACE
+        if namespace in RESERVED_NAMESPACES:
+            self.problems.append(self.at("metadata", "namespace").problem(
+                f"{namespace!r} is a namespace Kubernetes reserves for itself, not a deployment's",
+                hint=f"use a namespace of its own (the default is {DEFAULT_NAMESPACE}): kfctl labels, prunes and "
+                     "deletes what its deployment namespace holds"))
+        return namespace
 
     def _name(self, meta: dict[str, Any]) -> str:
         if "name" in meta:  # a name that is not a string is the schema's complaint

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from kfctl.cli.main import cli
 
 
@@ -18,10 +20,32 @@ def test_dry_run_prints_the_plan_without_a_cluster(runner, tmp_path, monkeypatch
     monkeypatch.delenv("KUBECONFIG", raising=False)
     monkeypatch.setenv("HOME", str(tmp_path))
     kfdef = init(runner, tmp_path)
-    result = runner.invoke(cli, ["apply", "-f", str(kfdef), "--dry-run"])
+    result = runner.invoke(cli, ["apply", "-f", str(kfdef), "--dry-run", "-v"])
     assert result.exit_code == 0, result.output
     assert "Plan for app:" in result.output
     assert "wave 1 (" in result.output and "Namespace/kubeflow  [kubeflow-core]" in result.output
+
+
+def test_dry_run_is_a_summary_by_default_and_json_on_request(runner, tmp_path, monkeypatch):
+    monkeypatch.delenv("KUBECONFIG", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    kfdef = init(runner, tmp_path, components="pipelines,katib,notebooks")
+    result = runner.invoke(cli, ["apply", "-f", str(kfdef), "--dry-run"])
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "Namespace/kubeflow" not in out  # no per-object listing without -v
+    assert "  wave  1 (" in out and "Components:" in out and "add -v" in out
+    assert max(len(line) for line in out.splitlines()) <= 110
+    assert len(out.splitlines()) < 40
+    full = runner.invoke(cli, ["apply", "-f", str(kfdef), "--dry-run", "-v"]).stdout
+    assert len(full) > 5 * len(out)
+    doc = json.loads(runner.invoke(cli, ["apply", "-f", str(kfdef), "--dry-run", "-o", "json"]).stdout)
+    objects = [o for wave in doc["waves"] for o in wave["objects"]]
+    assert doc["objects"] == len(objects) > 100
+    assert all(o["after"] == [] for o in doc["waves"][0]["objects"])
+    assert {"object": "Namespace/kubeflow", "kind": "Namespace", "namespace": None, "name": "kubeflow",
+            "component": "kubeflow-core", "after": []} in doc["waves"][0]["objects"]
+    assert all(o["after"] for wave in doc["waves"][1:] for o in wave["objects"])
 
 
 def test_no_cluster_is_exit_2_with_directions(runner, tmp_path, monkeypatch):
@@ -62,3 +86,59 @@ def test_bad_kfdef_makes_no_request(runner, tmp_path, sim_cluster):
     assert result.exit_code == 2
     assert "katibb" in result.output and "did you mean 'katib'" in result.output
     assert len(sim_cluster.timeline()) == before
+
+
+def test_global_flags_after_the_command(runner, tmp_path, sim_cluster, monkeypatch):
+    monkeypatch.delenv("KUBECONFIG", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    kfdef = init(runner, tmp_path)
+    result = runner.invoke(cli, ["apply", "-f", str(kfdef), "--kubeconfig", sim_cluster.kubeconfig_path, "-o", "plain"])
+    assert result.exit_code == 0, result.output
+    assert "7/7 objects healthy" in result.output
+    missing = runner.invoke(cli, ["diff", "-f", str(kfdef), "--kubeconfig", str(tmp_path / "nope"), "--context", "x"])
+    assert missing.exit_code == 2 and f"kubeconfig {tmp_path / 'nope'} does not exist" in missing.output
+    assert runner.invoke(cli, ["validate", "-f", str(kfdef), "-v"]).exit_code == 0
+
+
+@pytest.mark.parametrize("namespace", ["kube-system", "default", "kube-public", "kube-node-lease"])
+def test_reserved_namespace_is_refused_before_any_write(runner, tmp_path, sim_cluster, namespace):
+    kfdef = init(runner, tmp_path)
+    kfdef.write_text(kfdef.read_text().replace("namespace: kubeflow", f"namespace: {namespace}", 1))
+    before = len(sim_cluster.timeline())
+    for command in (["validate"], ["apply"], ["diff"], ["generate", "-o", str(tmp_path / "out")]):
+        result = runner.invoke(cli, ["--kubeconfig", sim_cluster.kubeconfig_path, *command, "-f", str(kfdef)])
+        assert result.exit_code == 2, (command, result.output)
+        assert "metadata.namespace" in result.output and f"'{namespace}' is a namespace Kubernetes reserves" in result.output
+    assert len(sim_cluster.timeline()) == before
+    assert not (tmp_path / "out").exists()
+    refused = runner.invoke(cli, ["init", str(tmp_path / "other"), "-n", namespace])
+    assert refused.exit_code == 2 and f"--namespace {namespace}" in refused.output
+    assert not (tmp_path / "other").exists()
+
+
+def test_unset_secret_variable_refuses_apply_with_no_write(runner, tmp_path, sim_cluster, monkeypatch):
+    kfdef = init(runner, tmp_path)
+    kfdef.write_text(kfdef.read_text().rstrip("\n") + "\n  secrets:\n"
+                     "  - {name: admin-password, secretSource: {envSource: {name: KFCTL_TEST_ADMIN_PASSWORD}}}\n")
+    line = kfdef.read_text().splitlines().index(
+        "  - {name: admin-password, secretSource: {envSource: {name: KFCTL_TEST_ADMIN_PASSWORD}}}") + 1
+    monkeypatch.delenv("KFCTL_TEST_ADMIN_PASSWORD", raising=False)
+    before = len(sim_cluster.timeline())
+    result = runner.invoke(cli, ["--kubeconfig", sim_cluster.kubeconfig_path, "apply", "-f", str(kfdef)])
+    assert result.exit_code == 2, result.output
+    assert f"{kfdef}:{line}:" in result.output
+    assert "secret 'admin-password' reads environment variable KFCTL_TEST_ADMIN_PASSWORD, which is not set" in result.output
+    assert len(sim_cluster.timeline()) == before
+    monkeypatch.setenv("KFCTL_TEST_ADMIN_PASSWORD", "s3cret")
+    done = runner.invoke(cli, ["--kubeconfig", sim_cluster.kubeconfig_path, "apply", "-f", str(kfdef), "-o", "plain"])
+    assert done.exit_code == 0, done.output
+
+
+def test_a_zero_timeout_is_a_usage_error(runner, tmp_path, sim_cluster):
+    kfdef = init(runner, tmp_path)
+    before = len(sim_cluster.timeline())
+    for option in ("--timeout", "--object-timeout"):
+        result = runner.invoke(cli, ["--kubeconfig", sim_cluster.kubeconfig_path, "apply", "-f", str(kfdef), option, "0"])
+        assert result.exit_code == 2 and "is no time at all" in result.output, result.output
+    assert len(sim_cluster.timeline()) == before
+    assert runner.invoke(cli, ["apply", "-f", str(kfdef), "--timeout", "90s", "--dry-run"]).exit_code == 0

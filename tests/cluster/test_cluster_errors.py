@@ -49,7 +49,8 @@ def test_unknown_kind_and_missing_object():
 
 def test_invalid_and_forbidden_are_permanent():
     assert not translate(api_exc(422, "Invalid", "bad")).transient
-    forbidden = translate(api_exc(403, "Forbidden", "nope"))
+    forbidden = translate(api_exc(403, "Forbidden", 'deployments.apps "x" is forbidden: User "bob" cannot delete '
+                                                    'resource "deployments" in API group "apps" in the namespace "k"'))
     assert not forbidden.transient and "permission" in forbidden.hint
     terminating = translate(api_exc(403, "Forbidden", "unable to create new content in namespace x because it is being terminated"))
     assert terminating.transient
@@ -95,3 +96,28 @@ current-context: sim
     with pytest.raises(ClusterUnreachable) as err:
         connect(str(path), None)
     assert f"127.0.0.1:{port}" in str(err.value) and err.value.exit_code == 2
+
+
+def test_forbidden_without_rbac_denial_does_not_blame_credentials():
+    """Deleting kube-system is refused for everyone: the hint must not send the user after credentials."""
+    protected = translate(api_exc(403, "Forbidden", 'namespaces "kube-system" is forbidden: this namespace may not '
+                                                    'be deleted'), obj="Namespace/kube-system")
+    assert "credentials" not in protected.hint and "permission" not in protected.hint
+    assert "protects this object from every user" in protected.hint
+    policy = translate(api_exc(403, "Forbidden", 'pods "p" is forbidden: violates PodSecurity "restricted:latest"'))
+    assert "credentials" not in policy.hint.split("other credentials")[0]
+
+
+def test_a_non_status_body_is_reduced_to_its_gist():
+    exc = ApiException(status=502, reason="Bad Gateway")
+    exc.body = "<html><head><title>502 Bad Gateway</title></head><body>" + "x" * 4000 + "</body></html>"
+    exc.headers = {}
+    err = translate(exc, obj="Deployment/ns/x")
+    assert err.api_message == "HTTP 502 Bad Gateway: 502 Bad Gateway" and err.transient
+
+
+def test_tls_failure_is_permanent_and_has_no_traceback():
+    exc = ApiException(status=0, reason="SSLError\n[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: "
+                                        "certificate has expired (_ssl.c:1006)\nOriginal traceback: File x")
+    err = translate(exc, obj="discovery")
+    assert not err.transient and "certificate has expired" in str(err) and "traceback" not in str(err).lower()

@@ -138,7 +138,7 @@ def test_cli_guard_dry_run_and_exit_codes(runner, sim_cluster):
     assert dry.exit_code == 0
     assert "delete  Namespace/kubeflow [app]" in dry.output and "keep    CustomResourceDefinition/notebooks.kubeflow.org" in dry.output
     assert cluster.get("v1", "ConfigMap", "kubeflow", "cfg") is not None
-    done = runner.invoke(cli, [*kc, "delete", "--name", "demo", "--force", "--purge-crds", "-o", "plain"])
+    done = runner.invoke(cli, [*kc, "delete", "--name", "demo", "--force", "--purge-crds", "--yes", "-o", "plain"])
     assert done.exit_code == 0, done.output
     assert "demo: 5 deleted, 0 kept" in done.output
 
