@@ -84,13 +84,10 @@ def compute(cluster: Any, plan: Plan, *, deployment: str, namespace: str, purge_
         manifest = manifests[ref]
         component = plan.nodes[ref].component
         live = owned.get(ref)
-        if live is None:
-            try:
-                live = cluster.get(str(manifest["apiVersion"]), ref.kind, ref.namespace or None, ref.name)
-            except Exception as exc:  # the kind is not served yet: its CRD comes with this apply
-                if type(exc).__name__ != "KindNotServed":
-                    raise
-                live = None
+        if live is None and cluster.serves(str(manifest["apiVersion"]), ref.kind):
+            # Not a member: it may still exist, owned by someone else. A kind not served yet has no
+            # objects (its CRD comes with this apply), so it is not asked for, and nothing is retried.
+            live = cluster.get(str(manifest["apiVersion"]), ref.kind, ref.namespace or None, ref.name)
         if live is None:
             return Change(ref, component, "create", unified(None, manifest, str(ref)))
         if owner_of(live) != set_id:

@@ -35,6 +35,8 @@ def list_owned(cluster: Any, deployment: str, namespace: str, kinds: Iterable[tu
 
     def one(pair: tuple[str, str]) -> list[dict[str, Any]]:
         api_version, kind = pair
+        if not cluster.serves(api_version, kind):
+            return []  # not served (yet, or any more): no members, and nothing to wait for
         try:
             items, _ = cluster.list(api_version, kind, label_selector=selector)
         except Exception as exc:  # a kind no longer (or not yet) served has no members

@@ -51,7 +51,7 @@ def call_with_retry(fn: Callable[[], Any], *, backoff: Backoff = Backoff(), dead
 class Retrying:
     """A cluster client whose request methods retry transient failures."""
 
-    _WRAPPED = {"get", "list", "apply", "delete", "merge_patch", "identity", "namespaced_kinds", "resource"}
+    _WRAPPED = {"get", "list", "apply", "delete", "merge_patch", "identity", "namespaced_kinds", "resource", "serves"}
 
     def __init__(self, cluster: Any, *, backoff: Backoff = Backoff(),
                  on_retry: Callable[[Exception, int, float], None] | None = None) -> None:
