@@ -61,6 +61,9 @@ def status(opts: GlobalOptions, file: Path | None, name: str | None, namespace: 
             click.echo(f"{comp.name:<20} {comp.version:<14} {comp.healthy:>4}/{comp.total:<4}")
             for obj, why in comp.problems:
                 click.echo(f"    {obj}: {why}")
+        pending = list(inventory.status.get("pendingPrune") or ())
+        if pending:
+            click.echo(f"{len(pending)} objects wait to be pruned (the last apply was not healthy): " + ", ".join(pending))
         click.echo(f"{deployment}: " + ("healthy" if ok else "not healthy"))
     if not ok:
         raise click.exceptions.Exit(EXIT_FAILED)

@@ -26,7 +26,7 @@ from typing import Any
 from kfctl.engine import events as ev
 from kfctl.engine.compare import first_difference, same_object
 from kfctl.engine.desired import desired_manifest
-from kfctl.engine.prune import prune_stale
+from kfctl.engine.prune import prune_stale, stale_members
 from kfctl.engine.inventory import (
     Member,
     applyset_id,
@@ -579,17 +579,26 @@ class ApplyEngine:
             pool.shutdown(wait=True)
         pruned: list[str] = []
         kept: list[str] = []
+        gone: list[str] = []
+        pending_prune: list[str] = []
         ok = all(s == HEALTHY for s in self.state.values())
         if ok and self.options.prune:
-            pruned, kept = prune_stale(self, old)
+            pruned, kept, gone = prune_stale(self, old)
+        elif self.options.prune:
+            pending_prune = [str(m.ref) for m in stale_members(self.plan, old)]
+            if pending_prune:
+                self.emit(ev.SUMMARY, None, f"{len(pending_prune)} objects no longer rendered wait to be pruned: "
+                          "prune runs once every object is healthy", phase="pending-prune", objects=pending_prune)
         if parent_written:
-            self._write_parent(old, final=True, released=frozenset(pruned) | frozenset(kept))
+            if pending_prune:  # recorded for `kfctl status`; gone again after the next healthy apply
+                self.status_extra["pendingPrune"] = pending_prune
+            self._write_parent(old, final=True, released=frozenset(pruned) | frozenset(kept) | frozenset(gone))
         self.tracker.close()
         outcomes = tuple(
             ObjectOutcome(ref, self.plan.nodes[ref].component, self.state[ref], self.message.get(ref, ""), self.wrote.get(ref, False))
             for ref in self.plan.nodes
         )
-        result = ApplyResult(outcomes, tuple(pruned), tuple(kept), self.clock(), self.writes)
+        result = ApplyResult(outcomes, tuple(pruned), tuple(kept), self.clock(), self.writes, tuple(pending_prune))
         self.emit(ev.SUMMARY, None, "healthy" if result.ok else "failed", phase="end", writes=self.writes,
                   healthy=sum(o.state == HEALTHY for o in outcomes), failed=sum(o.state == FAILED for o in outcomes),
                   blocked=sum(o.state == BLOCKED for o in outcomes), pruned=len(pruned))

@@ -25,13 +25,21 @@ def _kept_reason(ref: ObjectRef, purge_crds: bool) -> str | None:
     return None
 
 
-def prune_stale(engine: Any, old: Any) -> tuple[list[str], list[str]]:
-    """Delete the old inventory's members that the plan no longer has; returns (pruned, kept)."""
-    if old is None:
-        return [], []
-    stale: list[Member] = [m for m in old.members if m.ref not in engine.plan.nodes]
+def stale_members(plan: Any, old: Any) -> list[Member]:
+    """The old inventory's members that the plan no longer renders."""
+    return [] if old is None else [m for m in old.members if m.ref not in plan.nodes]
+
+
+def prune_stale(engine: Any, old: Any) -> tuple[list[str], list[str], list[str]]:
+    """Delete the old inventory's members that the plan no longer has; returns (pruned, kept, gone).
+
+    ``gone`` are members that did not exist any more (or never did: an object the server refused
+    is recorded before it is applied). They are dropped from the inventory like pruned ones, so
+    ``status`` does not report them missing, but they are not counted as pruned.
+    """
+    stale = stale_members(engine.plan, old)
     if not stale:
-        return [], []
+        return [], [], []
     kept: list[str] = []
     targets: list[Target] = []
     for member in stale:
@@ -54,6 +62,8 @@ def prune_stale(engine: Any, old: Any) -> tuple[list[str], list[str]]:
     def stuck(target: Target, why: str) -> None:
         engine.emit(ev.FAILED, None, f"prune of {target.ref} is stuck: {why}", component=target.component)
 
-    done, _ = delete_in_order(engine.retrying, targets, on_deleted=deleted, on_stuck=stuck,
-                              timeout=engine.options.object_timeout, concurrency=engine.options.concurrency)
-    return [str(t.ref) for t in done], kept
+    done, stuck_ones = delete_in_order(engine.retrying, targets, on_deleted=deleted, on_stuck=stuck,
+                                       timeout=engine.options.object_timeout, concurrency=engine.options.concurrency)
+    settled = {t.ref for t in done} | {t.ref for t, _ in stuck_ones}
+    gone = [str(t.ref) for t in targets if t.ref not in settled]
+    return [str(t.ref) for t in done], kept, gone

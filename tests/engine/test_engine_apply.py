@@ -313,3 +313,43 @@ def test_a_workload_waiting_for_image_pulls_past_its_deadlines_is_slow_not_stuck
     assert any(m.startswith("past its progress deadline, but pod slow-") for m in said), said
     assert outcomes["Deployment/kubeflow/stuck"].state == "failed"
     assert outcomes["Deployment/kubeflow/stuck"].message.startswith("timed out waiting")
+
+
+def _inventory_members(sim) -> set[str]:
+    from kfctl.engine.inventory import parent_name, read_parent
+
+    cluster = connect(sim.kubeconfig_path, None)
+    try:
+        live = cluster.get("v1", "ConfigMap", "kubeflow", parent_name("demo"))
+        return {str(m.ref) for m in read_parent(live, deployment="demo").members}
+    finally:
+        cluster.close()
+
+
+def test_a_refused_object_that_is_dropped_leaves_the_inventory(sim_cluster):
+    # Issue #16 defect 10: the inventory is widened before applying, so an object the server refused
+    # stayed a member forever once dropped from the bundle: status said "missing", apply and diff all well.
+    bad = docs(BASE)[:2] + [{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "Bad_Name", "namespace": "kubeflow"}}]
+    assert not run(sim_cluster, bad).ok
+    assert "ConfigMap/kubeflow/Bad_Name" in _inventory_members(sim_cluster)
+    fixed = run(sim_cluster, docs(BASE)[:2])
+    assert fixed.ok and fixed.pruned == ()  # nothing was deleted: it never existed
+    assert "ConfigMap/kubeflow/Bad_Name" not in _inventory_members(sim_cluster)
+    assert run(sim_cluster, docs(BASE)[:2]).writes == 0
+
+
+def test_an_unhealthy_apply_says_which_stale_objects_wait_to_be_pruned(sim_cluster):
+    # Issue #16 defect 13: an unhealthy apply kept objects due for pruning silently ("0 pruned").
+    assert run(sim_cluster, docs(BASE)).ok
+    broken = docs(BASE)[:2] + [{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "Bad_Name", "namespace": "kubeflow"}}]
+    events: list[ev.Event] = []
+    result = run(sim_cluster, broken, events=events)
+    assert not result.ok and result.pruned == ()
+    assert sorted(result.pending_prune) == ["CustomResourceDefinition/widgets.example.com", "Widget.example.com/kubeflow/w1"]
+    said = [e for e in events if e.kind == ev.SUMMARY and e.data.get("phase") == "pending-prune"]
+    assert said and "2 objects no longer rendered wait to be pruned" in said[0].message
+    from kfctl.engine.inventory import parent_name, read_parent
+    cluster = connect(sim_cluster.kubeconfig_path, None)
+    live = cluster.get("v1", "ConfigMap", "kubeflow", parent_name("demo"))
+    assert sorted(read_parent(live, deployment="demo").status["pendingPrune"]) == sorted(result.pending_prune)
+    cluster.close()
