@@ -103,6 +103,12 @@ class OwnershipError(Exception):
     """An object exists and belongs to someone else."""
 
 
+def _deadline_stamp(live: Mapping[str, Any]) -> tuple[Any, Any]:
+    """The timestamps of a workload's Progressing condition: a new deadline has new ones."""
+    cond = next((c for c in (live.get("status") or {}).get("conditions") or () if c.get("type") == "Progressing"), {})
+    return cond.get("lastTransitionTime"), cond.get("lastUpdateTime")
+
+
 class ApplyEngine:
     def __init__(
         self,
@@ -147,6 +153,8 @@ class ApplyEngine:
         self.endpoint_waits: set[ObjectRef] = set()
         #: when kfctl last asked whether a late workload's pods only wait for image pulls, and the answer
         self.pull_checks: dict[ObjectRef, tuple[float, str]] = {}
+        #: the Progressing condition's timestamps at this run's first look, when it said ProgressDeadlineExceeded
+        self.first_deadline: dict[ObjectRef, tuple[Any, Any] | None] = {}
         self.next_endpoint_check = 0.0
         #: seconds between looks at the endpoints of waiting webhooks: 0.25 s after a workload turned
         #: healthy (the usual reason endpoints appear), doubling to 2 s while nothing changes
@@ -298,6 +306,8 @@ class ApplyEngine:
             return
         rule, _ = self.rules(ref)
         verdict = assess(live, rule=rule)
+        if ref not in self.first_deadline:  # the first look of this run: remember a deadline found then
+            self.first_deadline[ref] = _deadline_stamp(live) if "ProgressDeadlineExceeded" in verdict.message else None
         if verdict.ready and ref.group == "admissionregistration.k8s.io" and ref.kind.endswith("WebhookConfiguration"):
             unreachable = self._unreachable_webhook(live)
             if unreachable:
@@ -310,7 +320,10 @@ class ApplyEngine:
             self.emit(ev.HEALTHY, ref, verdict.message)
             self._component_check(self.plan.nodes[ref].component)
         elif verdict.status is Status.FAILED:
-            if not self._slow_not_stuck(ref, verdict.message):
+            if self._stale_deadline(ref, live, verdict.message):
+                self._say_waiting(ref, "its progress deadline was exceeded before this apply; waiting for the "
+                                       f"rollout to progress again (until --object-timeout): {verdict.message}")
+            elif not self._slow_not_stuck(ref, verdict.message):
                 self._fail(ref, verdict.message)
         else:
             self._say_waiting(ref, verdict.message)
@@ -320,6 +333,16 @@ class ApplyEngine:
         if self.message.get(ref) != text:
             self.message[ref] = text
             self.emit(ev.WAITING, ref, text)
+
+    def _stale_deadline(self, ref: ObjectRef, live: dict[str, Any], message: str) -> bool:
+        """A ProgressDeadlineExceeded that was already there when this apply first saw the object.
+
+        It tells of an earlier attempt: once its cause is fixed (a Secret created, a node added),
+        the controller clears it only when a new pod becomes available, so failing on it at once
+        would fail every re-apply after a fix. Such a rollout gets this run's --object-timeout; a
+        deadline exceeded anew during this run (a condition with other timestamps) fails it.
+        """
+        return "ProgressDeadlineExceeded" in message and self.first_deadline.get(ref) == _deadline_stamp(live)
 
     def _slow_not_stuck(self, ref: ObjectRef, message: str) -> bool:
         """A rollout past its progress deadline only because its pods wait for image pulls keeps waiting.
