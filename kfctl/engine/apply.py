@@ -39,7 +39,14 @@ from kfctl.engine.inventory import (
     PART_OF,
 )
 from kfctl.engine.readiness import Rule, Status, Verdict, assess
-from kfctl.engine.objects import LISTED_WHOLE, NEVER_REPLACED, immutable_refusal, resource_version
+from kfctl.engine.objects import (
+    CLEAR_CONVERSION_WEBHOOK,
+    LISTED_WHOLE,
+    NEVER_REPLACED,
+    immutable_refusal,
+    resource_version,
+    stale_conversion_webhook,
+)
 from kfctl.engine.results import (  # noqa: F401  (re-exported: the engine's public values)
     BLOCKED,
     FAILED,
@@ -248,6 +255,13 @@ class ApplyEngine:
         # Correcting drift on our own object takes back the fields someone else edited
         # (their Update made them the owner); anything else conflicts unless asked.
         force = self.options.force_conflicts or adopting or correcting
+
+        if stale_conversion_webhook(manifest, live):
+            # the injected caBundle is not ours, so apply alone cannot drop the webhook: clear it first
+            self._call_with_retry(ref, lambda: self.cluster.merge_patch(
+                api_version, ref.kind, None, ref.name, CLEAR_CONVERSION_WEBHOOK), deadline)
+            self._count_write()
+            message += " (conversion webhook removed)"
 
         def write() -> dict[str, Any]:
             written = self.cluster.apply(manifest, force=force)

@@ -21,6 +21,7 @@ import yaml
 from kfctl.engine.compare import first_difference
 from kfctl.engine.desired import desired_manifest
 from kfctl.engine.inventory import applyset_id, owner_of, same_applied_manifest
+from kfctl.engine.objects import CLEAR_CONVERSION_WEBHOOK, stale_conversion_webhook
 from kfctl.engine.observe import list_owned, read_inventory
 from kfctl.engine.prune import _kept_reason
 from kfctl.plan import ObjectRef, Plan
@@ -61,6 +62,19 @@ def _mask(obj: dict[str, Any], other: Mapping[str, Any] | None, side: str) -> di
     return out
 
 
+def json_merge(target: Any, patch: Any) -> Any:
+    """RFC 7386 JSON merge patch applied to a copy of ``target``."""
+    if not isinstance(patch, Mapping):
+        return patch
+    out = dict(target) if isinstance(target, Mapping) else {}
+    for key, value in patch.items():
+        if value is None:
+            out.pop(key, None)
+        else:
+            out[key] = json_merge(out.get(key), value)
+    return out
+
+
 def unified(before: Mapping[str, Any] | None, after: Mapping[str, Any] | None, name: str) -> str:
     a, b = _clean(before), _clean(after)
     a, b = _mask(a, b, "old"), _mask(b, a, "new")
@@ -94,6 +108,10 @@ def compute(cluster: Any, plan: Plan, *, deployment: str, namespace: str, purge_
             return Change(ref, component, "refuse", "exists and is not owned by this deployment (apply needs --adopt)")
         if same_applied_manifest(manifest, live) and first_difference(manifest, live) is None:
             return Change(ref, component, "unchanged")
+        if stale_conversion_webhook(manifest, live):
+            # apply clears the webhook first (a merge patch, which has no dry run): show that step's effect
+            after = json_merge(live, CLEAR_CONVERSION_WEBHOOK)
+            return Change(ref, component, "update", unified(live, after, str(ref)) + "(and then the new manifest is applied)\n")
         after = cluster.apply(manifest, force=True, dry_run=True)
         text = unified(live, after, str(ref))
         return Change(ref, component, "update" if text else "unchanged", text)

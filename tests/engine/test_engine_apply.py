@@ -376,3 +376,30 @@ def test_a_rollout_past_its_deadline_before_this_apply_gets_time_once_the_cause_
     assert again.ok, [o.message for o in again.problems]
     said = [e.message for e in events if e.kind == ev.WAITING and e.obj == "Deployment/kubeflow/web"]
     assert any(m.startswith("its progress deadline was exceeded before this apply") for m in said), said
+
+
+def test_an_upgrade_that_drops_a_crds_conversion_webhook_clears_the_injected_one(sim_cluster):
+    # Issue #16 defect 11: cainjector owns the injected caBundle, so apply alone kept
+    # spec.conversion.webhook and the API server refused strategy None with a webhook.
+    with_webhook = docs(BASE)[:3]
+    crd = with_webhook[2]
+    crd["metadata"]["annotations"] = {"cert-manager.io/inject-ca-from": "kubeflow/widgets-cert"}
+    crd["spec"]["conversion"] = {"strategy": "Webhook", "webhook": {
+        "conversionReviewVersions": ["v1"],
+        "clientConfig": {"service": {"name": "widgets", "namespace": "kubeflow", "path": "/convert"}}}}
+    assert run(sim_cluster, with_webhook).ok
+    cluster = connect(sim_cluster.kubeconfig_path, None)
+    cluster.merge_patch("apiextensions.k8s.io/v1", "CustomResourceDefinition", None, "widgets.example.com",
+                        {"spec": {"conversion": {"webhook": {"clientConfig": {"caBundle": "Y2E="}}}}},
+                        field_manager="cert-manager-cainjector")
+    from kfctl.engine.diff import compute
+    plan = build_plan([("app", d) for d in docs(BASE)[:3]])
+    changes = {str(c.ref): c for c in compute(cluster, plan, deployment="demo", namespace="kubeflow")}
+    change = changes["CustomResourceDefinition/widgets.example.com"]
+    assert change.action == "update" and "-    webhook:" in change.detail, change.detail
+    result = run(sim_cluster, docs(BASE)[:3])
+    assert result.ok, [o.message for o in result.problems]
+    live = cluster.get("apiextensions.k8s.io/v1", "CustomResourceDefinition", None, "widgets.example.com")
+    assert live["spec"]["conversion"] == {"strategy": "None"}
+    cluster.close()
+    assert run(sim_cluster, docs(BASE)[:3]).writes == 0
