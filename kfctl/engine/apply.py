@@ -25,6 +25,7 @@ from typing import Any
 
 from kfctl.engine import events as ev
 from kfctl.engine.compare import first_difference, same_object
+from kfctl.engine.decide import Action, after_refusal, decide
 from kfctl.engine.desired import desired_manifest
 from kfctl.engine.prune import prune_stale, stale_members
 from kfctl.engine.inventory import (
@@ -225,37 +226,19 @@ class ApplyEngine:
             live = self._call_with_retry(
                 ref, lambda: self.cluster.get(api_version, ref.kind, ref.namespace or None, ref.name), deadline
             )
-        adopting = correcting = False
-        if live is not None:
-            owner = owner_of(live)
-            if owner != self.set_id:
-                if owner is None and released_from(live) == self.set_id:
-                    adopting = True  # kept by this deployment's earlier delete or prune: take it back
-                elif not self.options.adopt:
-                    whom = f"another deployment (applyset {owner})" if owner else "no kfctl deployment (created by hand or another tool)"
-                    raise OwnershipError(
-                        f"exists and belongs to {whom}; kfctl does not overwrite it. "
-                        "Rerun with --adopt to take it over"
-                    )
-                else:
-                    adopting = True
-            if not adopting and same_applied_manifest(manifest, live):
-                drift = first_difference(manifest, live)
-                if drift is None:
-                    return live, False, "unchanged"
-                dry = self._call_with_retry(ref, lambda: self.cluster.apply(manifest, force=True, dry_run=True), deadline)
-                if same_object(dry, live):
-                    return live, False, "unchanged"
-                message = f"corrected drift at {drift}"
-                correcting = True
-            else:
-                message = "adopted" if adopting else "updated"
-        else:
-            message = "created"
-        # Correcting drift on our own object takes back the fields someone else edited
-        # (their Update made them the owner); anything else conflicts unless asked.
-        force = self.options.force_conflicts or adopting or correcting
-
+        decision = decide(manifest, live, set_id=self.set_id, adopt=self.options.adopt,
+                          force_conflicts=self.options.force_conflicts)
+        if decision.action is Action.NEEDS_ADOPT:
+            raise OwnershipError(decision.reason)
+        if decision.action is Action.SKIP:
+            return live, False, decision.reason
+        if decision.action is Action.CHECK_DRIFT:
+            assert live is not None
+            dry = self._call_with_retry(ref, lambda: self.cluster.apply(manifest, force=True, dry_run=True), deadline)
+            if same_object(dry, live):
+                return live, False, "unchanged"
+        message = decision.reason
+        force = decision.force
         if stale_conversion_webhook(manifest, live):
             # the injected caBundle is not ours, so apply alone cannot drop the webhook: clear it first
             self._call_with_retry(ref, lambda: self.cluster.merge_patch(
@@ -271,8 +254,8 @@ class ApplyEngine:
         try:
             result = self._call_with_retry(ref, write, deadline)
         except Exception as exc:
-            if live is None or not immutable_refusal(exc) or (ref.group, ref.kind) in NEVER_REPLACED \
-                    or owner_of(live) not in (self.set_id, None) or (owner_of(live) is None and not adopting):
+            then = after_refusal(decision, exc, live, group=ref.group, kind=ref.kind, set_id=self.set_id)
+            if then is None or then.action is not Action.REPLACE:
                 raise
             # An upgrade changed a field the API server will not update (a binding's roleRef, a
             # workload's selector): replace the object, which this deployment owns.
@@ -284,7 +267,7 @@ class ApplyEngine:
             with self.live_lock:
                 self.live.pop(ref, None)
             result = self._call_with_retry(ref, write, deadline)
-            message = "replaced (a field it changes is immutable)"
+            message = then.reason
         if ref.group == "" and ref.kind == "Namespace" and live is None:
             self.fresh_namespaces.add(ref.name)
         return result, True, message

@@ -18,12 +18,13 @@ from typing import Any
 
 import yaml
 
-from kfctl.engine.compare import first_difference
+from kfctl.engine.decide import Action, after_refusal, decide
 from kfctl.engine.desired import desired_manifest
-from kfctl.engine.inventory import applyset_id, owner_of, same_applied_manifest
+from kfctl.engine.inventory import applyset_id
 from kfctl.engine.objects import CLEAR_CONVERSION_WEBHOOK, stale_conversion_webhook
 from kfctl.engine.observe import list_owned, read_inventory
 from kfctl.engine.prune import _kept_reason
+from kfctl.errors import ClusterError
 from kfctl.plan import ObjectRef, Plan
 
 _SERVER_FIELDS = ("managedFields", "resourceVersion", "uid", "creationTimestamp", "generation", "selfLink")
@@ -84,7 +85,8 @@ def unified(before: Mapping[str, Any] | None, after: Mapping[str, Any] | None, n
 
 
 def compute(cluster: Any, plan: Plan, *, deployment: str, namespace: str, purge_crds: bool = False,
-            concurrency: int = 8) -> list[Change]:
+            concurrency: int = 8, adopt: bool = False) -> list[Change]:
+    """Each planned object's change, decided as apply decides it (:func:`kfctl.engine.decide.decide`)."""
     set_id = applyset_id(deployment, namespace)
     manifests = {ref: desired_manifest(node.manifest, set_id=set_id) for ref, node in plan.nodes.items()}
     kinds = {(str(m["apiVersion"]), str(m["kind"])) for m in manifests.values()}
@@ -102,18 +104,31 @@ def compute(cluster: Any, plan: Plan, *, deployment: str, namespace: str, purge_
             # Not a member: it may still exist, owned by someone else. A kind not served yet has no
             # objects (its CRD comes with this apply), so it is not asked for, and nothing is retried.
             live = cluster.get(str(manifest["apiVersion"]), ref.kind, ref.namespace or None, ref.name)
-        if live is None:
+        decision = decide(manifest, live, set_id=set_id, adopt=adopt)
+        if decision.action is Action.CREATE:
             return Change(ref, component, "create", unified(None, manifest, str(ref)))
-        if owner_of(live) != set_id:
-            return Change(ref, component, "refuse", "exists and is not owned by this deployment (apply needs --adopt)")
-        if same_applied_manifest(manifest, live) and first_difference(manifest, live) is None:
+        if decision.action is Action.NEEDS_ADOPT:
+            return Change(ref, component, "refuse", decision.reason)
+        if decision.action is Action.SKIP:
             return Change(ref, component, "unchanged")
+        assert live is not None
         if stale_conversion_webhook(manifest, live):
             # apply clears the webhook first (a merge patch, which has no dry run): show that step's effect
             after = json_merge(live, CLEAR_CONVERSION_WEBHOOK)
             return Change(ref, component, "update", unified(live, after, str(ref)) + "(and then the new manifest is applied)\n")
-        after = cluster.apply(manifest, force=True, dry_run=True)
+        try:
+            after = cluster.apply(manifest, force=decision.force, dry_run=True)
+        except ClusterError as exc:
+            then = after_refusal(decision, exc, live, group=ref.group, kind=ref.kind, set_id=set_id)
+            if then is None:
+                raise
+            if then.action is Action.CONFLICT:
+                return Change(ref, component, "refuse", f"{then.reason} (apply needs --force-conflicts)")
+            return Change(ref, component, "update", f"{then.reason}: apply deletes and re-creates it\n"
+                          + unified(live, manifest, str(ref)))
         text = unified(live, after, str(ref))
+        if decision.action in (Action.ADOPT, Action.TAKE_BACK):
+            return Change(ref, component, "update", f"{decision.reason}\n{text}")
         return Change(ref, component, "update" if text else "unchanged", text)
 
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
