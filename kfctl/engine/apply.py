@@ -23,28 +23,25 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from kfctl.engine.clusterapi import ClusterAPI
 from kfctl.engine import events as ev
 from kfctl.engine.compare import first_difference, same_object
 from kfctl.engine.decide import Action, after_refusal, decide
 from kfctl.engine.desired import desired_manifest
 from kfctl.engine.prune import prune_stale, stale_members
 from kfctl.engine.inventory import (
+    PART_OF,
+    Inventory,
     Member,
     applyset_id,
-    owner_of,
-    released_from,
-    same_applied_manifest,
     parent_manifest,
     parent_name,
     read_parent,
-    PART_OF,
 )
 from kfctl.engine.readiness import Rule, Status, Verdict, assess
 from kfctl.engine.objects import (
     CLEAR_CONVERSION_WEBHOOK,
     LISTED_WHOLE,
-    NEVER_REPLACED,
-    immutable_refusal,
     resource_version,
     stale_conversion_webhook,
 )
@@ -113,14 +110,15 @@ class OwnershipError(Exception):
 
 def _deadline_stamp(live: Mapping[str, Any]) -> tuple[Any, Any]:
     """The timestamps of a workload's Progressing condition: a new deadline has new ones."""
-    cond = next((c for c in (live.get("status") or {}).get("conditions") or () if c.get("type") == "Progressing"), {})
+    conditions: list[dict[str, Any]] = (live.get("status") or {}).get("conditions") or []
+    cond = next((c for c in conditions if c.get("type") == "Progressing"), {})
     return cond.get("lastTransitionTime"), cond.get("lastUpdateTime")
 
 
 class ApplyEngine:
     def __init__(
         self,
-        cluster: Any,
+        cluster: ClusterAPI,
         plan: Plan,
         *,
         deployment: str,
@@ -231,6 +229,7 @@ class ApplyEngine:
         if decision.action is Action.NEEDS_ADOPT:
             raise OwnershipError(decision.reason)
         if decision.action is Action.SKIP:
+            assert live is not None
             return live, False, decision.reason
         if decision.action is Action.CHECK_DRIFT:
             assert live is not None
@@ -637,7 +636,7 @@ class ApplyEngine:
             return self.state[ns_ref] == HEALTHY
         return True  # not ours: it must exist already (checked in _read_parent)
 
-    def _read_parent(self):
+    def _read_parent(self) -> Inventory | None:
         live = self.retrying.get("v1", "ConfigMap", self.namespace, parent_name(self.deployment)) if self._namespace_exists() else None
         if live is None:
             return None
@@ -665,7 +664,7 @@ class ApplyEngine:
             for ref, node in self.plan.nodes.items()
         ]
 
-    def _write_parent(self, old, *, final: bool, released: frozenset[str] = frozenset()) -> None:
+    def _write_parent(self, old: Inventory | None, *, final: bool, released: frozenset[str] = frozenset()) -> None:
         """Record the inventory. Before applying: widened to old + new members (only if that adds any).
         After: the new members plus old ones not yet pruned or released, and the final status."""
         members = {m.ref: m for m in self.members()}

@@ -23,6 +23,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from kfctl.engine.clusterapi import ClusterAPI
 from kfctl.engine import events as ev
 from kfctl.engine.inventory import PART_OF, Inventory, Member, applyset_id, owner_of, parent_name, release_patch
 from kfctl.engine.observe import list_owned, read_inventory
@@ -87,7 +88,7 @@ def _is_system(obj: dict[str, Any], our_certificates: set[tuple[str, str]]) -> b
 
 
 class DeleteEngine:
-    def __init__(self, cluster: Any, *, deployment: str, namespace: str, options: DeleteOptions = DeleteOptions(),
+    def __init__(self, cluster: ClusterAPI, *, deployment: str, namespace: str, options: DeleteOptions = DeleteOptions(),
                  sink: ev.Sink = lambda e: None) -> None:
         self.cluster = cluster
         self.deployment = deployment

@@ -18,6 +18,7 @@ from typing import Any
 
 import yaml
 
+from kfctl.engine.clusterapi import ClusterAPI
 from kfctl.engine.decide import Action, after_refusal, decide
 from kfctl.engine.desired import desired_manifest
 from kfctl.engine.inventory import applyset_id
@@ -84,7 +85,7 @@ def unified(before: Mapping[str, Any] | None, after: Mapping[str, Any] | None, n
     return "".join(difflib.unified_diff(text_a, text_b, f"live/{name}", f"apply/{name}"))
 
 
-def compute(cluster: Any, plan: Plan, *, deployment: str, namespace: str, purge_crds: bool = False,
+def compute(cluster: ClusterAPI, plan: Plan, *, deployment: str, namespace: str, purge_crds: bool = False,
             concurrency: int = 8, adopt: bool = False) -> list[Change]:
     """Each planned object's change, decided as apply decides it (:func:`kfctl.engine.decide.decide`)."""
     set_id = applyset_id(deployment, namespace)
