@@ -15,7 +15,6 @@ writes.
 
 from __future__ import annotations
 
-import heapq
 import queue
 import threading
 import time
@@ -38,6 +37,7 @@ from kfctl.engine.inventory import (
     parent_name,
     read_parent,
 )
+from kfctl.engine.pods import pods_of, pods_say, still_pulling
 from kfctl.engine.readiness import Rule, Status, Verdict, assess
 from kfctl.engine.objects import (
     CLEAR_CONVERSION_WEBHOOK,
@@ -57,46 +57,12 @@ from kfctl.engine.results import (  # noqa: F401  (re-exported: the engine's pub
     ObjectOutcome,
 )
 from kfctl.engine.retry import Retrying, call_with_retry
+from kfctl.engine.schedule import Schedule
 from kfctl.engine.teardown import Target, wait_gone
 from kfctl.engine.tracker import Tracker
 from kfctl.errors import OperationFailed
 from kfctl.plan import ObjectRef, Plan
-from kfctl.plan.index import WORKLOAD_KINDS, pod_template
-
-#: Rough seconds from applying an object to its health, only to rank startable objects (see
-#: :func:`start_priority`): workloads pull images and start, claims bind, certificates are issued,
-#: CRDs are established; anything else is healthy once written.
-_EXPECTED_SECONDS = {"PersistentVolumeClaim": 5.0, "Certificate": 2.0, "CustomResourceDefinition": 1.0}
-
-
-def _expected_seconds(ref: ObjectRef) -> float:
-    if (ref.group, ref.kind) in WORKLOAD_KINDS:
-        return 20.0
-    return _EXPECTED_SECONDS.get(ref.kind, 0.1)
-
-
-def start_priority(plan: Plan) -> dict[ObjectRef, float]:
-    """When more objects could start than there are workers, the one heading the longest chain goes first.
-
-    The chain is weighted by rough expected times, so the namespace, account and bindings istiod
-    needs go before a hundred ClusterRoles nothing waits on; ties keep the render order. A Service
-    ranks with the workloads it selects: nothing in the plan waits on it, but their clients find
-    them through it, so a Service queued behind hundreds of objects would keep them unreachable.
-    """
-    priority = plan.longest_paths(_expected_seconds)
-    templates: dict[str, list[tuple[Mapping[str, Any], float]]] = {}
-    for ref, node in plan.nodes.items():
-        template = pod_template(node.manifest) if (ref.group, ref.kind) in WORKLOAD_KINDS else None
-        if template is not None:
-            labels = (template.get("metadata") or {}).get("labels") or {}
-            templates.setdefault(ref.namespace, []).append((labels, priority[ref]))
-    for ref, node in plan.nodes.items():
-        if ref.group == "" and ref.kind == "Service":
-            selector = (node.manifest.get("spec") or {}).get("selector") or {}
-            if selector:
-                priority[ref] = max([priority[ref]] + [p for labels, p in templates.get(ref.namespace, ())
-                                                       if all(labels.get(k) == v for k, v in selector.items())])
-    return priority
+from kfctl.plan.index import WORKLOAD_KINDS
 
 #: fastest and slowest look at the endpoints behind waiting webhooks, in seconds
 ENDPOINT_POLL = (0.25, 2.0)
@@ -145,12 +111,7 @@ class ApplyEngine:
         self.members_of: dict[str, list[ObjectRef]] = {}
         for ref, node in plan.nodes.items():
             self.members_of.setdefault(node.component, []).append(ref)
-        self.unmet: dict[ObjectRef, set[ObjectRef]] = {ref: set(plan.dependencies(ref)) for ref in plan.nodes}
-        self.ready: list[ObjectRef] = [ref for ref, deps in self.unmet.items() if not deps]
-        self.priority = start_priority(plan)
-        self.order = {ref: i for i, ref in enumerate(plan.nodes)}
-        #: startable objects waiting for a worker: (-priority, render order, ref)
-        self.queued: list[tuple[float, int, ObjectRef]] = []
+        self.schedule = Schedule(plan)
         self.message: dict[ObjectRef, str] = {}
         self.wrote: dict[ObjectRef, bool] = {}
         self.deadline: dict[ObjectRef, float] = {}
@@ -289,9 +250,7 @@ class ApplyEngine:
     # -- the plan side ---------------------------------------------------------------
     def _startable(self) -> list[ObjectRef]:
         """Pending objects whose dependencies are all met (kept up to date by :meth:`_set`)."""
-        ready = [ref for ref in self.ready if self.state[ref] == PENDING]
-        self.ready.clear()
-        return ready
+        return [ref for ref in self.schedule.newly_ready() if self.state[ref] == PENDING]
 
     def _assess(self, ref: ObjectRef) -> None:
         if self.state[ref] != WAITING:
@@ -393,70 +352,20 @@ class ApplyEngine:
         self.message[ref] = message
         if state not in (WAITING, HEALTHY):
             return
-        for edge in self.plan.required_by[ref]:
-            if state == HEALTHY or edge.applied_only:
-                unmet = self.unmet[edge.dependent]
-                unmet.discard(ref)
-                if not unmet and self.state[edge.dependent] == PENDING:
-                    self.ready.append(edge.dependent)
-
-    def _pods_of(self, ref: ObjectRef) -> list[dict[str, Any]]:
-        """The pods of a workload kfctl can find by its selector (none for Jobs, CronJobs, bare Pods)."""
-        if (ref.group, ref.kind) not in WORKLOAD_KINDS or ref.kind in ("Pod", "Job", "CronJob"):
-            return []
-        selector = ((self.manifests[ref].get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
-        if not selector:
-            return []
-        pods, _ = self.cluster.list("v1", "Pod", namespace=ref.namespace,
-                                    label_selector=",".join(f"{k}={v}" for k, v in sorted(selector.items())))
-        return pods
+        self.schedule.met(ref, healthy=state == HEALTHY)
 
     def _still_pulling(self, ref: ObjectRef) -> str:
-        """Which pod of a late workload is only waiting for its images (a node pulls one at a time), or "".
-
-        "" unless every unready pod is scheduled, has no container in an error or back-off
-        state, and has a pull under way (a Pulling event with no Pulled after it). A pod
-        waiting for a Secret or a claim, crash-looping or failing its pulls is stuck, not slow.
-        """
         try:
-            pods = self._pods_of(ref)
+            return still_pulling(self.cluster, ref, pods_of(self.cluster, ref, self.manifests[ref]))
         except Exception:  # cannot tell: treat as stuck
             return ""
-        waiting = ""
-        for pod in pods:
-            if assess(pod).ready:
-                continue
-            status = pod.get("status") or {}
-            if not (pod.get("spec") or {}).get("nodeName"):
-                return ""
-            for cs in (status.get("initContainerStatuses") or []) + (status.get("containerStatuses") or []):
-                reason = ((cs.get("state") or {}).get("waiting") or {}).get("reason")
-                if (reason and reason not in ("ContainerCreating", "PodInitializing")) or cs.get("restartCount"):
-                    return ""
-            name = (pod.get("metadata") or {}).get("name", "")
-            try:
-                events, _ = self.cluster.list("v1", "Event", namespace=ref.namespace,
-                                              field_selector=f"involvedObject.name={name}")
-            except Exception:
-                return ""
-            asked = {(e.get("involvedObject") or {}).get("fieldPath") for e in events if e.get("reason") == "Pulling"}
-            pulled = {(e.get("involvedObject") or {}).get("fieldPath") for e in events if e.get("reason") == "Pulled"}
-            if not asked - pulled:
-                return ""
-            waiting = waiting or f"pod {name} is still waiting for its images to be pulled"
-        return waiting
 
     def _pods_say(self, ref: ObjectRef) -> str:
-        """What the pods of a failed workload report (unschedulable, crash-looping, ...), or ""."""
+        """What the pods of a waiting or failed workload report, or "" (never hiding the failure itself)."""
         try:
-            pods = self._pods_of(ref)
-        except Exception:  # diagnostics must never hide the failure itself
+            return pods_say(pods_of(self.cluster, ref, self.manifests[ref]))
+        except Exception:
             return ""
-        for pod in pods:
-            verdict = assess(pod)
-            if not verdict.ready:
-                return f"; pod {(pod.get('metadata') or {}).get('name')}: {verdict.message}"
-        return ""
 
     def _probe_pods(self, ref: ObjectRef, now: float) -> None:
         """A workload waiting for a while: say what its pods report (unschedulable, pulling, crashing)."""
@@ -532,13 +441,13 @@ class ApplyEngine:
                         held.append(ref)
                         continue
                     self.state[ref] = RUNNING
-                    heapq.heappush(self.queued, (-self.priority[ref], self.order[ref], ref))
-                self.ready.extend(held)
-                while self.queued and running < workers:
+                    self.schedule.enqueue(ref)
+                self.schedule.hold(held)
+                while self.schedule.queued and running < workers:
                     running += 1
-                    pool.submit(self._worker, heapq.heappop(self.queued)[2])
+                    pool.submit(self._worker, self.schedule.next())
                 if running == 0 and not any(s == WAITING for s in self.state.values()):
-                    if not self.ready:
+                    if not self.schedule.holding:
                         break
                 try:
                     kind, payload = self.events.get(timeout=0.25)
@@ -586,9 +495,8 @@ class ApplyEngine:
                     elif self.state[ref] == WAITING and now > self.next_probe.get(ref, now + PROBE_AFTER):
                         self._probe_pods(ref, now)
                 if now > total_deadline:
-                    for _, _, ref in self.queued:  # never started
+                    for ref in self.schedule.drain():  # never started
                         self.state[ref] = PENDING
-                    self.queued.clear()
                     for ref, state in self.state.items():
                         if state in (PENDING, WAITING):
                             self._fail(ref, f"apply timed out after {self.options.timeout:.0f}s: {self.message.get(ref, 'not started')}")
