@@ -27,7 +27,7 @@ from kfctl.engine import events as ev
 from kfctl.engine.compare import first_difference, same_object
 from kfctl.engine.decide import Action, after_refusal, decide
 from kfctl.engine.desired import desired_manifest
-from kfctl.engine.prune import prune_stale, stale_members
+from kfctl.engine.prune import PruneResult, prune, stale_members
 from kfctl.engine.inventory import (
     PART_OF,
     Inventory,
@@ -504,31 +504,34 @@ class ApplyEngine:
                         break
         finally:
             pool.shutdown(wait=True)
-        pruned: list[str] = []
-        kept: list[str] = []
-        gone: list[str] = []
+        pruned = PruneResult()
         pending_prune: list[str] = []
         ok = all(s == HEALTHY for s in self.state.values())
-        if ok and self.options.prune:
-            pruned, kept, gone = prune_stale(self, old)
-        elif self.options.prune:
-            pending_prune = [str(m.ref) for m in stale_members(self.plan, old)]
-            if pending_prune:
-                self.emit(ev.SUMMARY, None, f"{len(pending_prune)} objects no longer rendered wait to be pruned: "
-                          "prune runs once every object is healthy", phase="pending-prune", objects=pending_prune)
+        stale = stale_members(self.plan.nodes, old) if self.options.prune else []
+        if ok and stale:
+            def report(kind: str, message: str, component: str, obj: str) -> None:
+                self.emit(kind, None, message, component=component, **({"object": obj} if obj else {}))
+
+            pruned = prune(self.retrying, stale, set_id=self.set_id, purge_crds=self.options.purge_crds,
+                           timeout=self.options.object_timeout, concurrency=self.options.concurrency,
+                           report=report, count_write=self._count_write)
+        elif stale:
+            pending_prune = [str(m.ref) for m in stale]
+            self.emit(ev.SUMMARY, None, f"{len(pending_prune)} objects no longer rendered wait to be pruned: "
+                      "prune runs once every object is healthy", phase="pending-prune", objects=pending_prune)
         if parent_written:
             if pending_prune:  # recorded for `kfctl status`; gone again after the next healthy apply
                 self.status_extra["pendingPrune"] = pending_prune
-            self._write_parent(old, final=True, released=frozenset(pruned) | frozenset(kept) | frozenset(gone))
+            self._write_parent(old, final=True, released=pruned.released)
         self.tracker.close()
         outcomes = tuple(
             ObjectOutcome(ref, self.plan.nodes[ref].component, self.state[ref], self.message.get(ref, ""), self.wrote.get(ref, False))
             for ref in self.plan.nodes
         )
-        result = ApplyResult(outcomes, tuple(pruned), tuple(kept), self.clock(), self.writes, tuple(pending_prune))
+        result = ApplyResult(outcomes, pruned.pruned, pruned.kept, self.clock(), self.writes, tuple(pending_prune))
         self.emit(ev.SUMMARY, None, "healthy" if result.ok else "failed", phase="end", writes=self.writes,
                   healthy=sum(o.state == HEALTHY for o in outcomes), failed=sum(o.state == FAILED for o in outcomes),
-                  blocked=sum(o.state == BLOCKED for o in outcomes), pruned=len(pruned))
+                  blocked=sum(o.state == BLOCKED for o in outcomes), pruned=len(pruned.pruned))
         return result
 
     # -- inventory -------------------------------------------------------------------

@@ -24,7 +24,7 @@ from kfctl.engine.desired import desired_manifest
 from kfctl.engine.inventory import applyset_id
 from kfctl.engine.objects import CLEAR_CONVERSION_WEBHOOK, stale_conversion_webhook
 from kfctl.engine.observe import list_owned, read_inventory
-from kfctl.engine.prune import _kept_reason
+from kfctl.engine.keep import kept_reason
 from kfctl.errors import ClusterError
 from kfctl.plan import ObjectRef, Plan
 
@@ -138,7 +138,7 @@ def compute(cluster: ClusterAPI, plan: Plan, *, deployment: str, namespace: str,
         for member in inventory.members:
             if member.ref in plan.nodes:
                 continue
-            reason = _kept_reason(member.ref, purge_crds)
+            reason = kept_reason(member.ref, purge_crds=purge_crds)
             if reason:
                 changes.append(Change(member.ref, member.component, "keep", reason))
             elif member.ref in owned:
