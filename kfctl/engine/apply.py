@@ -122,6 +122,8 @@ class ApplyEngine:
         self.pull_checks: dict[ObjectRef, tuple[float, str]] = {}
         #: the Progressing condition's timestamps at this run's first look, when it said ProgressDeadlineExceeded
         self.first_deadline: dict[ObjectRef, tuple[Any, Any] | None] = {}
+        #: objects that existed before this run wrote them (only they can carry an earlier attempt's state)
+        self.preexisting: set[ObjectRef] = set()
         self.next_endpoint_check = 0.0
         #: seconds between looks at the endpoints of waiting webhooks: 0.25 s after a workload turned
         #: healthy (the usual reason endpoints appear), doubling to 2 s while nothing changes
@@ -185,6 +187,8 @@ class ApplyEngine:
             live = self._call_with_retry(
                 ref, lambda: self.cluster.get(api_version, ref.kind, ref.namespace or None, ref.name), deadline
             )
+        if live is not None:
+            self.preexisting.add(ref)
         decision = decide(manifest, live, set_id=self.set_id, adopt=self.options.adopt,
                           force_conflicts=self.options.force_conflicts)
         if decision.action is Action.NEEDS_ADOPT:
@@ -261,8 +265,9 @@ class ApplyEngine:
             return
         rule, _ = self.rules(ref)
         verdict = assess(live, rule=rule)
-        if ref not in self.first_deadline:  # the first look of this run: remember a deadline found then
-            self.first_deadline[ref] = _deadline_stamp(live) if "ProgressDeadlineExceeded" in verdict.message else None
+        if ref not in self.first_deadline:  # the first look of this run: remember an earlier attempt's deadline
+            earlier = ref in self.preexisting and "ProgressDeadlineExceeded" in verdict.message
+            self.first_deadline[ref] = _deadline_stamp(live) if earlier else None
         if verdict.ready and ref.group == "admissionregistration.k8s.io" and ref.kind.endswith("WebhookConfiguration"):
             unreachable = self._unreachable_webhook(live)
             if unreachable:
