@@ -37,6 +37,7 @@ from kfctl.engine.inventory import (
     parent_name,
     read_parent,
 )
+from kfctl.engine.gates import DeadlineGate, WebhookGate
 from kfctl.engine.pods import pods_of, pods_say, still_pulling
 from kfctl.engine.readiness import Rule, Status, Verdict, assess
 from kfctl.engine.objects import (
@@ -64,21 +65,12 @@ from kfctl.errors import OperationFailed
 from kfctl.plan import ObjectRef, Plan
 from kfctl.plan.index import WORKLOAD_KINDS
 
-#: fastest and slowest look at the endpoints behind waiting webhooks, in seconds
-ENDPOINT_POLL = (0.25, 2.0)
 #: seconds a workload waits before kfctl looks at its pods to say why, and how often after that
 PROBE_AFTER, PROBE_EVERY = 5.0, 15.0
 
 
 class OwnershipError(Exception):
     """An object exists and belongs to someone else."""
-
-
-def _deadline_stamp(live: Mapping[str, Any]) -> tuple[Any, Any]:
-    """The timestamps of a workload's Progressing condition: a new deadline has new ones."""
-    conditions: list[dict[str, Any]] = (live.get("status") or {}).get("conditions") or []
-    cond = next((c for c in conditions if c.get("type") == "Progressing"), {})
-    return cond.get("lastTransitionTime"), cond.get("lastUpdateTime")
 
 
 class ApplyEngine:
@@ -116,20 +108,8 @@ class ApplyEngine:
         self.wrote: dict[ObjectRef, bool] = {}
         self.deadline: dict[ObjectRef, float] = {}
         self.next_probe: dict[ObjectRef, float] = {}
-        #: webhook configurations ready but for their Service's endpoints: checked again each tick
-        self.endpoint_waits: set[ObjectRef] = set()
-        #: when kfctl last asked whether a late workload's pods only wait for image pulls, and the answer
-        self.pull_checks: dict[ObjectRef, tuple[float, str]] = {}
-        #: the Progressing condition's timestamps at this run's first look, when it said ProgressDeadlineExceeded
-        self.first_deadline: dict[ObjectRef, tuple[Any, Any] | None] = {}
-        #: objects that existed before this run wrote them (only they can carry an earlier attempt's state)
-        self.preexisting: set[ObjectRef] = set()
-        self.next_endpoint_check = 0.0
-        #: seconds between looks at the endpoints of waiting webhooks: 0.25 s after a workload turned
-        #: healthy (the usual reason endpoints appear), doubling to 2 s while nothing changes
-        self.endpoint_interval = ENDPOINT_POLL[0]
-        #: during one look, each Service's endpoint slices are listed once, however many webhooks call it
-        self.slices_seen: dict[tuple[str, str], list[dict[str, Any]]] | None = None
+        self.webhooks = WebhookGate(cluster)
+        self.deadlines = DeadlineGate(self._still_pulling, recheck=PROBE_EVERY)
         self.writes = 0
         self.writes_lock = threading.Lock()
         self.fresh_namespaces: set[str] = set()
@@ -188,7 +168,7 @@ class ApplyEngine:
                 ref, lambda: self.cluster.get(api_version, ref.kind, ref.namespace or None, ref.name), deadline
             )
         if live is not None:
-            self.preexisting.add(ref)
+            self.deadlines.preexisting.add(ref)
         decision = decide(manifest, live, set_id=self.set_id, adopt=self.options.adopt,
                           force_conflicts=self.options.force_conflicts)
         if decision.action is Action.NEEDS_ADOPT:
@@ -265,25 +245,22 @@ class ApplyEngine:
             return
         rule, _ = self.rules(ref)
         verdict = assess(live, rule=rule)
-        if ref not in self.first_deadline:  # the first look of this run: remember an earlier attempt's deadline
-            earlier = ref in self.preexisting and "ProgressDeadlineExceeded" in verdict.message
-            self.first_deadline[ref] = _deadline_stamp(live) if earlier else None
+        self.deadlines.first_look(ref, live, verdict.message)
         if verdict.ready and ref.group == "admissionregistration.k8s.io" and ref.kind.endswith("WebhookConfiguration"):
-            unreachable = self._unreachable_webhook(live)
+            unreachable = self.webhooks.check(ref, live)
             if unreachable:
-                self.endpoint_waits.add(ref)
                 verdict = Verdict(Status.IN_PROGRESS, unreachable)
-            else:
-                self.endpoint_waits.discard(ref)
         if verdict.ready:
             self._set(ref, HEALTHY, verdict.message)
             self.emit(ev.HEALTHY, ref, verdict.message)
             self._component_check(self.plan.nodes[ref].component)
         elif verdict.status is Status.FAILED:
-            if self._stale_deadline(ref, live, verdict.message):
+            if self.deadlines.stale(ref, live, verdict.message):
                 self._say_waiting(ref, "its progress deadline was exceeded before this apply; waiting for the "
                                        f"rollout to progress again (until --object-timeout): {verdict.message}")
-            elif not self._slow_not_stuck(ref, verdict.message):
+            elif why := self.deadlines.slow_not_stuck(ref, verdict.message):
+                self._say_waiting(ref, f"past its progress deadline, but {why}")
+            else:
                 self._fail(ref, verdict.message)
         else:
             self._say_waiting(ref, verdict.message)
@@ -293,64 +270,6 @@ class ApplyEngine:
         if self.message.get(ref) != text:
             self.message[ref] = text
             self.emit(ev.WAITING, ref, text)
-
-    def _stale_deadline(self, ref: ObjectRef, live: dict[str, Any], message: str) -> bool:
-        """A ProgressDeadlineExceeded that was already there when this apply first saw the object.
-
-        It tells of an earlier attempt: once its cause is fixed (a Secret created, a node added),
-        the controller clears it only when a new pod becomes available, so failing on it at once
-        would fail every re-apply after a fix. Such a rollout gets this run's --object-timeout; a
-        deadline exceeded anew during this run (a condition with other timestamps) fails it.
-        """
-        return "ProgressDeadlineExceeded" in message and self.first_deadline.get(ref) == _deadline_stamp(live)
-
-    def _slow_not_stuck(self, ref: ObjectRef, message: str) -> bool:
-        """A rollout past its progress deadline only because its pods wait for image pulls keeps waiting.
-
-        A node pulls one image at a time by default, so on a small cluster a pod can wait longer
-        than progressDeadlineSeconds (600 s) behind other pulls; the Deployment then says
-        ProgressDeadlineExceeded although nothing is wrong, and flips back once the pod is ready.
-        Looked at once per PROBE_EVERY; --object-timeout and --timeout still apply.
-        """
-        if "ProgressDeadlineExceeded" not in message:
-            return False
-        now = time.monotonic()
-        checked_at, why = self.pull_checks.get(ref, (-PROBE_EVERY, ""))
-        if now - checked_at >= PROBE_EVERY:
-            why = self._still_pulling(ref)
-            self.pull_checks[ref] = (now, why)
-        if not why:
-            return False
-        self._say_waiting(ref, f"past its progress deadline, but {why}")
-        return True
-
-    def _unreachable_webhook(self, live: dict[str, Any]) -> str | None:
-        """Why a webhook cannot answer yet: its Service has no ready endpoint (None when all can).
-
-        A Deployment is Available as soon as its pods are ready, a moment before the endpoint
-        controller publishes them; objects the webhook admits must wait for the endpoints.
-        """
-        mutating = str(live.get("kind", "")).startswith("Mutating")
-        for hook in live.get("webhooks") or ():
-            if hook.get("failurePolicy", "Fail") == "Ignore" and not mutating:
-                continue
-            service = (hook.get("clientConfig") or {}).get("service") or {}
-            if not service.get("name"):
-                continue
-            key = (str(service.get("namespace") or ""), str(service["name"]))
-            slices = self.slices_seen.get(key) if self.slices_seen is not None else None
-            if slices is None:
-                try:
-                    slices, _ = self.cluster.list("discovery.k8s.io/v1", "EndpointSlice", namespace=key[0] or None,
-                                                  label_selector=f"kubernetes.io/service-name={key[1]}")
-                except Exception:  # cannot tell: let the objects it admits find out (they retry)
-                    return None
-                if self.slices_seen is not None:
-                    self.slices_seen[key] = slices
-            if not any((ep.get("conditions") or {}).get("ready") is not False
-                       for sl in slices for ep in sl.get("endpoints") or ()):
-                return f"waiting for ready endpoints of service {service.get('namespace')}/{service['name']}"
-        return None
 
     def _set(self, ref: ObjectRef, state: str, message: str) -> None:
         self.state[ref] = state
@@ -479,18 +398,10 @@ class ApplyEngine:
                     if payload in self.state:
                         self._assess(payload)
                         if self.state[payload] == HEALTHY and (payload.group, payload.kind) in WORKLOAD_KINDS:
-                            self.next_endpoint_check = 0.0  # perhaps the server behind a waiting webhook
-                            self.endpoint_interval = ENDPOINT_POLL[0]
-                if self.endpoint_waits and now >= self.next_endpoint_check:
-                    # endpoints are not ours to watch: look again, sooner after a workload turned healthy
-                    self.next_endpoint_check = now + self.endpoint_interval
-                    self.endpoint_interval = min(self.endpoint_interval * 2, ENDPOINT_POLL[1])
-                    self.slices_seen = {}
-                    try:
-                        for ref in list(self.endpoint_waits):
-                            self._assess(ref)
-                    finally:
-                        self.slices_seen = None
+                            self.webhooks.workload_healthy()
+                with self.webhooks.look(now) as due:  # endpoints are not ours to watch: look again
+                    for ref in due:
+                        self._assess(ref)
                 for ref, limit in list(self.deadline.items()):
                     if self.state[ref] == WAITING and now > limit and (why := self._still_pulling(ref)):
                         self.deadline[ref] = now + PROBE_EVERY  # slow, not stuck: look again later
