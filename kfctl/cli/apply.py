@@ -152,4 +152,7 @@ def apply(opts: GlobalOptions, file: Path | None, overlays: tuple[Path, ...], dr
         return
     click.echo(line, err=True)
     print_problems(result, opts.verbose)
+    if result.pending_prune:
+        click.echo(f"{len(result.pending_prune)} objects no longer rendered were not pruned, because the apply is not "
+                   "healthy; the next healthy apply prunes them: " + ", ".join(result.pending_prune), err=True)
     raise click.exceptions.Exit(EXIT_FAILED)

@@ -75,6 +75,9 @@ def status(opts: GlobalOptions, file: Path | None, name: str | None, namespace: 
             click.echo(f"{comp.name:<20} {comp.version:<14} {comp.healthy:>4}/{comp.total:<4}")
             for obj, why in comp.problems:
                 click.echo(f"    {obj}: {why}")
+        pending = list(inventory.status.get("pendingPrune") or ())
+        if pending:
+            click.echo(f"{len(pending)} objects wait to be pruned (the last apply was not healthy): " + ", ".join(pending))
         release = inventory.status.get("release")
         click.echo(f"{deployment}: " + (f"Kubeflow {release}, " if release else "") + ("healthy" if ok else "not healthy"))
     if not ok:

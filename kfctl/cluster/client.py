@@ -111,6 +111,18 @@ class Cluster:
             self._raw[key] = raw
             return info
 
+    def serves(self, api_version: str, kind: str) -> bool:
+        """Whether the server serves the kind now (discovery only; never raises :class:`KindNotServed`).
+
+        For readers (diff, status, delete) that must not wait for a kind to appear: a
+        kind that is not served has no live objects. Apply waits for it instead.
+        """
+        try:
+            self.resource(api_version, kind)
+        except KindNotServed:
+            return False
+        return True
+
     def _serves(self, api_version: str, kind: str) -> bool:
         """Ask the server's discovery document of one group version whether it serves ``kind``."""
         path = "/api/v1" if api_version == "v1" else f"/apis/{api_version}"

@@ -15,7 +15,6 @@ writes.
 
 from __future__ import annotations
 
-import heapq
 import queue
 import threading
 import time
@@ -23,23 +22,30 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from kfctl.engine.clusterapi import ClusterAPI
 from kfctl.engine import events as ev
 from kfctl.engine.compare import first_difference, same_object
+from kfctl.engine.decide import Action, after_refusal, decide
 from kfctl.engine.desired import desired_manifest
-from kfctl.engine.prune import prune_stale
+from kfctl.engine.prune import PruneResult, prune, stale_members
 from kfctl.engine.inventory import (
+    PART_OF,
+    Inventory,
     Member,
     applyset_id,
-    owner_of,
-    released_from,
-    same_applied_manifest,
     parent_manifest,
     parent_name,
     read_parent,
-    PART_OF,
 )
+from kfctl.engine.gates import DeadlineGate, WebhookGate
+from kfctl.engine.pods import pods_of, pods_say, still_pulling
 from kfctl.engine.readiness import Rule, Status, Verdict, assess
-from kfctl.engine.objects import LISTED_WHOLE, NEVER_REPLACED, immutable_refusal, resource_version
+from kfctl.engine.objects import (
+    CLEAR_CONVERSION_WEBHOOK,
+    LISTED_WHOLE,
+    resource_version,
+    stale_conversion_webhook,
+)
 from kfctl.engine.results import (  # noqa: F401  (re-exported: the engine's public values)
     BLOCKED,
     FAILED,
@@ -52,49 +58,13 @@ from kfctl.engine.results import (  # noqa: F401  (re-exported: the engine's pub
     ObjectOutcome,
 )
 from kfctl.engine.retry import Retrying, call_with_retry
+from kfctl.engine.schedule import Schedule
 from kfctl.engine.teardown import Target, wait_gone
 from kfctl.engine.tracker import Tracker
 from kfctl.errors import OperationFailed
 from kfctl.plan import ObjectRef, Plan
-from kfctl.plan.index import WORKLOAD_KINDS, pod_template
+from kfctl.plan.index import WORKLOAD_KINDS
 
-#: Rough seconds from applying an object to its health, only to rank startable objects (see
-#: :func:`start_priority`): workloads pull images and start, claims bind, certificates are issued,
-#: CRDs are established; anything else is healthy once written.
-_EXPECTED_SECONDS = {"PersistentVolumeClaim": 5.0, "Certificate": 2.0, "CustomResourceDefinition": 1.0}
-
-
-def _expected_seconds(ref: ObjectRef) -> float:
-    if (ref.group, ref.kind) in WORKLOAD_KINDS:
-        return 20.0
-    return _EXPECTED_SECONDS.get(ref.kind, 0.1)
-
-
-def start_priority(plan: Plan) -> dict[ObjectRef, float]:
-    """When more objects could start than there are workers, the one heading the longest chain goes first.
-
-    The chain is weighted by rough expected times, so the namespace, account and bindings istiod
-    needs go before a hundred ClusterRoles nothing waits on; ties keep the render order. A Service
-    ranks with the workloads it selects: nothing in the plan waits on it, but their clients find
-    them through it, so a Service queued behind hundreds of objects would keep them unreachable.
-    """
-    priority = plan.longest_paths(_expected_seconds)
-    templates: dict[str, list[tuple[Mapping[str, Any], float]]] = {}
-    for ref, node in plan.nodes.items():
-        template = pod_template(node.manifest) if (ref.group, ref.kind) in WORKLOAD_KINDS else None
-        if template is not None:
-            labels = (template.get("metadata") or {}).get("labels") or {}
-            templates.setdefault(ref.namespace, []).append((labels, priority[ref]))
-    for ref, node in plan.nodes.items():
-        if ref.group == "" and ref.kind == "Service":
-            selector = (node.manifest.get("spec") or {}).get("selector") or {}
-            if selector:
-                priority[ref] = max([priority[ref]] + [p for labels, p in templates.get(ref.namespace, ())
-                                                       if all(labels.get(k) == v for k, v in selector.items())])
-    return priority
-
-#: fastest and slowest look at the endpoints behind waiting webhooks, in seconds
-ENDPOINT_POLL = (0.25, 2.0)
 #: seconds a workload waits before kfctl looks at its pods to say why, and how often after that
 PROBE_AFTER, PROBE_EVERY = 5.0, 15.0
 
@@ -106,7 +76,7 @@ class OwnershipError(Exception):
 class ApplyEngine:
     def __init__(
         self,
-        cluster: Any,
+        cluster: ClusterAPI,
         plan: Plan,
         *,
         deployment: str,
@@ -133,26 +103,13 @@ class ApplyEngine:
         self.members_of: dict[str, list[ObjectRef]] = {}
         for ref, node in plan.nodes.items():
             self.members_of.setdefault(node.component, []).append(ref)
-        self.unmet: dict[ObjectRef, set[ObjectRef]] = {ref: set(plan.dependencies(ref)) for ref in plan.nodes}
-        self.ready: list[ObjectRef] = [ref for ref, deps in self.unmet.items() if not deps]
-        self.priority = start_priority(plan)
-        self.order = {ref: i for i, ref in enumerate(plan.nodes)}
-        #: startable objects waiting for a worker: (-priority, render order, ref)
-        self.queued: list[tuple[float, int, ObjectRef]] = []
+        self.schedule = Schedule(plan)
         self.message: dict[ObjectRef, str] = {}
         self.wrote: dict[ObjectRef, bool] = {}
         self.deadline: dict[ObjectRef, float] = {}
         self.next_probe: dict[ObjectRef, float] = {}
-        #: webhook configurations ready but for their Service's endpoints: checked again each tick
-        self.endpoint_waits: set[ObjectRef] = set()
-        #: when kfctl last asked whether a late workload's pods only wait for image pulls, and the answer
-        self.pull_checks: dict[ObjectRef, tuple[float, str]] = {}
-        self.next_endpoint_check = 0.0
-        #: seconds between looks at the endpoints of waiting webhooks: 0.25 s after a workload turned
-        #: healthy (the usual reason endpoints appear), doubling to 2 s while nothing changes
-        self.endpoint_interval = ENDPOINT_POLL[0]
-        #: during one look, each Service's endpoint slices are listed once, however many webhooks call it
-        self.slices_seen: dict[tuple[str, str], list[dict[str, Any]]] | None = None
+        self.webhooks = WebhookGate(cluster)
+        self.deadlines = DeadlineGate(self._still_pulling, recheck=PROBE_EVERY)
         self.writes = 0
         self.writes_lock = threading.Lock()
         self.fresh_namespaces: set[str] = set()
@@ -210,36 +167,28 @@ class ApplyEngine:
             live = self._call_with_retry(
                 ref, lambda: self.cluster.get(api_version, ref.kind, ref.namespace or None, ref.name), deadline
             )
-        adopting = correcting = False
         if live is not None:
-            owner = owner_of(live)
-            if owner != self.set_id:
-                if owner is None and released_from(live) == self.set_id:
-                    adopting = True  # kept by this deployment's earlier delete or prune: take it back
-                elif not self.options.adopt:
-                    whom = f"another deployment (applyset {owner})" if owner else "no kfctl deployment (created by hand or another tool)"
-                    raise OwnershipError(
-                        f"exists and belongs to {whom}; kfctl does not overwrite it. "
-                        "Rerun with --adopt to take it over"
-                    )
-                else:
-                    adopting = True
-            if not adopting and same_applied_manifest(manifest, live):
-                drift = first_difference(manifest, live)
-                if drift is None:
-                    return live, False, "unchanged"
-                dry = self._call_with_retry(ref, lambda: self.cluster.apply(manifest, force=True, dry_run=True), deadline)
-                if same_object(dry, live):
-                    return live, False, "unchanged"
-                message = f"corrected drift at {drift}"
-                correcting = True
-            else:
-                message = "adopted" if adopting else "updated"
-        else:
-            message = "created"
-        # Correcting drift on our own object takes back the fields someone else edited
-        # (their Update made them the owner); anything else conflicts unless asked.
-        force = self.options.force_conflicts or adopting or correcting
+            self.deadlines.preexisting.add(ref)
+        decision = decide(manifest, live, set_id=self.set_id, adopt=self.options.adopt,
+                          force_conflicts=self.options.force_conflicts)
+        if decision.action is Action.NEEDS_ADOPT:
+            raise OwnershipError(decision.reason)
+        if decision.action is Action.SKIP:
+            assert live is not None
+            return live, False, decision.reason
+        if decision.action is Action.CHECK_DRIFT:
+            assert live is not None
+            dry = self._call_with_retry(ref, lambda: self.cluster.apply(manifest, force=True, dry_run=True), deadline)
+            if same_object(dry, live):
+                return live, False, "unchanged"
+        message = decision.reason
+        force = decision.force
+        if stale_conversion_webhook(manifest, live):
+            # the injected caBundle is not ours, so apply alone cannot drop the webhook: clear it first
+            self._call_with_retry(ref, lambda: self.cluster.merge_patch(
+                api_version, ref.kind, None, ref.name, CLEAR_CONVERSION_WEBHOOK), deadline)
+            self._count_write()
+            message += " (conversion webhook removed)"
 
         def write() -> dict[str, Any]:
             written = self.cluster.apply(manifest, force=force)
@@ -249,8 +198,8 @@ class ApplyEngine:
         try:
             result = self._call_with_retry(ref, write, deadline)
         except Exception as exc:
-            if live is None or not immutable_refusal(exc) or (ref.group, ref.kind) in NEVER_REPLACED \
-                    or owner_of(live) not in (self.set_id, None) or (owner_of(live) is None and not adopting):
+            then = after_refusal(decision, exc, live, group=ref.group, kind=ref.kind, set_id=self.set_id)
+            if then is None or then.action is not Action.REPLACE:
                 raise
             # An upgrade changed a field the API server will not update (a binding's roleRef, a
             # workload's selector): replace the object, which this deployment owns.
@@ -262,7 +211,7 @@ class ApplyEngine:
             with self.live_lock:
                 self.live.pop(ref, None)
             result = self._call_with_retry(ref, write, deadline)
-            message = "replaced (a field it changes is immutable)"
+            message = then.reason
         if ref.group == "" and ref.kind == "Namespace" and live is None:
             self.fresh_namespaces.add(ref.name)
         return result, True, message
@@ -285,9 +234,7 @@ class ApplyEngine:
     # -- the plan side ---------------------------------------------------------------
     def _startable(self) -> list[ObjectRef]:
         """Pending objects whose dependencies are all met (kept up to date by :meth:`_set`)."""
-        ready = [ref for ref in self.ready if self.state[ref] == PENDING]
-        self.ready.clear()
-        return ready
+        return [ref for ref in self.schedule.newly_ready() if self.state[ref] == PENDING]
 
     def _assess(self, ref: ObjectRef) -> None:
         if self.state[ref] != WAITING:
@@ -298,19 +245,22 @@ class ApplyEngine:
             return
         rule, _ = self.rules(ref)
         verdict = assess(live, rule=rule)
+        self.deadlines.first_look(ref, live, verdict.message)
         if verdict.ready and ref.group == "admissionregistration.k8s.io" and ref.kind.endswith("WebhookConfiguration"):
-            unreachable = self._unreachable_webhook(live)
+            unreachable = self.webhooks.check(ref, live)
             if unreachable:
-                self.endpoint_waits.add(ref)
                 verdict = Verdict(Status.IN_PROGRESS, unreachable)
-            else:
-                self.endpoint_waits.discard(ref)
         if verdict.ready:
             self._set(ref, HEALTHY, verdict.message)
             self.emit(ev.HEALTHY, ref, verdict.message)
             self._component_check(self.plan.nodes[ref].component)
         elif verdict.status is Status.FAILED:
-            if not self._slow_not_stuck(ref, verdict.message):
+            if self.deadlines.stale(ref, live, verdict.message):
+                self._say_waiting(ref, "its progress deadline was exceeded before this apply; waiting for the "
+                                       f"rollout to progress again (until --object-timeout): {verdict.message}")
+            elif why := self.deadlines.slow_not_stuck(ref, verdict.message):
+                self._say_waiting(ref, f"past its progress deadline, but {why}")
+            else:
                 self._fail(ref, verdict.message)
         else:
             self._say_waiting(ref, verdict.message)
@@ -321,123 +271,25 @@ class ApplyEngine:
             self.message[ref] = text
             self.emit(ev.WAITING, ref, text)
 
-    def _slow_not_stuck(self, ref: ObjectRef, message: str) -> bool:
-        """A rollout past its progress deadline only because its pods wait for image pulls keeps waiting.
-
-        A node pulls one image at a time by default, so on a small cluster a pod can wait longer
-        than progressDeadlineSeconds (600 s) behind other pulls; the Deployment then says
-        ProgressDeadlineExceeded although nothing is wrong, and flips back once the pod is ready.
-        Looked at once per PROBE_EVERY; --object-timeout and --timeout still apply.
-        """
-        if "ProgressDeadlineExceeded" not in message:
-            return False
-        now = time.monotonic()
-        checked_at, why = self.pull_checks.get(ref, (-PROBE_EVERY, ""))
-        if now - checked_at >= PROBE_EVERY:
-            why = self._still_pulling(ref)
-            self.pull_checks[ref] = (now, why)
-        if not why:
-            return False
-        self._say_waiting(ref, f"past its progress deadline, but {why}")
-        return True
-
-    def _unreachable_webhook(self, live: dict[str, Any]) -> str | None:
-        """Why a webhook cannot answer yet: its Service has no ready endpoint (None when all can).
-
-        A Deployment is Available as soon as its pods are ready, a moment before the endpoint
-        controller publishes them; objects the webhook admits must wait for the endpoints.
-        """
-        mutating = str(live.get("kind", "")).startswith("Mutating")
-        for hook in live.get("webhooks") or ():
-            if hook.get("failurePolicy", "Fail") == "Ignore" and not mutating:
-                continue
-            service = (hook.get("clientConfig") or {}).get("service") or {}
-            if not service.get("name"):
-                continue
-            key = (str(service.get("namespace") or ""), str(service["name"]))
-            slices = self.slices_seen.get(key) if self.slices_seen is not None else None
-            if slices is None:
-                try:
-                    slices, _ = self.cluster.list("discovery.k8s.io/v1", "EndpointSlice", namespace=key[0] or None,
-                                                  label_selector=f"kubernetes.io/service-name={key[1]}")
-                except Exception:  # cannot tell: let the objects it admits find out (they retry)
-                    return None
-                if self.slices_seen is not None:
-                    self.slices_seen[key] = slices
-            if not any((ep.get("conditions") or {}).get("ready") is not False
-                       for sl in slices for ep in sl.get("endpoints") or ()):
-                return f"waiting for ready endpoints of service {service.get('namespace')}/{service['name']}"
-        return None
-
     def _set(self, ref: ObjectRef, state: str, message: str) -> None:
         self.state[ref] = state
         self.message[ref] = message
         if state not in (WAITING, HEALTHY):
             return
-        for edge in self.plan.required_by[ref]:
-            if state == HEALTHY or edge.applied_only:
-                unmet = self.unmet[edge.dependent]
-                unmet.discard(ref)
-                if not unmet and self.state[edge.dependent] == PENDING:
-                    self.ready.append(edge.dependent)
-
-    def _pods_of(self, ref: ObjectRef) -> list[dict[str, Any]]:
-        """The pods of a workload kfctl can find by its selector (none for Jobs, CronJobs, bare Pods)."""
-        if (ref.group, ref.kind) not in WORKLOAD_KINDS or ref.kind in ("Pod", "Job", "CronJob"):
-            return []
-        selector = ((self.manifests[ref].get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
-        if not selector:
-            return []
-        pods, _ = self.cluster.list("v1", "Pod", namespace=ref.namespace,
-                                    label_selector=",".join(f"{k}={v}" for k, v in sorted(selector.items())))
-        return pods
+        self.schedule.met(ref, healthy=state == HEALTHY)
 
     def _still_pulling(self, ref: ObjectRef) -> str:
-        """Which pod of a late workload is only waiting for its images (a node pulls one at a time), or "".
-
-        "" unless every unready pod is scheduled, has no container in an error or back-off
-        state, and has a pull under way (a Pulling event with no Pulled after it). A pod
-        waiting for a Secret or a claim, crash-looping or failing its pulls is stuck, not slow.
-        """
         try:
-            pods = self._pods_of(ref)
+            return still_pulling(self.cluster, ref, pods_of(self.cluster, ref, self.manifests[ref]))
         except Exception:  # cannot tell: treat as stuck
             return ""
-        waiting = ""
-        for pod in pods:
-            if assess(pod).ready:
-                continue
-            status = pod.get("status") or {}
-            if not (pod.get("spec") or {}).get("nodeName"):
-                return ""
-            for cs in (status.get("initContainerStatuses") or []) + (status.get("containerStatuses") or []):
-                reason = ((cs.get("state") or {}).get("waiting") or {}).get("reason")
-                if (reason and reason not in ("ContainerCreating", "PodInitializing")) or cs.get("restartCount"):
-                    return ""
-            name = (pod.get("metadata") or {}).get("name", "")
-            try:
-                events, _ = self.cluster.list("v1", "Event", namespace=ref.namespace,
-                                              field_selector=f"involvedObject.name={name}")
-            except Exception:
-                return ""
-            asked = {(e.get("involvedObject") or {}).get("fieldPath") for e in events if e.get("reason") == "Pulling"}
-            pulled = {(e.get("involvedObject") or {}).get("fieldPath") for e in events if e.get("reason") == "Pulled"}
-            if not asked - pulled:
-                return ""
-            waiting = waiting or f"pod {name} is still waiting for its images to be pulled"
-        return waiting
 
     def _pods_say(self, ref: ObjectRef) -> str:
-        """What the pods of a failed workload report (unschedulable, crash-looping, ...), or ""."""
+        """What the pods of a waiting or failed workload report, or "" (never hiding the failure itself)."""
         try:
-            pods = self._pods_of(ref)
-        except Exception:  # diagnostics must never hide the failure itself
+            return pods_say(pods_of(self.cluster, ref, self.manifests[ref]))
+        except Exception:
             return ""
-        for pod in pods:
-            verdict = assess(pod)
-            if not verdict.ready:
-                return f"; pod {(pod.get('metadata') or {}).get('name')}: {verdict.message}"
-        return ""
 
     def _probe_pods(self, ref: ObjectRef, now: float) -> None:
         """A workload waiting for a while: say what its pods report (unschedulable, pulling, crashing)."""
@@ -513,13 +365,13 @@ class ApplyEngine:
                         held.append(ref)
                         continue
                     self.state[ref] = RUNNING
-                    heapq.heappush(self.queued, (-self.priority[ref], self.order[ref], ref))
-                self.ready.extend(held)
-                while self.queued and running < workers:
+                    self.schedule.enqueue(ref)
+                self.schedule.hold(held)
+                while self.schedule.queued and running < workers:
                     running += 1
-                    pool.submit(self._worker, heapq.heappop(self.queued)[2])
+                    pool.submit(self._worker, self.schedule.next())
                 if running == 0 and not any(s == WAITING for s in self.state.values()):
-                    if not self.ready:
+                    if not self.schedule.holding:
                         break
                 try:
                     kind, payload = self.events.get(timeout=0.25)
@@ -546,18 +398,10 @@ class ApplyEngine:
                     if payload in self.state:
                         self._assess(payload)
                         if self.state[payload] == HEALTHY and (payload.group, payload.kind) in WORKLOAD_KINDS:
-                            self.next_endpoint_check = 0.0  # perhaps the server behind a waiting webhook
-                            self.endpoint_interval = ENDPOINT_POLL[0]
-                if self.endpoint_waits and now >= self.next_endpoint_check:
-                    # endpoints are not ours to watch: look again, sooner after a workload turned healthy
-                    self.next_endpoint_check = now + self.endpoint_interval
-                    self.endpoint_interval = min(self.endpoint_interval * 2, ENDPOINT_POLL[1])
-                    self.slices_seen = {}
-                    try:
-                        for ref in list(self.endpoint_waits):
-                            self._assess(ref)
-                    finally:
-                        self.slices_seen = None
+                            self.webhooks.workload_healthy()
+                with self.webhooks.look(now) as due:  # endpoints are not ours to watch: look again
+                    for ref in due:
+                        self._assess(ref)
                 for ref, limit in list(self.deadline.items()):
                     if self.state[ref] == WAITING and now > limit and (why := self._still_pulling(ref)):
                         self.deadline[ref] = now + PROBE_EVERY  # slow, not stuck: look again later
@@ -567,9 +411,8 @@ class ApplyEngine:
                     elif self.state[ref] == WAITING and now > self.next_probe.get(ref, now + PROBE_AFTER):
                         self._probe_pods(ref, now)
                 if now > total_deadline:
-                    for _, _, ref in self.queued:  # never started
+                    for ref in self.schedule.drain():  # never started
                         self.state[ref] = PENDING
-                    self.queued.clear()
                     for ref, state in self.state.items():
                         if state in (PENDING, WAITING):
                             self._fail(ref, f"apply timed out after {self.options.timeout:.0f}s: {self.message.get(ref, 'not started')}")
@@ -577,22 +420,34 @@ class ApplyEngine:
                         break
         finally:
             pool.shutdown(wait=True)
-        pruned: list[str] = []
-        kept: list[str] = []
+        pruned = PruneResult()
+        pending_prune: list[str] = []
         ok = all(s == HEALTHY for s in self.state.values())
-        if ok and self.options.prune:
-            pruned, kept = prune_stale(self, old)
+        stale = stale_members(self.plan.nodes, old) if self.options.prune else []
+        if ok and stale:
+            def report(kind: str, message: str, component: str, obj: str) -> None:
+                self.emit(kind, None, message, component=component, **({"object": obj} if obj else {}))
+
+            pruned = prune(self.retrying, stale, set_id=self.set_id, purge_crds=self.options.purge_crds,
+                           timeout=self.options.object_timeout, concurrency=self.options.concurrency,
+                           report=report, count_write=self._count_write)
+        elif stale:
+            pending_prune = [str(m.ref) for m in stale]
+            self.emit(ev.SUMMARY, None, f"{len(pending_prune)} objects no longer rendered wait to be pruned: "
+                      "prune runs once every object is healthy", phase="pending-prune", objects=pending_prune)
         if parent_written:
-            self._write_parent(old, final=True, released=frozenset(pruned) | frozenset(kept))
+            if pending_prune:  # recorded for `kfctl status`; gone again after the next healthy apply
+                self.status_extra["pendingPrune"] = pending_prune
+            self._write_parent(old, final=True, released=pruned.released)
         self.tracker.close()
         outcomes = tuple(
             ObjectOutcome(ref, self.plan.nodes[ref].component, self.state[ref], self.message.get(ref, ""), self.wrote.get(ref, False))
             for ref in self.plan.nodes
         )
-        result = ApplyResult(outcomes, tuple(pruned), tuple(kept), self.clock(), self.writes)
+        result = ApplyResult(outcomes, pruned.pruned, pruned.kept, self.clock(), self.writes, tuple(pending_prune))
         self.emit(ev.SUMMARY, None, "healthy" if result.ok else "failed", phase="end", writes=self.writes,
                   healthy=sum(o.state == HEALTHY for o in outcomes), failed=sum(o.state == FAILED for o in outcomes),
-                  blocked=sum(o.state == BLOCKED for o in outcomes), pruned=len(pruned))
+                  blocked=sum(o.state == BLOCKED for o in outcomes), pruned=len(pruned.pruned))
         return result
 
     # -- inventory -------------------------------------------------------------------
@@ -608,7 +463,7 @@ class ApplyEngine:
             return self.state[ns_ref] == HEALTHY
         return True  # not ours: it must exist already (checked in _read_parent)
 
-    def _read_parent(self):
+    def _read_parent(self) -> Inventory | None:
         live = self.retrying.get("v1", "ConfigMap", self.namespace, parent_name(self.deployment)) if self._namespace_exists() else None
         if live is None:
             return None
@@ -636,7 +491,7 @@ class ApplyEngine:
             for ref, node in self.plan.nodes.items()
         ]
 
-    def _write_parent(self, old, *, final: bool, released: frozenset[str] = frozenset()) -> None:
+    def _write_parent(self, old: Inventory | None, *, final: bool, released: frozenset[str] = frozenset()) -> None:
         """Record the inventory. Before applying: widened to old + new members (only if that adds any).
         After: the new members plus old ones not yet pruned or released, and the final status."""
         members = {m.ref: m for m in self.members()}

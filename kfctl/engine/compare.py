@@ -39,7 +39,7 @@ def quantity(value: Any) -> Decimal | None:
     if not match:
         return None
     try:
-        return Decimal(match.group(1)) * Decimal(_SUFFIX[match.group(2) or ""])
+        return Decimal(match.group(1)) * Decimal(str(_SUFFIX[match.group(2) or ""]))
     except InvalidOperation:
         return None
 

@@ -23,7 +23,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from kfctl.engine.clusterapi import ClusterAPI
 from kfctl.engine import events as ev
+from kfctl.engine.keep import kept_reason
 from kfctl.engine.inventory import PART_OF, Inventory, Member, applyset_id, owner_of, parent_name, release_patch
 from kfctl.engine.observe import list_owned, read_inventory
 from kfctl.engine.teardown import Target, delete_in_order
@@ -87,7 +89,7 @@ def _is_system(obj: dict[str, Any], our_certificates: set[tuple[str, str]]) -> b
 
 
 class DeleteEngine:
-    def __init__(self, cluster: Any, *, deployment: str, namespace: str, options: DeleteOptions = DeleteOptions(),
+    def __init__(self, cluster: ClusterAPI, *, deployment: str, namespace: str, options: DeleteOptions = DeleteOptions(),
                  sink: ev.Sink = lambda e: None) -> None:
         self.cluster = cluster
         self.deployment = deployment
@@ -118,11 +120,9 @@ class DeleteEngine:
         for member in members:
             if member.ref not in live:
                 gone.append(member)
-            elif member.ref.kind == "CustomResourceDefinition" and member.ref.group == "apiextensions.k8s.io" \
-                    and not self.options.purge_crds:
-                keep.append((member, "CRD kept: deleting it deletes every object of its kind (use --purge-crds)"))
-            elif member.ref.kind == "PersistentVolumeClaim" and member.ref.group == "" and not self.options.delete_storage:
-                keep.append((member, "PVC kept: it holds data (use --delete-storage)"))
+            elif reason := kept_reason(member.ref, purge_crds=self.options.purge_crds,
+                                       delete_storage=self.options.delete_storage):
+                keep.append((member, reason))
             else:
                 delete.append(member)
         certificates = {(m.namespace, m.name) for m in members if m.kind == "Certificate" and m.ref.group == "cert-manager.io"}

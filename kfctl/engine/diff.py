@@ -18,11 +18,14 @@ from typing import Any
 
 import yaml
 
-from kfctl.engine.compare import first_difference
+from kfctl.engine.clusterapi import ClusterAPI
+from kfctl.engine.decide import Action, after_refusal, decide
 from kfctl.engine.desired import desired_manifest
-from kfctl.engine.inventory import applyset_id, owner_of, same_applied_manifest
+from kfctl.engine.inventory import applyset_id
+from kfctl.engine.objects import CLEAR_CONVERSION_WEBHOOK, stale_conversion_webhook
 from kfctl.engine.observe import list_owned, read_inventory
-from kfctl.engine.prune import _kept_reason
+from kfctl.engine.keep import kept_reason
+from kfctl.errors import ClusterError
 from kfctl.plan import ObjectRef, Plan
 
 _SERVER_FIELDS = ("managedFields", "resourceVersion", "uid", "creationTimestamp", "generation", "selfLink")
@@ -61,6 +64,19 @@ def _mask(obj: dict[str, Any], other: Mapping[str, Any] | None, side: str) -> di
     return out
 
 
+def json_merge(target: Any, patch: Any) -> Any:
+    """RFC 7386 JSON merge patch applied to a copy of ``target``."""
+    if not isinstance(patch, Mapping):
+        return patch
+    out = dict(target) if isinstance(target, Mapping) else {}
+    for key, value in patch.items():
+        if value is None:
+            out.pop(key, None)
+        else:
+            out[key] = json_merge(out.get(key), value)
+    return out
+
+
 def unified(before: Mapping[str, Any] | None, after: Mapping[str, Any] | None, name: str) -> str:
     a, b = _clean(before), _clean(after)
     a, b = _mask(a, b, "old"), _mask(b, a, "new")
@@ -69,8 +85,9 @@ def unified(before: Mapping[str, Any] | None, after: Mapping[str, Any] | None, n
     return "".join(difflib.unified_diff(text_a, text_b, f"live/{name}", f"apply/{name}"))
 
 
-def compute(cluster: Any, plan: Plan, *, deployment: str, namespace: str, purge_crds: bool = False,
-            concurrency: int = 8) -> list[Change]:
+def compute(cluster: ClusterAPI, plan: Plan, *, deployment: str, namespace: str, purge_crds: bool = False,
+            concurrency: int = 8, adopt: bool = False) -> list[Change]:
+    """Each planned object's change, decided as apply decides it (:func:`kfctl.engine.decide.decide`)."""
     set_id = applyset_id(deployment, namespace)
     manifests = {ref: desired_manifest(node.manifest, set_id=set_id) for ref, node in plan.nodes.items()}
     kinds = {(str(m["apiVersion"]), str(m["kind"])) for m in manifests.values()}
@@ -84,21 +101,35 @@ def compute(cluster: Any, plan: Plan, *, deployment: str, namespace: str, purge_
         manifest = manifests[ref]
         component = plan.nodes[ref].component
         live = owned.get(ref)
-        if live is None:
-            try:
-                live = cluster.get(str(manifest["apiVersion"]), ref.kind, ref.namespace or None, ref.name)
-            except Exception as exc:  # the kind is not served yet: its CRD comes with this apply
-                if type(exc).__name__ != "KindNotServed":
-                    raise
-                live = None
-        if live is None:
+        if live is None and cluster.serves(str(manifest["apiVersion"]), ref.kind):
+            # Not a member: it may still exist, owned by someone else. A kind not served yet has no
+            # objects (its CRD comes with this apply), so it is not asked for, and nothing is retried.
+            live = cluster.get(str(manifest["apiVersion"]), ref.kind, ref.namespace or None, ref.name)
+        decision = decide(manifest, live, set_id=set_id, adopt=adopt)
+        if decision.action is Action.CREATE:
             return Change(ref, component, "create", unified(None, manifest, str(ref)))
-        if owner_of(live) != set_id:
-            return Change(ref, component, "refuse", "exists and is not owned by this deployment (apply needs --adopt)")
-        if same_applied_manifest(manifest, live) and first_difference(manifest, live) is None:
+        if decision.action is Action.NEEDS_ADOPT:
+            return Change(ref, component, "refuse", decision.reason)
+        if decision.action is Action.SKIP:
             return Change(ref, component, "unchanged")
-        after = cluster.apply(manifest, force=True, dry_run=True)
+        assert live is not None
+        if stale_conversion_webhook(manifest, live):
+            # apply clears the webhook first (a merge patch, which has no dry run): show that step's effect
+            after = json_merge(live, CLEAR_CONVERSION_WEBHOOK)
+            return Change(ref, component, "update", unified(live, after, str(ref)) + "(and then the new manifest is applied)\n")
+        try:
+            after = cluster.apply(manifest, force=decision.force, dry_run=True)
+        except ClusterError as exc:
+            then = after_refusal(decision, exc, live, group=ref.group, kind=ref.kind, set_id=set_id)
+            if then is None:
+                raise
+            if then.action is Action.CONFLICT:
+                return Change(ref, component, "refuse", f"{then.reason} (apply needs --force-conflicts)")
+            return Change(ref, component, "update", f"{then.reason}: apply deletes and re-creates it\n"
+                          + unified(live, manifest, str(ref)))
         text = unified(live, after, str(ref))
+        if decision.action in (Action.ADOPT, Action.TAKE_BACK):
+            return Change(ref, component, "update", f"{decision.reason}\n{text}")
         return Change(ref, component, "update" if text else "unchanged", text)
 
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
@@ -107,7 +138,7 @@ def compute(cluster: Any, plan: Plan, *, deployment: str, namespace: str, purge_
         for member in inventory.members:
             if member.ref in plan.nodes:
                 continue
-            reason = _kept_reason(member.ref, purge_crds)
+            reason = kept_reason(member.ref, purge_crds=purge_crds)
             if reason:
                 changes.append(Change(member.ref, member.component, "keep", reason))
             elif member.ref in owned:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
+from kfctl.engine.clusterapi import ClusterAPI
 from kfctl.engine.inventory import Inventory
 from kfctl.engine.observe import list_owned, read_inventory
 from kfctl.engine.readiness import assess
@@ -23,7 +23,7 @@ class ComponentHealth:
         return self.healthy == self.total
 
 
-def read_health(cluster: Any, deployment: str, namespace: str) -> tuple[Inventory | None, list[ComponentHealth]]:
+def read_health(cluster: ClusterAPI, deployment: str, namespace: str) -> tuple[Inventory | None, list[ComponentHealth]]:
     inventory = read_inventory(cluster, deployment, namespace)
     if inventory is None:
         return None, []

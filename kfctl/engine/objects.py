@@ -31,6 +31,26 @@ def immutable_refusal(exc: Exception) -> bool:
         "field is immutable" in message or "cannot change roleref" in message or "is immutable" in message)
 
 
+#: the merge patch that removes a CRD's conversion webhook (see :func:`stale_conversion_webhook`)
+CLEAR_CONVERSION_WEBHOOK = {"spec": {"conversion": {"strategy": "None", "webhook": None}}}
+
+
+def stale_conversion_webhook(manifest: Mapping[str, Any], live: Mapping[str, Any] | None) -> bool:
+    """A CRD whose new manifest drops the conversion webhook the live one still has.
+
+    Server-side apply cannot remove it: cert-manager's cainjector owns the injected
+    ``caBundle`` under ``spec.conversion.webhook``, so the webhook survives kfctl's apply
+    and the API server refuses the result ("should not be set when strategy is not set to
+    Webhook"). The engine first clears the webhook with :data:`CLEAR_CONVERSION_WEBHOOK`.
+    """
+    if live is None or manifest.get("kind") != "CustomResourceDefinition":
+        return False
+    wanted = (manifest.get("spec") or {}).get("conversion") or {}
+    if (wanted.get("strategy") or "None") == "Webhook":
+        return False
+    return bool(((live.get("spec") or {}).get("conversion") or {}).get("webhook"))
+
+
 def resource_version(obj: Mapping[str, Any] | None) -> int:
     try:
         return int(((obj or {}).get("metadata") or {}).get("resourceVersion") or 0)

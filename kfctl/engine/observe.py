@@ -12,11 +12,12 @@ from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from kfctl.engine.clusterapi import ClusterAPI
 from kfctl.engine.inventory import PART_OF, Inventory, applyset_id, parent_name, read_parent
 from kfctl.plan import ObjectRef
 
 
-def read_inventory(cluster: Any, deployment: str, namespace: str) -> Inventory | None:
+def read_inventory(cluster: ClusterAPI, deployment: str, namespace: str) -> Inventory | None:
     """The deployment's recorded inventory, or None when it was never applied (or is deleted)."""
     if cluster.get("v1", "Namespace", None, namespace) is None:
         return None
@@ -24,7 +25,7 @@ def read_inventory(cluster: Any, deployment: str, namespace: str) -> Inventory |
     return None if live is None else read_parent(live, deployment=deployment)
 
 
-def list_owned(cluster: Any, deployment: str, namespace: str, kinds: Iterable[tuple[str, str]],
+def list_owned(cluster: ClusterAPI, deployment: str, namespace: str, kinds: Iterable[tuple[str, str]],
                *, concurrency: int = 8, versions: Mapping[ObjectRef, str] | None = None) -> dict[ObjectRef, dict[str, Any]]:
     """Live objects labelled as members of the deployment, for the given (apiVersion, kind) pairs.
 
@@ -35,6 +36,8 @@ def list_owned(cluster: Any, deployment: str, namespace: str, kinds: Iterable[tu
 
     def one(pair: tuple[str, str]) -> list[dict[str, Any]]:
         api_version, kind = pair
+        if not cluster.serves(api_version, kind):
+            return []  # not served (yet, or any more): no members, and nothing to wait for
         try:
             items, _ = cluster.list(api_version, kind, label_selector=selector)
         except Exception as exc:  # a kind no longer (or not yet) served has no members

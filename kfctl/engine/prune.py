@@ -1,59 +1,76 @@
 """Prune: remove what a deployment owned before and no longer renders, once the new set is healthy.
 
-Data is kept: CustomResourceDefinitions (deleting one deletes every user
-object of its kind) are kept unless ``--purge-crds``, and PersistentVolumeClaims
-(their volumes hold user data) are always kept on prune. Kept objects are
+Data is kept (the rule is :mod:`kfctl.engine.keep`'s): CustomResourceDefinitions
+unless ``--purge-crds``, and PersistentVolumeClaims always. Kept objects are
 released from the deployment (its ownership labels removed) and reported, so
 later runs do not try again; ``kubectl delete`` removes them when wanted.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
 from kfctl.engine import events as ev
-from kfctl.engine.inventory import PART_OF, Member, release_patch
+from kfctl.engine.clusterapi import ClusterAPI
+from kfctl.engine.inventory import PART_OF, Inventory, Member, release_patch
+from kfctl.engine.keep import kept_reason
 from kfctl.engine.teardown import Target, delete_in_order
 from kfctl.plan import ObjectRef
 
-
-def _kept_reason(ref: ObjectRef, purge_crds: bool) -> str | None:
-    if ref.group == "apiextensions.k8s.io" and ref.kind == "CustomResourceDefinition" and not purge_crds:
-        return "CRD kept: deleting it would delete every object of its kind (use --purge-crds)"
-    if ref.group == "" and ref.kind == "PersistentVolumeClaim":
-        return "PersistentVolumeClaim kept: it holds data"
-    return None
+#: ``(kind, message, component, object)``: how prune reports, without knowing who listens
+Report = Callable[[str, str, str, str], None]
 
 
-def prune_stale(engine: Any, old: Any) -> tuple[list[str], list[str]]:
-    """Delete the old inventory's members that the plan no longer has; returns (pruned, kept)."""
-    if old is None:
-        return [], []
-    stale: list[Member] = [m for m in old.members if m.ref not in engine.plan.nodes]
+def stale_members(planned: Iterable[ObjectRef], old: Inventory | None) -> list[Member]:
+    """The old inventory's members that the plan no longer renders."""
+    wanted = set(planned)
+    return [] if old is None else [m for m in old.members if m.ref not in wanted]
+
+
+@dataclass(frozen=True)
+class PruneResult:
+    pruned: tuple[str, ...] = ()
+    kept: tuple[str, ...] = ()
+    #: members that did not exist any more, or never did (an object the server refused is recorded
+    #: before it is applied): dropped from the inventory like pruned ones, but not counted as pruned
+    gone: tuple[str, ...] = ()
+
+    @property
+    def released(self) -> frozenset[str]:
+        """Every member that leaves the inventory."""
+        return frozenset(self.pruned) | frozenset(self.kept) | frozenset(self.gone)
+
+
+def prune(cluster: ClusterAPI, stale: list[Member], *, set_id: str, purge_crds: bool, timeout: float,
+          concurrency: int, report: Report, count_write: Callable[[], None]) -> PruneResult:
+    """Delete the stale members in reverse dependency order, keeping (and releasing) what the keep rule keeps."""
     if not stale:
-        return [], []
+        return PruneResult()
     kept: list[str] = []
     targets: list[Target] = []
     for member in stale:
-        reason = _kept_reason(member.ref, engine.options.purge_crds)
+        reason = kept_reason(member.ref, purge_crds=purge_crds)
         if reason is None:
             targets.append(Target(member.api_version, member.ref, member.component))
             continue
-        live = engine.retrying.get(member.api_version, member.kind, member.namespace or None, member.name)
-        if live is not None and ((live.get("metadata") or {}).get("labels") or {}).get(PART_OF) == engine.set_id:
-            engine._count_write()
-            engine.retrying.merge_patch(member.api_version, member.kind, member.namespace or None, member.name,
-                                        release_patch(engine.set_id))
+        live = cluster.get(member.api_version, member.kind, member.namespace or None, member.name)
+        if live is not None and ((live.get("metadata") or {}).get("labels") or {}).get(PART_OF) == set_id:
+            count_write()
+            cluster.merge_patch(member.api_version, member.kind, member.namespace or None, member.name,
+                                release_patch(set_id))
         kept.append(str(member.ref))
-        engine.emit(ev.KEPT, None, reason, component=member.component, object=str(member.ref))
+        report(ev.KEPT, reason, member.component, str(member.ref))
 
     def deleted(target: Target) -> None:
-        engine._count_write()
-        engine.emit(ev.PRUNED, None, "deleted", component=target.component, object=str(target.ref))
+        count_write()
+        report(ev.PRUNED, "deleted", target.component, str(target.ref))
 
     def stuck(target: Target, why: str) -> None:
-        engine.emit(ev.FAILED, None, f"prune of {target.ref} is stuck: {why}", component=target.component)
+        report(ev.FAILED, f"prune of {target.ref} is stuck: {why}", target.component, "")
 
-    done, _ = delete_in_order(engine.retrying, targets, on_deleted=deleted, on_stuck=stuck,
-                              timeout=engine.options.object_timeout, concurrency=engine.options.concurrency)
-    return [str(t.ref) for t in done], kept
+    done, stuck_ones = delete_in_order(cluster, targets, on_deleted=deleted, on_stuck=stuck,
+                                       timeout=timeout, concurrency=concurrency)
+    settled = {t.ref for t in done} | {t.ref for t, _ in stuck_ones}
+    gone = [str(t.ref) for t in targets if t.ref not in settled]
+    return PruneResult(tuple(str(t.ref) for t in done), tuple(kept), tuple(gone))

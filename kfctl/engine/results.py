@@ -38,6 +38,8 @@ class ApplyResult:
     kept: tuple[str, ...]
     elapsed: float
     writes: int
+    #: old members that are no longer rendered but were not pruned, because the apply ended unhealthy
+    pending_prune: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:

@@ -8,11 +8,17 @@ their callers re-list and re-watch.
 
 from __future__ import annotations
 
+import builtins
+
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
+
+from kfctl.engine.clusterapi import ClusterAPI, Obj
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -29,8 +35,8 @@ class Backoff:
         return (rng or random).uniform(ceiling / 2, ceiling)
 
 
-def call_with_retry(fn: Callable[[], Any], *, backoff: Backoff = Backoff(), deadline: float | None = None,
-                    on_retry: Callable[[Exception, int, float], None] | None = None) -> Any:
+def call_with_retry(fn: Callable[[], T], *, backoff: Backoff = Backoff(), deadline: float | None = None,
+                    on_retry: Callable[[Exception, int, float], None] | None = None) -> T:
     """Call ``fn`` until it succeeds, a permanent error occurs, attempts run out or ``deadline`` passes."""
     attempt = 0
     while True:
@@ -49,22 +55,52 @@ def call_with_retry(fn: Callable[[], Any], *, backoff: Backoff = Backoff(), dead
 
 
 class Retrying:
-    """A cluster client whose request methods retry transient failures."""
+    """A :class:`~kfctl.engine.clusterapi.ClusterAPI` whose request methods retry transient failures.
 
-    _WRAPPED = {"get", "list", "apply", "delete", "merge_patch", "identity", "namespaced_kinds", "resource"}
+    Watches are passed through (their callers re-list and re-watch); any other attribute
+    (``close``, ``server``) is the wrapped cluster's own.
+    """
 
-    def __init__(self, cluster: Any, *, backoff: Backoff = Backoff(),
+    def __init__(self, cluster: ClusterAPI, *, backoff: Backoff = Backoff(),
                  on_retry: Callable[[Exception, int, float], None] | None = None) -> None:
         self._cluster = cluster
         self._backoff = backoff
         self._on_retry = on_retry
 
+    def _retry(self, fn: Callable[[], T]) -> T:
+        return call_with_retry(fn, backoff=self._backoff, on_retry=self._on_retry)
+
+    def get(self, api_version: str, kind: str, namespace: str | None, name: str) -> Obj | None:
+        return self._retry(lambda: self._cluster.get(api_version, kind, namespace, name))
+
+    def list(self, api_version: str, kind: str, *, namespace: str | None = None, label_selector: str | None = None,
+             field_selector: str | None = None) -> tuple[list[Obj], str]:
+        return self._retry(lambda: self._cluster.list(api_version, kind, namespace=namespace,
+                                                      label_selector=label_selector, field_selector=field_selector))
+
+    def apply(self, manifest: Mapping[str, Any], *, force: bool = False, dry_run: bool = False) -> Obj:
+        return self._retry(lambda: self._cluster.apply(manifest, force=force, dry_run=dry_run))
+
+    def merge_patch(self, api_version: str, kind: str, namespace: str | None, name: str, patch: Mapping[str, Any],
+                    **kwargs: Any) -> Obj:
+        return self._retry(lambda: self._cluster.merge_patch(api_version, kind, namespace, name, patch, **kwargs))
+
+    def delete(self, api_version: str, kind: str, namespace: str | None, name: str, *, propagation: str = "Background",
+               dry_run: bool = False, resource_version: str | None = None) -> Obj | None:
+        return self._retry(lambda: self._cluster.delete(api_version, kind, namespace, name, propagation=propagation,
+                                                        dry_run=dry_run, resource_version=resource_version))
+
+    def watch(self, api_version: str, kind: str, **kwargs: Any) -> Iterator[tuple[str, Obj]]:
+        return self._cluster.watch(api_version, kind, **kwargs)
+
+    def serves(self, api_version: str, kind: str) -> bool:
+        return self._retry(lambda: self._cluster.serves(api_version, kind))
+
+    def namespaced_kinds(self) -> builtins.list[tuple[str, str]]:
+        return self._retry(self._cluster.namespaced_kinds)
+
+    def identity(self) -> str:
+        return self._retry(self._cluster.identity)
+
     def __getattr__(self, name: str) -> Any:
-        target = getattr(self._cluster, name)
-        if name not in self._WRAPPED:
-            return target
-
-        def wrapped(*args: Any, **kwargs: Any) -> Any:
-            return call_with_retry(lambda: target(*args, **kwargs), backoff=self._backoff, on_retry=self._on_retry)
-
-        return wrapped
+        return getattr(self._cluster, name)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kfctl.kinds import BUILTIN
+from kfctl.engine.clusterapi import ClusterAPI
 from kfctl.plan import ObjectRef
 from kfctl.plan.index import WORKLOAD_KINDS
 
@@ -61,7 +62,7 @@ def explain_stuck(live: dict[str, Any] | None) -> str:
     return "; ".join(parts) or "still present"
 
 
-def wait_gone(cluster: Any, target: Target, deadline: float) -> dict[str, Any] | None:
+def wait_gone(cluster: ClusterAPI, target: Target, deadline: float) -> dict[str, Any] | None:
     """Follow one object until it is deleted; returns None when gone, else its last state."""
     ref = target.ref
     live = cluster.get(target.api_version, ref.kind, ref.namespace or None, ref.name)
@@ -89,7 +90,7 @@ def wait_gone(cluster: Any, target: Target, deadline: float) -> dict[str, Any] |
 
 
 def delete_in_order(
-    cluster: Any,
+    cluster: ClusterAPI,
     targets: Iterable[Target],
     *,
     on_deleted: Callable[[Target], None],

@@ -14,13 +14,15 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from kfctl.engine.clusterapi import ClusterAPI
+
 log = logging.getLogger(__name__)
 
 OnObject = Callable[[str, dict[str, Any]], None]  # (event type, object)
 
 
 class KindWatcher(threading.Thread):
-    def __init__(self, cluster: Any, api_version: str, kind: str, selector: str, on_object: OnObject,
+    def __init__(self, cluster: ClusterAPI, api_version: str, kind: str, selector: str, on_object: OnObject,
                  stop: threading.Event, on_error: Callable[[Exception], None] | None = None) -> None:
         super().__init__(name=f"watch-{kind}", daemon=True)
         self.cluster = cluster
@@ -68,7 +70,7 @@ class KindWatcher(threading.Thread):
 class Tracker:
     """Starts one watcher per (apiVersion, kind) on demand; stops them all at the end."""
 
-    def __init__(self, cluster: Any, selector: str, on_object: OnObject) -> None:
+    def __init__(self, cluster: ClusterAPI, selector: str, on_object: OnObject) -> None:
         self.cluster = cluster
         self.selector = selector
         self.on_object = on_object

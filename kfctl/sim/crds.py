@@ -53,6 +53,14 @@ def check_crd(obj: dict[str, Any]) -> None:
         if schema is None:
             causes.append(cause(f"spec.versions[{i}].schema.openAPIV3Schema", "FieldValueRequired",
                                 "Required value: schemas are required"))
+    conversion = spec.get("conversion") or {}
+    strategy = conversion.get("strategy") or "None"
+    if strategy == "Webhook" and not conversion.get("webhook"):
+        causes.append(cause("spec.conversion.webhook", "FieldValueRequired",
+                            "Required value: required when strategy is set to Webhook"))
+    elif strategy != "Webhook" and conversion.get("webhook"):
+        causes.append(cause("spec.conversion.webhook", "FieldValueForbidden",
+                            "Forbidden: should not be set when strategy is not set to Webhook"))
     if causes:
         raise invalid("CustomResourceDefinition", CRD_GROUP, name, causes)
 

@@ -313,3 +313,93 @@ def test_a_workload_waiting_for_image_pulls_past_its_deadlines_is_slow_not_stuck
     assert any(m.startswith("past its progress deadline, but pod slow-") for m in said), said
     assert outcomes["Deployment/kubeflow/stuck"].state == "failed"
     assert outcomes["Deployment/kubeflow/stuck"].message.startswith("timed out waiting")
+
+
+def _inventory_members(sim) -> set[str]:
+    from kfctl.engine.inventory import parent_name, read_parent
+
+    cluster = connect(sim.kubeconfig_path, None)
+    try:
+        live = cluster.get("v1", "ConfigMap", "kubeflow", parent_name("demo"))
+        return {str(m.ref) for m in read_parent(live, deployment="demo").members}
+    finally:
+        cluster.close()
+
+
+def test_a_refused_object_that_is_dropped_leaves_the_inventory(sim_cluster):
+    # Issue #16 defect 10: the inventory is widened before applying, so an object the server refused
+    # stayed a member forever once dropped from the bundle: status said "missing", apply and diff all well.
+    bad = docs(BASE)[:2] + [{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "Bad_Name", "namespace": "kubeflow"}}]
+    assert not run(sim_cluster, bad).ok
+    assert "ConfigMap/kubeflow/Bad_Name" in _inventory_members(sim_cluster)
+    fixed = run(sim_cluster, docs(BASE)[:2])
+    assert fixed.ok and fixed.pruned == ()  # nothing was deleted: it never existed
+    assert "ConfigMap/kubeflow/Bad_Name" not in _inventory_members(sim_cluster)
+    assert run(sim_cluster, docs(BASE)[:2]).writes == 0
+
+
+def test_an_unhealthy_apply_says_which_stale_objects_wait_to_be_pruned(sim_cluster):
+    # Issue #16 defect 13: an unhealthy apply kept objects due for pruning silently ("0 pruned").
+    assert run(sim_cluster, docs(BASE)).ok
+    broken = docs(BASE)[:2] + [{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "Bad_Name", "namespace": "kubeflow"}}]
+    events: list[ev.Event] = []
+    result = run(sim_cluster, broken, events=events)
+    assert not result.ok and result.pruned == ()
+    assert sorted(result.pending_prune) == ["CustomResourceDefinition/widgets.example.com", "Widget.example.com/kubeflow/w1"]
+    said = [e for e in events if e.kind == ev.SUMMARY and e.data.get("phase") == "pending-prune"]
+    assert said and "2 objects no longer rendered wait to be pruned" in said[0].message
+    from kfctl.engine.inventory import parent_name, read_parent
+    cluster = connect(sim_cluster.kubeconfig_path, None)
+    live = cluster.get("v1", "ConfigMap", "kubeflow", parent_name("demo"))
+    assert sorted(read_parent(live, deployment="demo").status["pendingPrune"]) == sorted(result.pending_prune)
+    cluster.close()
+
+
+def test_a_rollout_past_its_deadline_before_this_apply_gets_time_once_the_cause_is_fixed(sim_factory):
+    # Issue #16 defect 12: after the cause of a failure was fixed, a re-apply failed the Deployment at
+    # once on its stale ProgressDeadlineExceeded condition while its pod was about to start.
+    sim = sim_factory(behaviour=True, time_scale=0.01)
+    dep = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": "kubeflow"},
+           "spec": {"progressDeadlineSeconds": 30, "selector": {"matchLabels": {"app": "web"}},
+                    "template": {"metadata": {"labels": {"app": "web"}},
+                                 "spec": {"containers": [{"name": "main", "image": "small/app:1",
+                                                          "volumeMounts": [{"name": "s", "mountPath": "/s"}]}],
+                                          "volumes": [{"name": "s", "secret": {"secretName": "later"}}]}}}}
+    first = run(sim, docs(BASE)[:1] + [dep], object_timeout=20, timeout=60)
+    outcome = {str(o.ref): o for o in first.outcomes}["Deployment/kubeflow/web"]
+    assert outcome.state == "failed" and "ProgressDeadlineExceeded" in outcome.message, outcome.message
+    cluster = connect(sim.kubeconfig_path, None)
+    cluster.apply({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "later", "namespace": "kubeflow"}})
+    cluster.close()
+    events: list[ev.Event] = []
+    again = run(sim, docs(BASE)[:1] + [dep], events=events, object_timeout=20, timeout=60)
+    assert again.ok, [o.message for o in again.problems]
+    said = [e.message for e in events if e.kind == ev.WAITING and e.obj == "Deployment/kubeflow/web"]
+    assert any(m.startswith("its progress deadline was exceeded before this apply") for m in said), said
+
+
+def test_an_upgrade_that_drops_a_crds_conversion_webhook_clears_the_injected_one(sim_cluster):
+    # Issue #16 defect 11: cainjector owns the injected caBundle, so apply alone kept
+    # spec.conversion.webhook and the API server refused strategy None with a webhook.
+    with_webhook = docs(BASE)[:3]
+    crd = with_webhook[2]
+    crd["metadata"]["annotations"] = {"cert-manager.io/inject-ca-from": "kubeflow/widgets-cert"}
+    crd["spec"]["conversion"] = {"strategy": "Webhook", "webhook": {
+        "conversionReviewVersions": ["v1"],
+        "clientConfig": {"service": {"name": "widgets", "namespace": "kubeflow", "path": "/convert"}}}}
+    assert run(sim_cluster, with_webhook).ok
+    cluster = connect(sim_cluster.kubeconfig_path, None)
+    cluster.merge_patch("apiextensions.k8s.io/v1", "CustomResourceDefinition", None, "widgets.example.com",
+                        {"spec": {"conversion": {"webhook": {"clientConfig": {"caBundle": "Y2E="}}}}},
+                        field_manager="cert-manager-cainjector")
+    from kfctl.engine.diff import compute
+    plan = build_plan([("app", d) for d in docs(BASE)[:3]])
+    changes = {str(c.ref): c for c in compute(cluster, plan, deployment="demo", namespace="kubeflow")}
+    change = changes["CustomResourceDefinition/widgets.example.com"]
+    assert change.action == "update" and "-    webhook:" in change.detail, change.detail
+    result = run(sim_cluster, docs(BASE)[:3])
+    assert result.ok, [o.message for o in result.problems]
+    live = cluster.get("apiextensions.k8s.io/v1", "CustomResourceDefinition", None, "widgets.example.com")
+    assert live["spec"]["conversion"] == {"strategy": "None"}
+    cluster.close()
+    assert run(sim_cluster, docs(BASE)[:3]).writes == 0

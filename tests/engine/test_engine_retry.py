@@ -66,10 +66,14 @@ def test_retrying_wraps_request_methods_only():
                 raise ApiError("connection reset", transient=True)
             return {"args": args}
 
-        def watch(self):
+        def watch(self, *args, **kwargs):
             return "not wrapped"
+
+        def close(self):
+            return "its own"
 
     fake = Fake()
     wrapped = Retrying(fake, backoff=FAST)
-    assert wrapped.get("v1", "ConfigMap") == {"args": ("v1", "ConfigMap")}
-    assert wrapped.watch() == "not wrapped"
+    assert wrapped.get("v1", "ConfigMap", "ns", "x") == {"args": ("v1", "ConfigMap", "ns", "x")}
+    assert wrapped.watch("v1", "ConfigMap") == "not wrapped"
+    assert wrapped.close() == "its own"

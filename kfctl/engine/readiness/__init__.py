@@ -29,7 +29,7 @@ from kfctl.engine.readiness.verdict import (
     in_progress,
 )
 
-Rule = Callable[[dict], Verdict]
+Rule = Callable[[dict[str, Any]], Verdict]
 
 #: (API group, kind) -> rule. The group of core/v1 is "".
 RULES: Mapping[tuple[str, str], Rule] = {
@@ -59,7 +59,7 @@ def group_of(api_version: str) -> str:
     return api_version.split("/", 1)[0] if "/" in api_version else ""
 
 
-def _generic_checks(obj: dict) -> Verdict | None:
+def _generic_checks(obj: dict[str, Any]) -> Verdict | None:
     meta = obj.get("metadata") or {}
     if meta.get("deletionTimestamp"):
         finalizers = meta.get("finalizers") or []
@@ -89,7 +89,7 @@ def rule_for_override(override: Mapping[str, Any]) -> Rule | None:
     if cond:
         type_, want = str(cond["type"]), str(cond.get("status", "True"))
 
-        def by_condition(obj: dict) -> Verdict:
+        def by_condition(obj: dict[str, Any]) -> Verdict:
             have = condition(obj, type_)
             if have is not None and have.get("status") == want:
                 return current(f"condition {type_}={want}")
@@ -99,7 +99,7 @@ def rule_for_override(override: Mapping[str, Any]) -> Rule | None:
     return None
 
 
-def assess(obj: dict, *, rule: Rule | None = None) -> Verdict:
+def assess(obj: dict[str, Any], *, rule: Rule | None = None) -> Verdict:
     """The readiness of one live object. ``rule`` replaces the kind's rule (overrides)."""
     early = _generic_checks(obj)
     if early is not None:

@@ -6,10 +6,12 @@ complete, so here a Job is Current only when it has completed.
 
 from __future__ import annotations
 
+from typing import Any
+
 from kfctl.engine.readiness.verdict import Verdict, condition, condition_is, current, describe, failed, in_progress
 
 
-def job(obj: dict) -> Verdict:
+def job(obj: dict[str, Any]) -> Verdict:
     if condition_is(obj, "Complete"):
         return current("job completed")
     fail = condition(obj, "Failed")
@@ -22,7 +24,7 @@ def job(obj: dict) -> Verdict:
     )
 
 
-def pvc(obj: dict) -> Verdict:
+def pvc(obj: dict[str, Any]) -> Verdict:
     phase = (obj.get("status") or {}).get("phase", "Pending")
     if phase == "Bound":
         return current("bound")
@@ -31,7 +33,7 @@ def pvc(obj: dict) -> Verdict:
     return in_progress(f"claim {phase.lower()}, not bound")
 
 
-def service(obj: dict) -> Verdict:
+def service(obj: dict[str, Any]) -> Verdict:
     spec = obj.get("spec") or {}
     kind = spec.get("type", "ClusterIP")
     if kind == "ExternalName":
@@ -46,7 +48,7 @@ def service(obj: dict) -> Verdict:
     return in_progress("waiting for a cluster IP")
 
 
-def crd(obj: dict) -> Verdict:
+def crd(obj: dict[str, Any]) -> Verdict:
     for type_ in ("NamesAccepted", "Established"):
         cond = condition(obj, type_)
         if cond is not None and cond.get("status") == "False" and cond.get("reason") != "Installing":
@@ -56,21 +58,21 @@ def crd(obj: dict) -> Verdict:
     return in_progress("waiting for condition Established")
 
 
-def namespace(obj: dict) -> Verdict:
+def namespace(obj: dict[str, Any]) -> Verdict:
     phase = (obj.get("status") or {}).get("phase", "Active")
     if phase == "Active":
         return current("active")
     return in_progress(f"namespace {phase.lower()}")
 
 
-def apiservice(obj: dict) -> Verdict:
+def apiservice(obj: dict[str, Any]) -> Verdict:
     available = condition(obj, "Available")
     if available and available.get("status") == "True":
         return current("available")
     return in_progress(f"waiting for condition Available {describe(available)}".rstrip())
 
 
-def webhook_configuration(obj: dict) -> Verdict:
+def webhook_configuration(obj: dict[str, Any]) -> Verdict:
     """A webhook configuration is ready once every webhook the API server must call has a caBundle.
 
     With an empty caBundle the API server checks the webhook's certificate against its own
@@ -95,7 +97,7 @@ def webhook_configuration(obj: dict) -> Verdict:
     return current("configured")
 
 
-def generic(obj: dict) -> Verdict:
+def generic(obj: dict[str, Any]) -> Verdict:
     """Any kind without a rule of its own: the Ready condition decides; none means ready."""
     ready = condition(obj, "Ready")
     if ready is None:
@@ -107,5 +109,5 @@ def generic(obj: dict) -> Verdict:
     return in_progress(f"waiting for condition Ready {describe(ready)}".rstrip())
 
 
-def exists(obj: dict) -> Verdict:
+def exists(obj: dict[str, Any]) -> Verdict:
     return current("exists")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from dataclasses import dataclass
 from enum import Enum
 
@@ -42,7 +44,7 @@ def failed(message: str) -> Verdict:
     return Verdict(Status.FAILED, message)
 
 
-def condition(obj: dict, type_: str) -> dict | None:
+def condition(obj: dict[str, Any], type_: str) -> dict[str, Any] | None:
     """The status condition of the given type, or None."""
     for cond in (obj.get("status") or {}).get("conditions") or ():
         if isinstance(cond, dict) and cond.get("type") == type_:
@@ -50,12 +52,12 @@ def condition(obj: dict, type_: str) -> dict | None:
     return None
 
 
-def condition_is(obj: dict, type_: str, status: str = "True") -> bool:
+def condition_is(obj: dict[str, Any], type_: str, status: str = "True") -> bool:
     cond = condition(obj, type_)
     return cond is not None and cond.get("status") == status
 
 
-def describe(cond: dict | None) -> str:
+def describe(cond: dict[str, Any] | None) -> str:
     """``reason: message`` of a condition, for verdict messages."""
     if not cond:
         return ""

@@ -6,6 +6,8 @@ words a person would use ("2 of 3 replicas available").
 
 from __future__ import annotations
 
+from typing import Any
+
 from kfctl.engine.readiness.verdict import (
     Verdict,
     condition,
@@ -17,13 +19,13 @@ from kfctl.engine.readiness.verdict import (
 )
 
 
-def _replicas(obj: dict) -> int:
+def _replicas(obj: dict[str, Any]) -> int:
     spec = obj.get("spec") or {}
     value = spec.get("replicas")
     return 1 if value is None else int(value)
 
 
-def deployment(obj: dict) -> Verdict:
+def deployment(obj: dict[str, Any]) -> Verdict:
     status = obj.get("status") or {}
     progressing = condition(obj, "Progressing")
     if progressing and progressing.get("reason") == "ProgressDeadlineExceeded":
@@ -46,7 +48,7 @@ def deployment(obj: dict) -> Verdict:
     return current(f"{available} of {want} replicas available")
 
 
-def replicaset(obj: dict) -> Verdict:
+def replicaset(obj: dict[str, Any]) -> Verdict:
     status = obj.get("status") or {}
     want = _replicas(obj)
     failure = condition(obj, "ReplicaFailure")
@@ -59,7 +61,7 @@ def replicaset(obj: dict) -> Verdict:
     return current(f"{want} of {want} replicas available")
 
 
-def statefulset(obj: dict) -> Verdict:
+def statefulset(obj: dict[str, Any]) -> Verdict:
     spec = obj.get("spec") or {}
     status = obj.get("status") or {}
     strategy = (spec.get("updateStrategy") or {}).get("type", "RollingUpdate")
@@ -86,7 +88,7 @@ def statefulset(obj: dict) -> Verdict:
     return current(f"{ready} of {want} replicas ready")
 
 
-def daemonset(obj: dict) -> Verdict:
+def daemonset(obj: dict[str, Any]) -> Verdict:
     status = obj.get("status") or {}
     if not status or "desiredNumberScheduled" not in status:
         return in_progress("waiting for the controller to schedule pods")
@@ -113,7 +115,7 @@ _FAILING_WAIT_REASONS = {
 }
 
 
-def pod(obj: dict) -> Verdict:
+def pod(obj: dict[str, Any]) -> Verdict:
     status = obj.get("status") or {}
     phase = status.get("phase", "Pending")
     if phase == "Succeeded":
