@@ -358,15 +358,17 @@ def test_an_unhealthy_apply_says_which_stale_objects_wait_to_be_pruned(sim_clust
 def test_a_rollout_past_its_deadline_before_this_apply_gets_time_once_the_cause_is_fixed(sim_factory):
     # Issue #16 defect 12: after the cause of a failure was fixed, a re-apply failed the Deployment at
     # once on its stale ProgressDeadlineExceeded condition while its pod was about to start.
-    # a long readiness delay keeps the pod unready for a while after the fix, so the re-apply's first
-    # look surely finds the old deadline, however the mount retries fall; and the pod pulls nothing
-    sim = sim_factory(behaviour=True, time_scale=0.01)
+    from kfctl.sim.behaviour import ImageRule, Profile
+
+    # a slow start (probed) keeps the pod unready for a while after the fix, so the re-apply's first
+    # look surely finds the old deadline, however the mount retries fall; and no pull is under way
+    sim = sim_factory(behaviour=True, profile=Profile(images=(ImageRule("slowstart/*", pull=0.0, start=600.0),)),
+                      time_scale=0.01)
     dep = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": "kubeflow"},
            "spec": {"progressDeadlineSeconds": 30, "selector": {"matchLabels": {"app": "web"}},
                     "template": {"metadata": {"labels": {"app": "web"}},
-                                 "spec": {"containers": [{"name": "main", "image": "small/app:1",
-                                                          "readinessProbe": {"httpGet": {"path": "/", "port": 80},
-                                                                             "initialDelaySeconds": 600},
+                                 "spec": {"containers": [{"name": "main", "image": "slowstart/app:1",
+                                                          "readinessProbe": {"httpGet": {"path": "/", "port": 80}},
                                                           "volumeMounts": [{"name": "s", "mountPath": "/s"}]}],
                                           "volumes": [{"name": "s", "secret": {"secretName": "later"}}]}}}}
     first = run(sim, docs(BASE)[:1] + [dep], object_timeout=20, timeout=60)
@@ -379,7 +381,7 @@ def test_a_rollout_past_its_deadline_before_this_apply_gets_time_once_the_cause_
     again = run(sim, docs(BASE)[:1] + [dep], events=events, object_timeout=40, timeout=60)
     assert again.ok, [o.message for o in again.problems]
     said = [e.message for e in events if e.kind == ev.WAITING and e.obj == "Deployment/kubeflow/web"]
-    assert any(m.startswith("its progress deadline was exceeded before this apply") for m in said), said
+    assert any(m.startswith("its progress deadline was exceeded before this apply") for m in said), [(e.kind, e.obj, e.message) for e in events]
 
 
 def test_an_upgrade_that_drops_a_crds_conversion_webhook_clears_the_injected_one(sim_cluster):
