@@ -15,6 +15,14 @@ Anything else that escapes is a bug: the CLI prints a one-line report and, with
     │   └── ClusterConfigError             no usable kubeconfig/context
     └── OperationFailed            exit 1  the cluster did not reach the wanted state
         └── ClusterError                   the API answered with an error we cannot retry
+            └── ApiError                   status code, reason, message, object, retry_after, transient
+                ├── NotFound               404 for an object
+                ├── KindNotServed          the API does not serve the kind (yet): transient while a CRD establishes
+                └── ApplyConflict          409 from server-side apply: another field manager owns fields
+
+The API errors live here, not beside the client that raises them
+(``kfctl.cluster``, the only module importing ``kubernetes``), so the engine and
+the CLI tell them apart by class without importing the client.
 
 Exit code 3 is not an error: ``kfctl diff`` returns it when changes are pending.
 """
@@ -22,6 +30,7 @@ Exit code 3 is not an error: ``kfctl diff`` returns it when changes are pending.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -113,3 +122,50 @@ class OperationFailed(KfctlError):
 
 class ClusterError(OperationFailed):
     """The Kubernetes API answered with an error that retrying will not fix."""
+
+
+#: HTTP statuses worth retrying: throttling and server-side trouble
+_TRANSIENT_STATUS = {429, 500, 502, 503, 504}
+
+
+class ApiError(ClusterError):
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int = 0,
+        reason: str = "",
+        obj: str = "",
+        retry_after: float | None = None,
+        transient: bool | None = None,
+        hint: str | None = None,
+    ) -> None:
+        text = f"{obj}: {message}" if obj else message
+        super().__init__(text, hint=hint)
+        self.status = status
+        self.reason = reason
+        self.obj = obj
+        self.api_message = message
+        self.retry_after = retry_after
+        self.transient = transient if transient is not None else status in _TRANSIENT_STATUS
+
+    def __reduce__(self) -> tuple[Any, ...]:  # keep exceptions picklable across threads/processes
+        return (type(self), (self.api_message,), self.__dict__)
+
+
+class NotFound(ApiError):
+    pass
+
+
+class KindNotServed(ApiError):
+    """The server does not (yet) serve this kind: retry after its CRD is established."""
+
+    def __init__(self, message: str, **kwargs: Any) -> None:
+        kwargs.setdefault("transient", True)
+        kwargs.setdefault("status", 404)
+        kwargs.setdefault("reason", "NotFound")
+        super().__init__(message, **kwargs)
+
+
+class ApplyConflict(ApiError):
+    """Server-side apply found fields owned by another manager."""

@@ -81,3 +81,18 @@ def test_the_checker_sees_a_violation(tmp_path):
     fake = tmp_path / "m.py"
     fake.write_text("import os\n\ndef f():\n    from kfctl.cluster import connect\n    import kubernetes.client\n")
     assert imports(fake) == [(1, "os"), (4, "kfctl.cluster.connect"), (5, "kubernetes.client")]
+
+
+def test_the_engine_and_the_error_classes_load_without_the_kubernetes_client():
+    import subprocess
+    import sys
+
+    code = ("import sys\n"
+            "import kfctl.errors, kfctl.cluster, kfctl.cluster.errors, kfctl.engine.apply, kfctl.engine.diff\n"
+            "import kfctl.engine.delete, kfctl.deploy\n"
+            "from kfctl.cluster import KindNotServed\n"
+            "assert KindNotServed is kfctl.errors.KindNotServed\n"
+            "print(sorted(m for m in sys.modules if m == 'kubernetes' or m.startswith('kubernetes.')))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                         cwd=PACKAGE.parent)
+    assert out.returncode == 0 and out.stdout.strip() == "[]", out.stdout + out.stderr

@@ -21,54 +21,17 @@ import json
 import re
 from typing import Any
 
-from kfctl.errors import ClusterConfigError, ClusterError
+from kfctl.errors import (  # noqa: F401  (the API errors are re-exported: they were defined here)
+    ApiError,
+    ApplyConflict,
+    ClusterConfigError,
+    ClusterError,
+    KindNotServed,
+    NotFound,
+)
 
-_TRANSIENT_STATUS = {429, 500, 502, 503, 504}
 #: how the API server words an RBAC denial: `User "bob" cannot delete resource "deployments" ...`
 _RBAC_DENIAL = re.compile(r'(User|ServiceAccount|Group) "[^"]*" cannot |system:serviceaccount:.* cannot ')
-
-
-class ApiError(ClusterError):
-    def __init__(
-        self,
-        message: str,
-        *,
-        status: int = 0,
-        reason: str = "",
-        obj: str = "",
-        retry_after: float | None = None,
-        transient: bool | None = None,
-        hint: str | None = None,
-    ) -> None:
-        text = f"{obj}: {message}" if obj else message
-        super().__init__(text, hint=hint)
-        self.status = status
-        self.reason = reason
-        self.obj = obj
-        self.api_message = message
-        self.retry_after = retry_after
-        self.transient = transient if transient is not None else status in _TRANSIENT_STATUS
-
-    def __reduce__(self):  # keep exceptions picklable across threads/processes
-        return (type(self), (self.api_message,), self.__dict__)
-
-
-class NotFound(ApiError):
-    pass
-
-
-class KindNotServed(ApiError):
-    """The server does not (yet) serve this kind: retry after its CRD is established."""
-
-    def __init__(self, message: str, **kwargs: Any) -> None:
-        kwargs.setdefault("transient", True)
-        kwargs.setdefault("status", 404)
-        kwargs.setdefault("reason", "NotFound")
-        super().__init__(message, **kwargs)
-
-
-class ApplyConflict(ApiError):
-    """Server-side apply found fields owned by another manager."""
 
 
 class ClusterUnreachable(ClusterConfigError):

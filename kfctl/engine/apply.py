@@ -61,7 +61,7 @@ from kfctl.engine.retry import Retrying, call_with_retry
 from kfctl.engine.schedule import Schedule
 from kfctl.engine.teardown import Target, wait_gone
 from kfctl.engine.tracker import Tracker
-from kfctl.errors import OperationFailed
+from kfctl.errors import ApiError, KfctlError, OperationFailed
 from kfctl.plan import ObjectRef, Plan
 from kfctl.plan.index import WORKLOAD_KINDS
 
@@ -71,6 +71,16 @@ PROBE_AFTER, PROBE_EVERY = 5.0, 15.0
 
 class OwnershipError(Exception):
     """An object exists and belongs to someone else."""
+
+
+def _said(exc: Exception) -> str:
+    """What the API server said (without the object prefix), or the error's own text."""
+    return exc.api_message if isinstance(exc, ApiError) else str(exc)
+
+
+def _what(exc: Exception) -> str:
+    """``object: what the server said`` for an error outside one object's apply."""
+    return f"{exc.obj}: {exc.api_message}" if isinstance(exc, ApiError) else f": {exc}"
 
 
 class ApplyEngine:
@@ -119,7 +129,7 @@ class ApplyEngine:
         self.tracker = Tracker(cluster, f"{PART_OF}={self.set_id}", self._on_object)
         #: for calls outside one object's apply (inventory, prune): retried, reported without an object
         self.retrying = Retrying(cluster, backoff=options.backoff, on_retry=lambda exc, attempt, delay: self.emit(
-            ev.RETRY, None, f"{getattr(exc, 'obj', '')}: {getattr(exc, 'api_message', exc)} (retry {attempt} in {delay:.1f}s)"))
+            ev.RETRY, None, f"{_what(exc)} (retry {attempt} in {delay:.1f}s)"))
 
     def _api_version(self, ref: ObjectRef) -> str:
         return str(self.manifests[ref].get("apiVersion"))
@@ -149,7 +159,7 @@ class ApplyEngine:
 
     def _call_with_retry(self, ref: ObjectRef, fn: Callable[[], Any], deadline: float) -> Any:
         def report(exc: Exception, attempt: int, delay: float) -> None:
-            self.emit(ev.RETRY, ref, f"{getattr(exc, 'api_message', exc)} (retry {attempt} in {delay:.1f}s)")
+            self.emit(ev.RETRY, ref, f"{_said(exc)} (retry {attempt} in {delay:.1f}s)")
 
         return call_with_retry(fn, backoff=self.options.backoff, deadline=deadline, on_retry=report)
 
@@ -203,7 +213,7 @@ class ApplyEngine:
                 raise
             # An upgrade changed a field the API server will not update (a binding's roleRef, a
             # workload's selector): replace the object, which this deployment owns.
-            self.emit(ev.RETRY, ref, f"replacing it: {getattr(exc, 'api_message', exc)}")
+            self.emit(ev.RETRY, ref, f"replacing it: {_said(exc)}")
             self._count_write()
             self.cluster.delete(api_version, ref.kind, ref.namespace or None, ref.name, propagation="Foreground")
             if wait_gone(self.cluster, Target(api_version, ref), deadline) is not None:
@@ -222,8 +232,8 @@ class ApplyEngine:
         except OwnershipError as exc:
             self.events.put(("failed", (ref, str(exc))))
         except Exception as exc:
-            hint = getattr(exc, "hint", None)
-            text = getattr(exc, "api_message", None) or str(exc)
+            hint = exc.hint if isinstance(exc, KfctlError) else None
+            text = _said(exc)
             self.events.put(("failed", (ref, f"{text}" + (f" (hint: {hint})" if hint else ""))))
         else:
             with self.live_lock:

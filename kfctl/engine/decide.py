@@ -23,6 +23,7 @@ from typing import Any
 from kfctl.engine.compare import first_difference
 from kfctl.engine.inventory import owner_of, released_from, same_applied_manifest
 from kfctl.engine.objects import NEVER_REPLACED, immutable_refusal
+from kfctl.errors import ApiError
 
 
 class Action(str, Enum):
@@ -78,8 +79,8 @@ def after_refusal(decision: Decision, error: Exception, live: Mapping[str, Any] 
                   set_id: str) -> Decision | None:
     """What a refused write turns into: REPLACE for an immutable field of an object this deployment
     owns (or is adopting), CONFLICT for a field-manager conflict; None when the refusal stands."""
-    if getattr(error, "status", None) == 409:  # server-side apply: fields another manager owns
-        return Decision(Action.CONFLICT, str(getattr(error, "api_message", error)))
+    if isinstance(error, ApiError) and error.status == 409:  # server-side apply: fields another manager owns
+        return Decision(Action.CONFLICT, error.api_message)
     if live is None or not immutable_refusal(error) or (group, kind) in NEVER_REPLACED:
         return None
     owner = owner_of(live)

@@ -29,6 +29,7 @@ from kfctl.engine.keep import kept_reason
 from kfctl.engine.inventory import PART_OF, Inventory, Member, applyset_id, owner_of, parent_name, release_patch
 from kfctl.engine.observe import list_owned, read_inventory
 from kfctl.engine.teardown import Target, delete_in_order
+from kfctl.errors import ApiError, KindNotServed, NotFound
 from kfctl.plan import ObjectRef
 
 #: kinds whose objects are made by the control plane, never by users
@@ -162,8 +163,8 @@ class DeleteEngine:
         for api_version, kind in self.cluster.namespaced_kinds():
             try:
                 items, _ = self.cluster.list(api_version, kind, namespace=namespace)
-            except Exception as exc:
-                if getattr(exc, "transient", False) and type(exc).__name__ != "KindNotServed":
+            except ApiError as exc:
+                if exc.transient and not isinstance(exc, KindNotServed):
                     raise
                 continue
             for item in items:
@@ -221,9 +222,8 @@ class DeleteEngine:
         try:
             self.cluster.merge_patch(member.api_version, member.kind, member.namespace or None, member.name,
                                      release_patch(self.set_id))
-        except Exception as exc:
-            if type(exc).__name__ != "NotFound":
-                raise
+        except NotFound:
+            pass  # already gone
 
     def _strip_finalizers(self, targets: Iterable[Target]) -> list[Target]:
         """Clear finalizers of stuck objects (asked for with --remove-finalizers); returns those to wait for again."""
@@ -235,8 +235,7 @@ class DeleteEngine:
             try:
                 self.cluster.merge_patch(target.api_version, ref.kind, ref.namespace or None, ref.name,
                                          {"metadata": {"finalizers": None}})
-            except Exception as exc:
-                if type(exc).__name__ != "NotFound":
-                    raise
+            except NotFound:
+                pass  # already gone
             again.append(target)
         return again

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from kfctl.errors import ApiError
+
 #: kinds never deleted to get around an immutable field: they hold data or everything else
 NEVER_REPLACED = {("", "PersistentVolumeClaim"), ("", "PersistentVolume"), ("", "Namespace"),
                    ("apiextensions.k8s.io", "CustomResourceDefinition")}
@@ -26,8 +28,10 @@ LISTED_WHOLE = {
 
 def immutable_refusal(exc: Exception) -> bool:
     """A 422 refusing to change an immutable field."""
-    message = str(getattr(exc, "api_message", exc)).lower()
-    return getattr(exc, "status", None) == 422 and (
+    if not isinstance(exc, ApiError):
+        return False
+    message = exc.api_message.lower()
+    return exc.status == 422 and (
         "field is immutable" in message or "cannot change roleref" in message or "is immutable" in message)
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from kfctl.engine.clusterapi import ClusterAPI
 from kfctl.engine.inventory import PART_OF, Inventory, applyset_id, parent_name, read_parent
+from kfctl.errors import KindNotServed, NotFound
 from kfctl.plan import ObjectRef
 
 
@@ -40,10 +41,8 @@ def list_owned(cluster: ClusterAPI, deployment: str, namespace: str, kinds: Iter
             return []  # not served (yet, or any more): no members, and nothing to wait for
         try:
             items, _ = cluster.list(api_version, kind, label_selector=selector)
-        except Exception as exc:  # a kind no longer (or not yet) served has no members
-            if getattr(exc, "status", None) == 404 or type(exc).__name__ == "KindNotServed":
-                return []
-            raise
+        except (NotFound, KindNotServed):  # a kind no longer (or not yet) served has no members
+            return []
         return items
 
     found: dict[ObjectRef, dict[str, Any]] = {}

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from kfctl.engine.clusterapi import ClusterAPI, Obj
+from kfctl.errors import ApiError
 
 T = TypeVar("T")
 
@@ -44,11 +45,11 @@ def call_with_retry(fn: Callable[[], T], *, backoff: Backoff = Backoff(), deadli
         try:
             return fn()
         except Exception as exc:
-            if not getattr(exc, "transient", False) or attempt >= backoff.attempts:
+            if not (isinstance(exc, ApiError) and exc.transient) or attempt >= backoff.attempts:
                 raise
             if deadline is not None and time.monotonic() > deadline:
                 raise
-            delay = backoff.delay(attempt, retry_after=getattr(exc, "retry_after", None))
+            delay = backoff.delay(attempt, retry_after=exc.retry_after)
             if on_retry is not None:
                 on_retry(exc, attempt, delay)
             time.sleep(delay)

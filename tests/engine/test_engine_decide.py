@@ -8,6 +8,7 @@ from kfctl.cluster import connect
 from kfctl.engine import events as ev
 from kfctl.engine.apply import ApplyEngine, ApplyOptions
 from kfctl.engine.decide import Action, after_refusal, decide
+from kfctl.errors import ApiError
 from kfctl.engine.diff import compute
 from kfctl.engine.inventory import PART_OF, RELEASED_FROM, label_member
 from kfctl.plan import build_plan
@@ -113,10 +114,8 @@ def test_own_objects_absent_unchanged_drifted_changed():
     assert decide(changed, desired, set_id=SET, force_conflicts=True).force
 
 
-class Refusal(Exception):
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status, self.api_message = status, message
+def Refusal(status: int, message: str) -> ApiError:
+    return ApiError(message, status=status)
 
 
 def test_refusals_turn_into_replace_or_conflict():
