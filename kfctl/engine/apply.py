@@ -67,6 +67,8 @@ from kfctl.plan.index import WORKLOAD_KINDS
 
 #: seconds a workload waits before kfctl looks at its pods to say why, and how often after that
 PROBE_AFTER, PROBE_EVERY = 5.0, 15.0
+#: seconds between looks at the waiting objects' timeouts
+TIMERS_EVERY = 0.25
 
 
 class OwnershipError(Exception):
@@ -114,6 +116,9 @@ class ApplyEngine:
         for ref, node in plan.nodes.items():
             self.members_of.setdefault(node.component, []).append(ref)
         self.schedule = Schedule(plan)
+        #: objects applied and waiting to be healthy, and how many of each component's are healthy
+        self.waiting: set[ObjectRef] = set()
+        self.healthy_in: dict[str, int] = {c: 0 for c in self.members_of}
         self.message: dict[ObjectRef, str] = {}
         self.wrote: dict[ObjectRef, bool] = {}
         self.deadline: dict[ObjectRef, float] = {}
@@ -282,8 +287,18 @@ class ApplyEngine:
             self.emit(ev.WAITING, ref, text)
 
     def _set(self, ref: ObjectRef, state: str, message: str) -> None:
+        before = self.state[ref]
         self.state[ref] = state
         self.message[ref] = message
+        # counts kept as states change, so that no event costs a scan of every object
+        if state == WAITING:
+            self.waiting.add(ref)
+        else:
+            self.waiting.discard(ref)
+        if state == HEALTHY and before != HEALTHY:
+            self.healthy_in[self.plan.nodes[ref].component] += 1
+        elif before == HEALTHY and state != HEALTHY:
+            self.healthy_in[self.plan.nodes[ref].component] -= 1
         if state not in (WAITING, HEALTHY):
             return
         self.schedule.met(ref, healthy=state == HEALTHY)
@@ -327,7 +342,7 @@ class ApplyEngine:
 
     def _component_check(self, component: str) -> None:
         refs = self.members_of[component]
-        if all(self.state[r] == HEALTHY for r in refs):
+        if self.healthy_in[component] == len(refs):
             self.emit(ev.COMPONENT_READY, None, f"{len(refs)} objects healthy", component=component)
 
     # -- run -----------------------------------------------------------------------
@@ -357,6 +372,7 @@ class ApplyEngine:
         pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="apply")
         running = 0
         total_deadline = time.monotonic() + self.options.timeout
+        next_timers = 0.0
         parent_written = False
         try:
             while True:
@@ -380,7 +396,7 @@ class ApplyEngine:
                 while self.schedule.queued and running < workers:
                     running += 1
                     pool.submit(self._worker, self.schedule.next())
-                if running == 0 and not any(s == WAITING for s in self.state.values()):
+                if running == 0 and not self.waiting:
                     if not self.schedule.holding:
                         break
                 try:
@@ -412,14 +428,17 @@ class ApplyEngine:
                 with self.webhooks.look(now) as due:  # endpoints are not ours to watch: look again
                     for ref in due:
                         self._assess(ref)
-                for ref, limit in list(self.deadline.items()):
-                    if self.state[ref] == WAITING and now > limit and (why := self._still_pulling(ref)):
-                        self.deadline[ref] = now + PROBE_EVERY  # slow, not stuck: look again later
-                        self._say_waiting(ref, f"past --object-timeout, but {why}")
-                    elif self.state[ref] == WAITING and now > limit:
-                        self._fail(ref, f"timed out waiting: {self.message.get(ref, 'not healthy')}")
-                    elif self.state[ref] == WAITING and now > self.next_probe.get(ref, now + PROBE_AFTER):
-                        self._probe_pods(ref, now)
+                if now >= next_timers:  # timeouts and pod probes: a few looks a second, not one per event
+                    next_timers = now + TIMERS_EVERY
+                    for ref in list(self.waiting):
+                        limit = self.deadline.get(ref, float("inf"))
+                        if now > limit and (why := self._still_pulling(ref)):
+                            self.deadline[ref] = now + PROBE_EVERY  # slow, not stuck: look again later
+                            self._say_waiting(ref, f"past --object-timeout, but {why}")
+                        elif now > limit:
+                            self._fail(ref, f"timed out waiting: {self.message.get(ref, 'not healthy')}")
+                        elif now > self.next_probe.get(ref, now + PROBE_AFTER):
+                            self._probe_pods(ref, now)
                 if now > total_deadline:
                     for ref in self.schedule.drain():  # never started
                         self.state[ref] = PENDING
