@@ -48,13 +48,16 @@ output_option = click.option(
     show_default=True, help="live: a progress table (a TTY); plain: timestamped lines; json: one event per line.")
 
 
-def load(file: Path | None, overlays: tuple[Path, ...]):
+def load(file: Path | None, overlays: tuple[Path, ...], *, skip_invalid: bool = False):
     from kfctl.deploy import load_deployment
 
     path = file if file is not None else find_default_file()
-    deployment = load_deployment(path, overlays=overlays, display=str(file) if file is not None else path.name)
+    deployment = load_deployment(path, overlays=overlays, display=str(file) if file is not None else path.name,
+                                 skip_invalid=skip_invalid)
     for warning in deployment.selection.warnings:
         click.echo(f"warning: {warning}", err=True)
+    for skipped in deployment.rendering.skipped:
+        click.echo(f"warning: skipped (--skip-invalid): {skipped}", err=True)
     return deployment
 
 
@@ -90,19 +93,22 @@ def print_problems(result, verbose: int = 0) -> None:
 @click.option("--prune/--no-prune", default=True, show_default=True,
               help="Delete objects this deployment owned before and no longer renders (after the new set is healthy).")
 @click.option("--purge-crds", is_flag=True, help="Let prune delete CRDs (and so every object of their kinds).")
+@click.option("--skip-invalid", is_flag=True,
+              help="Leave out objects the API server would refuse (listed) and apply the rest, instead of refusing "
+                   "the whole apply.")
 @output_option
 @click.pass_obj
 @global_options()
 def apply(opts: GlobalOptions, file: Path | None, overlays: tuple[Path, ...], dry_run: bool, concurrency: int,
           timeout: float, object_timeout: float, force_conflicts: bool, adopt: bool, prune: bool,
-          purge_crds: bool, output: str) -> None:
+          purge_crds: bool, skip_invalid: bool, output: str) -> None:
     """Apply the KfDef to the cluster: in dependency order, each object as soon as what it needs is healthy.
 
     Re-applying an unchanged KfDef writes nothing; a changed one writes only
     what changed and then prunes what is no longer rendered. Exit 0 only when
     every object is healthy.
     """
-    deployment = load(file, overlays)
+    deployment = load(file, overlays, skip_invalid=skip_invalid)
     if not dry_run:
         # every secret the KfDef asks for must be at hand before the first write (exit 2 naming each one)
         from kfctl.config import secret_values

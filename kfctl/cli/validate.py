@@ -79,9 +79,18 @@ def validate(file: Path | None, output: str) -> None:
     """Check a KfDef file and print the components it deploys, in dependency order.
 
     Nothing is changed, neither the file nor any cluster. All problems are
-    reported at once, each with its file, line and column (exit code 2).
+    reported at once, each with its file, line and column (exit code 2); the
+    KfDef is then rendered and every object checked for values the API server
+    would refuse, each named with its template or overlay (exit code 2).
     """
     path = file if file is not None else find_default_file()
     shown = str(file) if file is not None else path.name
     selection = validate_file(path, load_catalog(), display=shown)
+    # then render the catalog's components: every object is checked for what the API server would
+    # refuse (exit 2, named). Repo applications are not fetched here: they are checked when built.
+    from kfctl.render.fromkfdef import refuse_invalid, request_for
+    from kfctl.render.renderer import render
+
+    catalog = load_catalog().for_release(selection.release)
+    refuse_invalid(render(request_for(selection, catalog), catalog))
     (_json if output == "json" else _text)(selection, shown)

@@ -29,8 +29,10 @@ from typing import Any
 from kfctl.catalog import Catalog, load_catalog
 from kfctl.config import Selection, validate_file
 from kfctl.config.model import PLATFORM_PLUGINS
+from kfctl.errors import InputError
 from kfctl.kinds import BUILTIN
 from kfctl.render.model import Bundle, Rendering, RenderRequest, Resource, freeze, thaw
+from kfctl.render.admission import refusals
 from kfctl.render.renderer import render
 
 #: The folder beside a KfDef whose overlays apply automatically.
@@ -158,7 +160,8 @@ def _default_namespaces(bundles: list[Bundle]) -> list[Bundle]:
 
 
 def render_kfdef(path: str | Path, catalog: Catalog | None = None, *, overlays: Iterable[Path] = (),
-                 display: str | None = None, progress: bool = False) -> tuple[Selection, Rendering]:
+                 display: str | None = None, progress: bool = False,
+                 skip_invalid: bool = False) -> tuple[Selection, Rendering]:
     """Validate the KfDef at ``path`` and render it: its Selection and the Rendering.
 
     ``catalog`` may be any release's: the KfDef's ``spec.version`` picks the release
@@ -174,4 +177,23 @@ def render_kfdef(path: str | Path, catalog: Catalog | None = None, *, overlays: 
     extra = repo_bundles(selection, progress=progress)
     if extra:
         rendering = dataclasses.replace(rendering, bundles=rendering.bundles + extra)
-    return selection, rendering
+    return selection, refuse_invalid(rendering, skip=skip_invalid)
+
+
+def refuse_invalid(rendering: Rendering, *, skip: bool = False) -> Rendering:
+    """Refuse (InputError, exit 2, before any request) a rendering holding objects the API server would
+    refuse, naming each with its source; with ``skip``, leave them out and say so in ``skipped``."""
+    found = refusals(rendering.resources)
+    if not found:
+        return rendering
+    if not skip:
+        shown = [str(r) for r in found[:40]]
+        more = f"\n  ... and {len(found) - 40} more" if len(found) > 40 else ""
+        raise InputError(f"{len(found)} problems the API server would refuse, found before any change:\n  "
+                         + "\n  ".join(shown) + more,
+                         hint="fix the parameter, overlay or manifest named, or pass --skip-invalid to apply "
+                              "the rest and leave these objects out")
+    bad = {id(r.resource) for r in found}
+    bundles = tuple(dataclasses.replace(b, resources=tuple(r for r in b.resources if id(r) not in bad))
+                    for b in rendering.bundles)
+    return dataclasses.replace(rendering, bundles=bundles, skipped=tuple(str(r) for r in found))

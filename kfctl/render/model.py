@@ -134,6 +134,8 @@ class Rendering:
     patches: tuple[PatchUse, ...] = ()
     #: "component.parameter" (or "platform.parameter") still at a default marked x-kfctl-demo
     demo_defaults: tuple[str, ...] = ()
+    #: objects left out because the API server would refuse them (``--skip-invalid``), with why
+    skipped: tuple[str, ...] = ()
 
     @property
     def resources(self) -> tuple[Resource, ...]:

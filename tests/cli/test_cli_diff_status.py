@@ -100,8 +100,8 @@ def test_status_lists_objects_waiting_to_be_pruned_after_an_unhealthy_apply(runn
     (app / "overlays" / "extra.yaml").write_text(
         "resources:\n  - {apiVersion: v1, kind: ConfigMap, metadata: {name: extra}, data: {a: b}}\n")
     assert runner.invoke(cli, [*kc(sim_cluster), "apply", "-f", str(kfdef), "-o", "plain"]).exit_code == 0
-    (app / "overlays" / "extra.yaml").write_text(  # extra dropped, and a refused object added
-        "resources:\n  - {apiVersion: v1, kind: ConfigMap, metadata: {name: Bad_Name}, data: {a: b}}\n")
+    (app / "overlays" / "extra.yaml").write_text(  # extra dropped, and an object the server refuses added
+        "resources:\n  - {apiVersion: v1, kind: ConfigMap, metadata: {name: odd}, data: {a: 1}}\n")
     failed = runner.invoke(cli, [*kc(sim_cluster), "apply", "-f", str(kfdef), "-o", "plain"])
     assert failed.exit_code == 1
     assert "1 objects no longer rendered were not pruned" in failed.output and "ConfigMap/kubeflow/extra" in failed.output
