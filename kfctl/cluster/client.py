@@ -373,7 +373,7 @@ def probe(api_client: k8s_client.ApiClient, kc: kubeconfig_mod.KubeConfig) -> No
     """One ``GET /version`` with short timeouts; every way it can fail becomes a clear exit-2 error."""
     server = kc.server
     try:
-        response = k8s_client.VersionApi(api_client).get_code_with_http_info(
+        response: Any = k8s_client.VersionApi(api_client).get_code_with_http_info(
             _preload_content=False, _request_timeout=PROBE_TIMEOUT)
     except ApiException as exc:  # the client wraps TLS failures as status 0, and raises on an error status
         if exc.status:

@@ -33,7 +33,8 @@ from typing import Any
 
 import yaml
 from kubernetes.config.config_exception import ConfigException
-from kubernetes.config.kube_config import ConfigNode, KubeConfigLoader, parse_rfc3339
+from kubernetes.config.dateutil import parse_rfc3339
+from kubernetes.config.kube_config import ConfigNode, KubeConfigLoader
 
 from kfctl.cluster.errors import CredentialsError
 from kfctl.errors import ClusterConfigError
@@ -337,12 +338,13 @@ class _Loader(KubeConfigLoader):
         super().__init__(*args, **kwargs)
         self._kfctl = kubeconfig
 
-    def _load_from_exec_plugin(self) -> bool | None:  # type: ignore[override]
-        if "exec" not in self._user:
+    def _load_from_exec_plugin(self) -> bool | None:
+        user = self._user
+        if user is None or "exec" not in user:
             return None
         kc = self._kfctl
         base = os.path.dirname(os.path.abspath(kc.user_file)) if kc.user_file else None
-        status = run_exec_plugin(dict(self._user["exec"].value), user=kc.user_name, where=kc.describe(),
+        status = run_exec_plugin(dict(user["exec"].value), user=kc.user_name, where=kc.describe(),
                                  cluster=kc.cluster, cwd=base)
         if status.get("token"):
             self.token = f"Bearer {status['token']}"
