@@ -24,7 +24,8 @@ The rules, applied to the container as the kubelet builds it at each start:
   port is the sibling setting ending in ``PORT``/``port``
   (``OBJECTSTORECONFIG_PORT``, ``--db_port``);
 - any env value or flag value that is a URL (``http://seaweedfs.kubeflow:8333``)
-  names its host and port;
+  or holds a Go MySQL DSN (``user:pw@tcp(mysql:3306)/db``, model registry's
+  ``--embedmd-database-dsn``) names its host and port;
 - a host is a Service when it is one DNS label (``mysql``: the pod's
   namespace), ``<service>.<namespace>`` or ``<service>.<namespace>.svc[...]``;
   IP addresses, ``localhost`` and other names (``storage.googleapis.com``) are
@@ -54,6 +55,7 @@ Getter = Callable[[str, str, str, str], "dict[str, Any] | None"]
 _ENV_HOST = re.compile(r"^(?P<prefix>[A-Za-z0-9_]*_)HOST(?:_NAME)?$", re.IGNORECASE)
 _FLAG = re.compile(r"^--?(?P<name>[A-Za-z0-9_.-]+?)(?:=(?P<value>.*))?$", re.DOTALL)
 _FLAG_HOST = re.compile(r"^(?P<prefix>[A-Za-z0-9_.-]*[_.-])?host$", re.IGNORECASE)
+_DSN = re.compile(r"@tcp\((?P<host>[^:()]+)(?::(?P<port>\d+))?\)")
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://(?:[^/@]*@)?(?P<host>[^/:?#\[\]]+)(?::(?P<port>\d+))?")
 _REF = re.compile(r"\$\$|\$\((?P<name>[A-Za-z_][A-Za-z0-9_.-]*)\)")
 _LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
@@ -182,6 +184,8 @@ def dials(need: ServiceNeed, container: dict[str, Any], pod: dict[str, Any], get
             found.append((value, _port(env.get(m.group("prefix") + "PORT")), f"env {name}"))
         elif _URL.match(value):
             found.append((value, None, f"env {name}"))
+        elif dsn := _DSN.search(value):
+            found.append((dsn.group("host"), _port(dsn.group("port")), f"env {name}"))
     for name, value in flags.items():
         m = _FLAG_HOST.match(name)
         if m and value:
@@ -189,6 +193,8 @@ def dials(need: ServiceNeed, container: dict[str, Any], pod: dict[str, Any], get
             found.append((value, _port(flags.get(prefix + "port") or flags.get(prefix + "PORT")), f"arg --{name}"))
         elif _URL.match(value):
             found.append((value, None, f"arg --{name}"))
+        elif dsn := _DSN.search(value):
+            found.append((dsn.group("host"), _port(dsn.group("port")), f"arg --{name}"))
     for setting, default in need.defaults:
         given = env.get(setting) or flags.get(setting)
         if given:

@@ -86,6 +86,9 @@ def test_urls_name_services_but_outside_names_ips_and_unresolved_references_do_n
         ("kubeflow", "seaweedfs", 8333, "env S3_ENDPOINT_URL"),
         ("kubeflow", "ml-pipeline", None, "setting mlPipelineAPIServerName")]
     assert [(d.name, d.port) for d in dials(need, {}, a_pod(), store())] == [("ml-pipeline", 8888)]
+    dsn = {"args": ["--embedmd-database-dsn=root:pw@tcp(model-registry-db:3307)/metadb?charset=utf8mb4"]}
+    assert dials(need, dsn, a_pod(), store())[0] == Dial("kubeflow", "model-registry-db", 3307,
+                                                         "arg --embedmd-database-dsn")
     assert service_of("metadata-grpc-service.kubeflow.svc", "x") == ("kubeflow", "metadata-grpc-service")
     assert service_of("db.example.com", "x") is None
 
