@@ -98,6 +98,8 @@ def test_upstream_pipelines_on_seaweedfs_installs_with_its_dependencies_and_no_r
     env = {e["name"]: e.get("value") for e in api["spec"]["template"]["spec"]["containers"][0]["env"]}
     assert env["OBJECTSTORECONFIG_HOST"] == "seaweedfs.kubeflow"  # what the sim read, not a table of names
     assert all(o.state == "healthy" for o in result.outcomes if (o.ref.group, o.ref.kind) in WORKLOAD_KINDS)
+    _, again = apply(sim, kfdef(tmp_path / "kfdef", root, apps))
+    assert again.ok and again.writes == 0
 
 
 def test_upstream_example_installs_unchanged_on_the_realistic_sim(tmp_path, kube_sim):
