@@ -139,3 +139,38 @@ def test_an_api_server_configured_for_seaweedfs_waits_for_it_and_not_for_minio(b
     kube.wait(lambda: (c := condition(kube.core.read_namespaced_pod("ml-pipeline", "default"), "Ready"))
               and c.status == "True", timeout=5)
     assert status().restart_count == 0  # connected within its startup probe's 60 s
+
+
+def _rendered(release: str) -> list[dict[str, Any]]:
+    from kfctl.catalog import load_releases  # noqa: PLC0415 (only these tests render bundles)
+    from kfctl.render import RenderRequest, render  # noqa: PLC0415
+
+    catalog = load_releases().catalog(release)
+    request = RenderRequest(platform="generic", components=catalog.resolve(["pipelines"]).order)
+    return [dict(r.body) for r in render(request, catalog).resources]
+
+
+def _dialled_by_image(objs: list[dict[str, Any]]) -> dict[str, list[tuple[str, int | None]]]:
+    """What the sim reads from each tabulated container of a rendered bundle, as the kubelet would."""
+    get = store(*objs)
+    out = {}
+    for obj in objs:
+        if obj["kind"] != "Deployment":
+            continue
+        template = obj["spec"]["template"]
+        pod_ = {"metadata": {**template["metadata"], "name": obj["metadata"]["name"] + "-x",
+                             "namespace": obj["metadata"]["namespace"]}}
+        for c in template["spec"]["containers"]:
+            need = NEEDY.service_need(c["image"])
+            if need is not None:
+                out[c["image"].rsplit("/", 1)[-1].split(":")[0]] = [(d.name, d.port) for d in dials(need, c, pod_, get)]
+    return out
+
+
+def test_kfctls_26_03_bundle_dials_seaweedfs_and_1_10s_minio():
+    assert _dialled_by_image(_rendered("26.03")) == {
+        "kfp-api-server": [("seaweedfs", 9000), ("mysql", 3306)], "kfp-cache-server": [("mysql", 3306)],
+        "ml_metadata_store_server": [("mysql", 3306)], "kfp-metadata-writer": [("metadata-grpc-service", None)],
+        "kfp-persistence-agent": [("ml-pipeline", 8888)]}
+    old = _dialled_by_image(_rendered("1.10"))
+    assert old["kfp-api-server"] == [("mysql", 3306), ("minio-service", None)]
