@@ -137,7 +137,8 @@ def published(index: Index) -> Iterator[Edge]:
 
 #: Kubeflow workloads that exit while a service they need is down, so they crash-loop (with
 #: growing back-off, up to five minutes between restarts) when started too early. Upstream's
-#: install has no such ordering; these names are the same in upstream's manifests and ours.
+#: install has no such ordering; these names are the same in upstream's manifests and ours (1.10's
+#: object store is the Deployment minio, 26.03's seaweedfs; an entry naming no Deployment adds no edge).
 #: Each entry is (service's workload, why, together). A client that exits at once, or whose own
 #: retry window is not much longer than its server's start-up (a database initialising its data
 #: directory), waits for the server to be healthy. A client that retries for minutes and has no
@@ -146,7 +147,9 @@ def published(index: Index) -> Iterator[Edge]:
 #: two image pulls overlap instead of adding up.
 RUNTIME_DEPENDENCIES: dict[str, tuple[tuple[str, str, bool], ...]] = {
     "ml-pipeline": (("mysql", "the Pipelines API server exits until MySQL answers (its startup probe: 60 s)", False),
-                    ("minio", "the Pipelines API server exits until its object store answers", False)),
+                    ("minio", "the Pipelines API server exits until its object store answers", False),
+                    ("seaweedfs", "the Pipelines API server exits until its object store answers (26.03: "
+                     "SeaweedFS)", False)),
     "cache-server": (("mysql", "the cache server exits until MySQL answers (its liveness probe: 75 s)", False),),
     "metadata-grpc-deployment": (("mysql", "the ML Metadata server exits at once without MySQL", False),),
     "metadata-writer": (("metadata-grpc-deployment", "the metadata writer retries ML Metadata for 100 s, so it "

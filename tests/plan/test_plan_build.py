@@ -324,6 +324,13 @@ def test_known_kubeflow_runtime_dependencies_order_deployments():
         "Deployment/kubeflow/minio": "the Pipelines API server exits until its object store answers",
     }
     assert list(deps(plan, ObjectRef("apps", "Deployment", "kubeflow", "cache-server"))) == ["Deployment/kubeflow/mysql"]
+    # 26.03: the object store is SeaweedFS
+    plan_26 = build_plan([("pipelines", deployment(n)) for n in ("mysql", "seaweedfs", "ml-pipeline")])
+    assert deps(plan_26, ObjectRef("apps", "Deployment", "kubeflow", "ml-pipeline")) == {
+        "Deployment/kubeflow/mysql": "the Pipelines API server exits until MySQL answers (its startup probe: 60 s)",
+        "Deployment/kubeflow/seaweedfs": "the Pipelines API server exits until its object store answers (26.03: "
+                                         "SeaweedFS)",
+    }
     # MLMD exits at once without MySQL: it waits for MySQL to be healthy
     [mlmd] = plan.requires[ObjectRef("apps", "Deployment", "kubeflow", "metadata-grpc-deployment")]
     assert mlmd.dependency.name == "mysql" and not mlmd.applied_only

@@ -30,10 +30,11 @@ profile's delays:
    (exit 1 after ``crash_after`` s, ``restartCount`` growing; optionally
    recovering after N crashes).
 5. an application whose image has a ``ServiceNeed`` and that starts while
-   a needed Service is not serving (no ready endpoint whose pod's
-   application serves) tries again on its own schedule and connects at the
-   first try that finds it serving; it exits when it gives up or a probe
-   kills it first (:mod:`.needs`).
+   a Service it dials (read from its env, ConfigMap-sourced values and flags
+   at that start, :func:`.needs.dials`) is not serving (no ready endpoint
+   whose pod's application serves the dialled port) tries again on its own
+   schedule and connects at the first try that finds it serving; it exits
+   when it gives up or a probe kills it first (:mod:`.needs`).
 
 Every exit is restarted with the kubelet's back-off (:class:`.backoff.CrashBackoff`:
 at once, then 10 s doubling to 300 s, reset after 10 minutes).
@@ -95,6 +96,8 @@ class Container:
     tries: int = 0
     gives_up_at: float = 0.0
     killer: str = ""
+    #: the Services its application dials, read from its settings at the last start (needs.dials)
+    dials: list[Any] = field(default_factory=list)
     restarts: int = 0
     pulled: bool = False
     policy: str = "IfNotPresent"
@@ -361,15 +364,17 @@ class Kubelet:
             self._later(rule.crash_after, pod, run, c, "crash")
             return
         need = self.profile.service_need(c.image)
-        if need is not None and self._missing(need, pod):
+        # the application reads its settings at each start: the Services it dials come from them
+        c.dials = needs.dials(need, self._spec_of(pod, c), pod, self.b.runtime.get) if need is not None else []
+        if need is not None and self._missing(c):
             delay, c.killer = needs.exit_after(need, self._spec_of(pod, c))
             c.tries, c.gives_up_at = 0, self.b.runtime.clock.now() + delay
             self._try_later(pod, run, c)
             return
         self._later(self.profile.start_delay(c.image), pod, run, c, "ready")
 
-    def _missing(self, need: Any, pod: dict[str, Any]) -> list[str]:
-        return needs.unreachable(need, pod["metadata"]["namespace"], self.serving_addresses)
+    def _missing(self, c: Container) -> list[str]:
+        return needs.unreachable(c.dials, self.serving_addresses)
 
     def _try_later(self, pod: dict[str, Any], run: PodRun, c: Container) -> None:
         """The application's next connection attempt, or its giving up if that comes first."""
@@ -383,8 +388,7 @@ class Kubelet:
 
     def _on_retry(self, pod: dict[str, Any], run: PodRun, c: Container, _: str) -> None:
         c.tries += 1
-        need = self.profile.service_need(c.image)
-        if need is None or not self._missing(need, pod):  # connected
+        if not self._missing(c):  # connected
             self._later(self.profile.start_delay(c.image), pod, run, c, "ready")
             return
         self._try_later(pod, run, c)
@@ -434,8 +438,7 @@ class Kubelet:
 
     def _on_gave_up(self, pod: dict[str, Any], run: PodRun, c: Container, killer: str) -> None:
         """The retry window of an application started without a needed Service is over."""
-        need = self.profile.service_need(c.image)
-        missing = self._missing(need, pod) if need is not None else []
+        missing = self._missing(c)
         if not missing:  # the Service came up while the application was still retrying
             self._later(self.profile.start_delay(c.image), pod, run, c, "ready")
             return

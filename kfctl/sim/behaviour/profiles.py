@@ -32,8 +32,9 @@ Profiles:
       pull on a cloud node.
     - PVC bind ~5 s (dynamic provisioning of a cloud disk), certificate issue
       ~2 s, cainjector ~1 s, a cloud load balancer's address ~30 s.
-    - Applications that exit while a Service they need is unreachable
-      (:data:`KUBEFLOW_NEEDS`, sources next to each rule): the application
+    - Applications that exit while a Service they dial is unreachable
+      (:data:`KUBEFLOW_NEEDS`, sources next to each rule; the Services come
+      from the container's settings, :mod:`.needs`): the application
       tries again on its own schedule and connects once the Service serves;
       if its retry window ends first, or a startup/liveness probe kills it,
       it exits and is restarted with the kubelet's back-off
@@ -79,24 +80,29 @@ class ImageRule:
 
 @dataclass(frozen=True)
 class ServiceNeed:
-    """Containers of images matching ``patterns`` need ``services`` (in the pod's namespace) to start.
+    """How an application whose image matches ``patterns`` (fnmatch) behaves while a Service it dials is down.
 
-    A container started while one of them is not serving tries again
-    ``retry`` sim seconds later, each wait ``retry_factor`` times the last
-    (at most ``retry_max``), and connects at the first try that finds them
-    serving; it exits with code 1 after ``gives_up_after`` sim seconds, or
-    earlier when its startup or liveness probe kills it. Waits are the
-    applications' own, without their random jitter. ``source`` says where
-    the behaviour and the numbers come from.
+    *Which* Services it dials is not here: :func:`kfctl.sim.behaviour.needs.dials`
+    reads them from the container (env vars and flags naming a host or URL,
+    ConfigMap-sourced values, the Service's port). What cannot be read from
+    objects is: a container started while one of them is not serving tries
+    again ``retry`` sim seconds later, each wait ``retry_factor`` times the
+    last (at most ``retry_max``), and connects at the first try that finds
+    them serving; it exits with code 1 after ``gives_up_after`` sim seconds,
+    or earlier when its startup or liveness probe kills it. Waits are the
+    applications' own, without their random jitter. ``defaults`` are the
+    application's built-in addresses for settings the container leaves
+    unset: ``(setting, host[:port])``, the setting an env var or flag name.
+    ``source`` says where the behaviour and the numbers come from.
     """
 
     patterns: tuple[str, ...]
-    services: tuple[str, ...]
     gives_up_after: float
     source: str = ""
     retry: float = 1.0
     retry_factor: float = 1.0
     retry_max: float = 60.0
+    defaults: tuple[tuple[str, str], ...] = ()
 
     def matches(self, image: str) -> bool:
         return any(fnmatch.fnmatchcase(image, p) for p in self.patterns)
@@ -129,7 +135,7 @@ class Profile:
     init_run: float = 0.0
     job_run: float = 0.0
     images: tuple[ImageRule, ...] = ()
-    #: applications that exit while a Service they need has no ready endpoint (first match wins)
+    #: applications that exit while a Service they dial has no ready endpoint (first match wins)
     needs: tuple[ServiceNeed, ...] = ()
     crd_establish: float = 0.0
     pvc_bind: float = 0.0
@@ -219,36 +225,50 @@ def expected_ready_delay(spec: dict[str, Any], profile: Profile | None = None) -
     return total + slowest
 
 
-# -- applications that exit without their database (Kubeflow 1.10) --------------------------
+# -- applications that exit while a Service they dial is down (Kubeflow 1.10 and 26.03) ---------------
 
 #: cenkalti/backoff ``NewExponentialBackOff()`` defaults (KFP's Go services): 0.5 s, x1.5, at most 60 s
 _CENKALTI = {"retry": 0.5, "retry_factor": 1.5, "retry_max": 60.0}
 
-#: Image patterns cover our bundles (``ghcr.io/kubeflow/kfp-*:2.5.0``, manifests/pipelines) and
-#: upstream 1.10.2 (same names, kustomize ``newTag: 2.5.0``), plus the pre-2.1 ``gcr.io/ml-pipeline/*`` names.
+#: Image patterns cover our bundles (``ghcr.io/kubeflow/kfp-*:2.5.0`` in 1.10, ``:2.16.0`` in 26.03) and
+#: upstream's (same names), plus the pre-2.1 ``gcr.io/ml-pipeline/*`` names. The Services each one waits for
+#: are read from its container (:mod:`kfctl.sim.behaviour.needs`): KFP 2.5's API server reads
+#: ``DBCONFIG_MYSQLCONFIG_HOST=mysql`` from pipeline-install-config and, with ``OBJECTSTORECONFIG_HOST``
+#: unset, its built-in ``minio-service``; 2.16's sets ``OBJECTSTORECONFIG_HOST=seaweedfs.kubeflow``
+#: and ``OBJECTSTORECONFIG_PORT=9000``.
 KUBEFLOW_NEEDS: tuple[ServiceNeed, ...] = (
-    ServiceNeed(("*/kfp-api-server:*", "*/api-server:*"), ("mysql", "minio-service"), 360.0,
+    ServiceNeed(("*/kfp-api-server:*", "*/api-server:*"), 360.0,
                 "KFP apiserver retries its DB and object store with cenkalti/backoff for InitConnectionTimeout "
                 "(6m, backend/src/apiserver/config/config.json; initMysql/CreateMinioClientOrFatal); its "
                 "startupProbe (failureThreshold 12 x periodSeconds 5 = 60 s, upstream "
-                "ml-pipeline-apiserver-deployment.yaml) kills it first; kubeflow/pipelines#6121", **_CENKALTI),
-    ServiceNeed(("*/kfp-cache-server:*", "*/cache-server:*"), ("mysql",), 360.0,
+                "ml-pipeline-apiserver-deployment.yaml) kills it first; kubeflow/pipelines#6121. With "
+                "ObjectStoreConfig.Host unset it reads the service link MINIO_SERVICE_SERVICE_HOST of "
+                "minio-service (backend/src/apiserver/client_manager)", **_CENKALTI,
+                defaults=(("OBJECTSTORECONFIG_HOST", "minio-service"),)),
+    ServiceNeed(("*/kfp-cache-server:*", "*/cache-server:*"), 360.0,
                 "KFP cache server: same initMysql retry (cenkalti/backoff, initConnectionTimeout 6m, "
                 "backend/src/cache/server); its livenessProbe (tcpSocket, 15 s + 3 x 20 s) kills it while it "
-                "is not listening", **_CENKALTI),
-    ServiceNeed(("*ml_metadata_store_server*",), ("mysql",), 1.0,
+                "is not listening; --db_host defaults to mysql (backend/src/cache/main.go)", **_CENKALTI,
+                defaults=(("db_host", "mysql"),)),
+    ServiceNeed(("*ml_metadata_store_server*",), 1.0,
                 "MLMD store server CHECK-fails at once when mysql_real_connect fails "
                 "(\"Can't connect to MySQL server on 'mysql'\": kubeflow/pipelines#3794, #12086)"),
-    ServiceNeed(("*/kfp-metadata-writer:*", "*/metadata-writer:*"), ("metadata-grpc-service",), 100.0,
+    ServiceNeed(("*/kfp-metadata-writer:*", "*/metadata-writer:*"), 100.0,
                 "metadata_helpers.connect_to_mlmd(): 100 attempts 1 s apart, then RuntimeError "
-                "(kubeflow/pipelines backend/metadata_writer); kubeflow/pipelines#6121", retry=1.0),
-    ServiceNeed(("*/kfp-persistence-agent:*", "*/persistenceagent:*"), ("ml-pipeline",), 120.0,
+                "(kubeflow/pipelines backend/metadata_writer); kubeflow/pipelines#6121; the address is "
+                "METADATA_GRPC_SERVICE_SERVICE_HOST, default metadata-grpc-service", retry=1.0,
+                defaults=(("METADATA_GRPC_SERVICE_SERVICE_HOST", "metadata-grpc-service"),)),
+    ServiceNeed(("*/kfp-persistence-agent:*", "*/persistenceagent:*"), 120.0,
                 "persistence agent: util.WaitForAPIAvailable polls the API's /healthz with cenkalti/backoff for "
                 "its initializeTimeout flag (default 2*time.Minute, backend/src/agent/persistence/main.go), "
-                "then log.Fatalf", **_CENKALTI),
-    ServiceNeed(("*katib-db-manager*",), ("katib-mysql",), 60.0,
+                "then log.Fatalf; the API is its --mlPipelineAPIServerName flag, default ml-pipeline (port "
+                "8888)", **_CENKALTI,
+                defaults=(("mlPipelineAPIServerName", "ml-pipeline:8888"),)),
+    ServiceNeed(("*katib-db-manager*",), 60.0,
                 "katib common.OpenSQLConn pings on a 5 s ticker (connectInterval) until connectTimeout (60 s, "
-                "cmd/db-manager connect-timeout flag) and the db-manager exits \"DB open failed\"", retry=5.0),
+                "cmd/db-manager connect-timeout flag) and the db-manager exits \"DB open failed\"; the host is "
+                "KATIB_MYSQL_DB_HOST, default katib-mysql (pkg/db/v1beta1/common)", retry=5.0,
+                defaults=(("KATIB_MYSQL_DB_HOST", "katib-mysql"),)),
 )
 
 

@@ -49,17 +49,19 @@ def test_kubelet_restart_backoff_immediate_then_10s_doubling_to_300s_reset_after
 def test_needs_cover_our_and_upstream_image_names_and_the_probe_that_kills_first() -> None:
     by_image = {image: next((n for n in KUBEFLOW_NEEDS if n.matches(image)), None) for image in (
         "ghcr.io/kubeflow/kfp-api-server:2.5.0", "gcr.io/ml-pipeline/api-server:2.0.5",
-        "ghcr.io/kubeflow/kfp-cache-server:2.5.0", "gcr.io/tfx-oss-public/ml_metadata_store_server:1.14.0",
-        "ghcr.io/kubeflow/kfp-metadata-writer:2.5.0", "ghcr.io/kubeflow/kfp-persistence-agent:2.5.0",
-        "ghcr.io/kubeflow/katib/katib-db-manager:v0.18.0", "ghcr.io/kubeflow/kfp-frontend:2.5.0")}
-    assert [n.services if n else None for n in by_image.values()] == [
-        ("mysql", "minio-service"), ("mysql", "minio-service"), ("mysql",), ("mysql",),
-        ("metadata-grpc-service",), ("ml-pipeline",), ("katib-mysql",), None]
+        "ghcr.io/kubeflow/kfp-api-server:2.16.0", "ghcr.io/kubeflow/kfp-cache-server:2.16.0",
+        "gcr.io/tfx-oss-public/ml_metadata_store_server:1.14.0", "ghcr.io/kubeflow/kfp-metadata-writer:2.16.0",
+        "ghcr.io/kubeflow/kfp-persistence-agent:2.5.0", "ghcr.io/kubeflow/katib/katib-db-manager:v0.19.0",
+        "ghcr.io/kubeflow/kfp-frontend:2.5.0")}
+    assert [n.patterns[0] if n else None for n in by_image.values()] == [
+        "*/kfp-api-server:*", "*/kfp-api-server:*", "*/kfp-api-server:*", "*/kfp-cache-server:*",
+        "*ml_metadata_store_server*", "*/kfp-metadata-writer:*", "*/kfp-persistence-agent:*", "*katib-db-manager*",
+        None]
     api = by_image["ghcr.io/kubeflow/kfp-api-server:2.5.0"]
     assert exit_after(api, {"startupProbe": {"periodSeconds": 5, "failureThreshold": 12}}) == (60.0, "startup")
     assert exit_after(api, {"livenessProbe": {"initialDelaySeconds": 3, "periodSeconds": 5}}) == (18.0, "liveness")
     assert exit_after(api, {}) == (360.0, "")
-    katib = by_image["ghcr.io/kubeflow/katib/katib-db-manager:v0.18.0"]
+    katib = by_image["ghcr.io/kubeflow/katib/katib-db-manager:v0.19.0"]
     assert exit_after(katib, {"livenessProbe": {"initialDelaySeconds": 10, "periodSeconds": 60,
                                                 "failureThreshold": 5}}) == (60.0, "")
 

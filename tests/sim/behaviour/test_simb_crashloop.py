@@ -14,6 +14,15 @@ API_SERVER = "ghcr.io/kubeflow/kfp-api-server:2.5.0"
 #: our bundle's (and upstream's) startupProbe: 12 failures 5 s apart kill the container after 60 s
 STARTUP = {"exec": {"command": ["wget", "-q", "-O", "-", "http://localhost:8888/apis/v1beta1/healthz"]},
            "periodSeconds": 5, "timeoutSeconds": 2, "failureThreshold": 12}
+#: KFP 2.5's API server as 1.10 configures it: the database host from pipeline-install-config, the object
+#: store left to its built-in default (minio-service)
+API_1_10 = {"startupProbe": STARTUP, "env": [
+    {"name": "DBCONFIG_MYSQLCONFIG_HOST", "valueFrom": {"configMapKeyRef": {"name": "pipeline-install-config",
+                                                                           "key": "mysqlHost"}}},
+    {"name": "DBCONFIG_MYSQLCONFIG_PORT", "value": "3306"}]}
+INSTALL_CONFIG = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "pipeline-install-config",
+                                                                        "namespace": "default"},
+                  "data": {"mysqlHost": "mysql"}}
 
 
 def _backend(kube, name: str) -> None:
@@ -42,7 +51,7 @@ def _main_status(kube, name: str):
 def test_api_server_started_before_mysql_crash_loops_and_is_ready_at_the_first_restart_after(behaving) -> None:
     kube = behaving(profile=NEEDY)
     _backend(kube, "minio-service")
-    kube.create(pod("ml-pipeline", image=API_SERVER, container={"startupProbe": STARTUP}))
+    kube.create(INSTALL_CONFIG, pod("ml-pipeline", image=API_SERVER, container=API_1_10))
     restarts: dict[int, tuple[float, float]] = {}  # restartCount -> (previous exit, this start) in sim seconds
 
     def observe() -> int:
@@ -80,7 +89,7 @@ def test_api_server_started_after_its_services_are_ready_never_restarts(behaving
     kube = behaving(profile=NEEDY)
     _backend(kube, "minio-service")
     _backend(kube, "mysql")
-    kube.create(pod("ml-pipeline", image=API_SERVER, container={"startupProbe": STARTUP}))
+    kube.create(INSTALL_CONFIG, pod("ml-pipeline", image=API_SERVER, container=API_1_10))
     kube.wait(lambda: _main_status(kube, "ml-pipeline").ready)
     time.sleep(1.0)  # 100 sim s: past the 60 s a crash would have taken
     s = _main_status(kube, "ml-pipeline")
