@@ -107,11 +107,11 @@ def plan_rendering(rendering: Rendering, deps: Mapping[str, Iterable[str]]) -> P
 
 
 def load_deployment(path: Path, *, overlays: tuple[Path, ...] = (), display: str | None = None,
-                    catalog: Catalog | None = None) -> Deployment:
+                    catalog: Catalog | None = None, offline: bool = False) -> Deployment:
     """Validate, render and plan a KfDef file (InputError, exit 2, on any problem)."""
     catalog = catalog or load_catalog()
     selection, rendering = render_kfdef(path, catalog, overlays=overlays, display=display,
-                                        progress=sys.stderr.isatty())
+                                        progress=sys.stderr.isatty(), offline=offline)
     plan = plan_rendering(rendering, component_dependencies(selection, catalog))
     text = json.dumps([r.to_dict() for r in rendering.resources], sort_keys=True, separators=(",", ":"))
     digest = hashlib.sha256(text.encode()).hexdigest()[:16]

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from kfctl.cli.generate import kfdef_option, overlay_option
+from kfctl.cli.generate import kfdef_option, offline_option, overlay_option
 from kfctl.cli.main import GlobalOptions
 from kfctl.cli.output import make_sink
 from kfctl.config import find_default_file
@@ -47,11 +47,12 @@ output_option = click.option(
     show_default=True, help="live: a progress table (a TTY); plain: timestamped lines; json: one event per line.")
 
 
-def load(file: Path | None, overlays: tuple[Path, ...]):
+def load(file: Path | None, overlays: tuple[Path, ...], offline: bool = False):
     from kfctl.deploy import load_deployment
 
     path = file if file is not None else find_default_file()
-    deployment = load_deployment(path, overlays=overlays, display=str(file) if file is not None else path.name)
+    deployment = load_deployment(path, overlays=overlays, display=str(file) if file is not None else path.name,
+                                 offline=offline)
     for warning in deployment.selection.warnings:
         click.echo(f"warning: {warning}", err=True)
     return deployment
@@ -77,17 +78,18 @@ def print_problems(result) -> None:
               help="Delete objects this deployment owned before and no longer renders (after the new set is healthy).")
 @click.option("--purge-crds", is_flag=True, help="Let prune delete CRDs (and so every object of their kinds).")
 @output_option
+@offline_option
 @click.pass_obj
 def apply(opts: GlobalOptions, file: Path | None, overlays: tuple[Path, ...], dry_run: bool, concurrency: int,
           timeout: float, object_timeout: float, force_conflicts: bool, adopt: bool, prune: bool,
-          purge_crds: bool, output: str) -> None:
+          purge_crds: bool, output: str, offline: bool) -> None:
     """Apply the KfDef to the cluster: in dependency order, each object as soon as what it needs is healthy.
 
     Re-applying an unchanged KfDef writes nothing; a changed one writes only
     what changed and then prunes what is no longer rendered. Exit 0 only when
     every object is healthy.
     """
-    deployment = load(file, overlays)
+    deployment = load(file, overlays, offline)
     if dry_run:
         click.echo(f"Plan for {deployment.name}: {len(deployment.plan)} objects, "
                    f"{len(deployment.plan.edges)} dependencies (nothing is changed)")
