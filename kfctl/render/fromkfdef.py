@@ -96,7 +96,7 @@ def repo_bundles(selection: Selection, *, progress: bool = False, offline: bool 
     from kfctl.repos import build_application, fetch_repo, find_kustomize
     from kfctl.repos.lock import lock_path, read_lock, write_lock
     from kfctl.repos.mirrors import load_mirrors
-    from kfctl.repos.remotes import NotCached, Remotes
+    from kfctl.repos.remotes import NotCached, RemoteProblems, Remotes
 
     source = selection.kfdef.source
     lock_file = lock_path(source) if source is not None else None
@@ -105,17 +105,20 @@ def repo_bundles(selection: Selection, *, progress: bool = False, offline: bool 
                       offline=offline, progress=progress, lock_file=lock_file)
     kustomize = find_kustomize()
     roots: dict[str, Path] = {}
-    missing: list[str] = []
+    problems: list[RemoteProblems] = []
     built: list[tuple[Any, list[dict[str, Any]]]] = []
     for app in selection.repo_applications:
         try:
             if app.repo.name not in roots:
                 roots[app.repo.name] = fetch_repo(app.repo, progress=progress, offline=offline, mirrors=mirrors)
             built.append((app, _cached_build(app, roots[app.repo.name], kustomize, build_application, remotes)))
-        except NotCached as exc:  # --offline: go on, so that one error names every URL missing
-            missing.extend(item if not exc.label else f"{item} [{exc.label}]" for item in exc.items)
-    if missing:
-        raise NotCached(list(dict.fromkeys(missing)))
+        except RemoteProblems as exc:  # go on, so that one error names every URL missing or failing
+            problems.append(exc)
+    offline_problems = [p for p in problems if isinstance(p, NotCached)]
+    if offline_problems:
+        raise offline_problems[0].merged(offline_problems)
+    if problems:
+        raise problems[0].merged(problems)
     if lock_file is not None and (remotes.used or remotes.locked):
         write_lock(lock_file, remotes.used, selection.kfdef.name)
     bundles = []

@@ -50,19 +50,23 @@ def _environ() -> dict[str, str]:
     return env
 
 
+def _verb(args: list[str]) -> str:
+    return next((a for i, a in enumerate(args) if not a.startswith("-") and (i == 0 or args[i - 1] != "-c")), "")
+
+
 def _run(git: str, args: list[str], *, what: str, cwd: Path, stdout: int | None = None) -> str:
     try:
         done = subprocess.run([git, *args], cwd=cwd, env=_environ(), stdin=subprocess.DEVNULL,
                               stdout=stdout if stdout is not None else subprocess.PIPE, stderr=subprocess.PIPE,
                               timeout=TIMEOUT)
     except subprocess.TimeoutExpired as exc:
-        raise FetchError(f"{what}: git {args[0]} did not finish within {TIMEOUT:g}s") from exc
+        raise FetchError(f"{what}: git {_verb(args)} did not finish within {TIMEOUT:g}s") from exc
     except OSError as exc:
         raise FetchError(f"{what}: cannot run {git}: {exc.strerror or exc}",
                          hint="install git, or set KFCTL_GIT to the git binary") from exc
     if done.returncode != 0:
         text = done.stderr.decode("utf-8", "replace").strip()
-        raise FetchError(f"{what}: git {args[0]} failed: {text or f'exit code {done.returncode}'}")
+        raise FetchError(f"{what}: git {_verb(args)} failed: {text or f'exit code {done.returncode}'}")
     return (done.stdout or b"").decode("utf-8", "replace").strip() if stdout is None else ""
 
 

@@ -56,16 +56,35 @@ _MIRROR_HINT = ("check the network and the URL, or map it to a reachable mirror 
                 "beside the KfDef)")
 
 
-class NotCached(RepoError):
-    """``--offline`` and something the build needs is not in the cache; ``items`` names each one."""
+class RemoteProblems(RepoError):
+    """Several remote resources failed the same way; ``items`` names each one, so they can be merged."""
 
-    def __init__(self, items: list[str], *, label: str = "") -> None:
+    def __init__(self, items: list[str], *, label: str = "", hint: str | None = None) -> None:
         self.items = list(items)
         self.label = label
-        count = len(self.items)
-        head = (f"{label}: " if label else "") + (
-            f"--offline, and {count} URL{'s are' if count != 1 else ' is'} not in kfctl's cache:")
-        super().__init__(head + "".join(f"\n  - {item}" for item in self.items), hint=OFFLINE_HINT)
+        super().__init__((f"{label}: " if label else "") + self.headline(len(self.items)) + ":"
+                         + "".join(f"\n  - {item}" for item in self.items), hint=hint)
+
+    @staticmethod
+    def headline(count: int) -> str:
+        return f"{count} remote resource{'s' if count != 1 else ''} could not be fetched"
+
+    def merged(self, others: list[RemoteProblems]) -> RemoteProblems:
+        """One error of this kind naming the items of all of ``others`` (each with its application)."""
+        items = [item if not other.label else f"{item} [{other.label}]" for other in others for item in other.items]
+        hints = "; ".join(dict.fromkeys(o.hint for o in others if o.hint))
+        return type(self)(list(dict.fromkeys(items)), hint=hints or None)
+
+
+class NotCached(RemoteProblems):
+    """``--offline`` and something the build needs is not in the cache; ``items`` names each one."""
+
+    def __init__(self, items: list[str], *, label: str = "", hint: str | None = None) -> None:
+        super().__init__(items, label=label, hint=OFFLINE_HINT)
+
+    @staticmethod
+    def headline(count: int) -> str:
+        return f"--offline, and {count} URL{'s are' if count != 1 else ' is'} not in kfctl's cache"
 
 
 def file_sha256(path: Path) -> str:
@@ -266,7 +285,7 @@ class Remotes:
         work = self._workspace()
         try:
             got_commit, tar = gitcli.fetch_tree(source, remote.ref, work,
-                                                what=_via(remote.url, remote.repo if source == remote.repo else source))
+                                                what=_via(remote.url, remote.url if source == remote.repo else source))
             if pin is not None and pin.commit and got_commit != pin.commit:
                 raise RepoError(f"{remote.url}: {remote.ref or 'HEAD'} of {source} is now commit {got_commit}, "
                                 f"not the {pin.commit} that {self._lock_name()} pins",
@@ -351,10 +370,8 @@ class Remotes:
         if missing:
             raise NotCached(list(missing.values()), label=label)
         if failures:
-            count = len(failures)
-            raise RepoError(f"{label}: {count} remote resource{'s' if count != 1 else ''} could not be fetched:"
-                            + "".join(f"\n  - {f}" for f in failures.values()),
-                            hint="; ".join(dict.fromkeys(h for h in hints if h)) or None)
+            raise RemoteProblems(list(failures.values()), label=label,
+                                 hint="; ".join(dict.fromkeys(h for h in hints if h)) or None)
         for url, got in fetched.items():
             self.used[url] = got.pin
         prepared = Prepared(root, uses, fetched)
