@@ -32,12 +32,14 @@ import os
 import shutil
 import stat
 import tempfile
+import urllib.parse
+import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from kfctl.repos import git as gitcli
-from kfctl.repos.download import download
+from kfctl.repos.download import Downloaded, download
 from kfctl.repos.errors import FetchError, RepoError
 from kfctl.repos.extract import check_links, extract
 from kfctl.repos.lock import Pin
@@ -255,8 +257,16 @@ class Remotes:
         source = self.mirrors.rewrite(remote.url)
         work = self._workspace()
         try:
-            got = download(source, work / "file", label=_via(remote.url, source),
-                           settings=self.settings, progress=self.progress)
+            if source.startswith("file://"):  # a mirror on local disk (an air-gapped install's copy)
+                local = Path(urllib.request.url2pathname(urllib.parse.urlsplit(source).path))
+                try:
+                    shutil.copyfile(local, work / "file")
+                except OSError as exc:
+                    raise FetchError(f"{_via(remote.url, source)}: cannot read {local}: {exc.strerror or exc}") from exc
+                got = Downloaded(file_sha256(work / "file"), (work / "file").stat().st_size)
+            else:
+                got = download(source, work / "file", label=_via(remote.url, source),
+                               settings=self.settings, progress=self.progress)
             if pin is not None and got.sha256 != pin.sha256:
                 raise RepoError(f"{remote.url}: sha256 {got.sha256} of what {source} serves is not the "
                                 f"{pin.sha256} that {self._lock_name()} pins",

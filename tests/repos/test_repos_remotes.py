@@ -215,3 +215,15 @@ def test_pins_are_what_the_lock_records(world, tmp_path, kustomize):
     pin = first.used[WIDGETS]
     assert isinstance(pin, Pin) and pin.as_dict()["commit"] == server.commits["widgets"]
     assert pin.sha256 == tree_sha256(tmp_path / "cache" / "remote" / "git" / pin.commit)
+
+
+def test_a_file_mirror_on_local_disk(world, tmp_path, kustomize):
+    """An air-gapped copy: git repositories and files mirrored as file:// paths, no server at all."""
+    repo, server, content = world
+    server.stop()
+    (server.git_root / "example" / "widgets" / "releases" / "download" / "v1").mkdir(parents=True)
+    shutil.copy(content / "extra.yaml", server.git_root / "example" / "widgets" / "releases" / "download" / "v1")
+    r = Remotes(cache_dir=tmp_path / "cache", mirrors=Mirrors({"https://github.com/": server.git_root.as_uri() + "/"}),
+                settings=QUICK)
+    assert names(build(repo, r, kustomize)) == EXPECTED
+    assert r.used[WIDGETS].commit == server.commits["widgets"]
