@@ -4,7 +4,10 @@ The tarballs in ``shared/upstream`` are served over loopback HTTP (so the real
 download path runs, with sha256 checked). ``common/user-namespace`` is left out
 of the per-part KfDefs: kustomize 5.8 leaves its Profile named
 ``$(profile-name)``, which a real API server refuses too; the single-application
-KfDef keeps it and shows that refusal is the only failure.
+KfDef keeps it and shows that refusal is the only failure. 26.03 fixed that
+defect; its example names remote resources (argo over git, JobSet's release
+file), served here on loopback from ``shared/upstream/remote`` through a
+``mirrors.yaml`` beside the KfDef, and installs as one application.
 """
 
 from __future__ import annotations
