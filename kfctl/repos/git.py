@@ -12,8 +12,10 @@ commands run, in a private bare repository that is thrown away::
 
 ``REF`` is a tag, a branch or a full commit id (the server must allow
 fetching a commit by id, as GitHub does); no ref means the remote's HEAD.
-Prompts are disabled, so a URL that asks for a password fails instead of
-hanging; hooks and the user's templates are not used.
+Prompts are disabled (``GIT_TERMINAL_PROMPT=0``, ssh in batch mode unless
+``GIT_SSH_COMMAND`` is set), so a URL that asks for a password fails instead of
+hanging; the user's git configuration (proxies, CA bundles, credential helpers,
+``url.<base>.insteadOf``) applies; hooks and templates are not used.
 """
 
 from __future__ import annotations
@@ -42,9 +44,9 @@ def find_git() -> str:
 
 def _environ() -> dict[str, str]:
     env = dict(os.environ)
-    env.update({"GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "true", "SSH_ASKPASS": "true",
-                "GIT_SSH_COMMAND": env.get("GIT_SSH_COMMAND", "ssh -o BatchMode=yes"),
-                "GIT_CONFIG_NOSYSTEM": "1", "LC_ALL": "C"})
+    env.update({"GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"})
+    if "GIT_SSH_COMMAND" not in env and "GIT_SSH" not in env:
+        env["GIT_SSH_COMMAND"] = "ssh -o BatchMode=yes"  # no password or host-key prompt to hang on
     for name in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY"):
         env.pop(name, None)
     return env
