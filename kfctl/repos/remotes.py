@@ -210,10 +210,11 @@ class Remotes:
     progress: bool = False
     #: where the lock file is (for messages)
     lock_file: Path | None = None
-    used: dict[str, Pin] = field(default_factory=dict)
-    _commits: dict[tuple[str, str], str] = field(default_factory=dict)
-    _digests: dict[Path, str] = field(default_factory=dict)
-    _prepared: dict[tuple[Path, tuple[Path, ...]], Prepared] = field(default_factory=dict)
+    #: the pins of every remote resource the builds so far reached
+    used: dict[str, Pin] = field(default_factory=dict, init=False)
+    _commits: dict[tuple[str, str], str] = field(default_factory=dict, init=False, repr=False)
+    _digests: dict[Path, str] = field(default_factory=dict, init=False, repr=False)
+    _prepared: dict[tuple[Path, tuple[Path, ...]], Prepared] = field(default_factory=dict, init=False, repr=False)
 
     # -- cache -----------------------------------------------------------------------------------------
 
