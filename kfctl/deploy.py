@@ -108,12 +108,12 @@ def plan_rendering(rendering: Rendering, deps: Mapping[str, Iterable[str]]) -> P
 
 
 def load_deployment(path: Path, *, overlays: tuple[Path, ...] = (), display: str | None = None,
-                    catalog: Catalog | None = None, skip_invalid: bool = False) -> Deployment:
+                    catalog: Catalog | None = None, offline: bool = False, skip_invalid: bool = False) -> Deployment:
     """Validate, render and plan a KfDef file (InputError, exit 2, on any problem, also an object the
-    API server would refuse; ``skip_invalid`` leaves those out instead)."""
+    API server would refuse; ``skip_invalid`` leaves those out instead; ``offline``: repos from the cache only)."""
     catalog = catalog or load_catalog()
     selection, rendering = render_kfdef(path, catalog, overlays=overlays, display=display,
-                                        progress=sys.stderr.isatty(), skip_invalid=skip_invalid)
+                                        progress=sys.stderr.isatty(), offline=offline, skip_invalid=skip_invalid)
     catalog = catalog.for_release(selection.release or None)  # the release spec.version selected
     plan = plan_rendering(rendering, component_dependencies(selection, catalog))
     text = json.dumps([r.to_dict() for r in rendering.resources], sort_keys=True, separators=(",", ":"))

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from kfctl.cli.generate import kfdef_option, overlay_option
+from kfctl.cli.generate import kfdef_option, offline_option, overlay_option
 from kfctl.cli.main import GlobalOptions, global_options
 from kfctl.cli.output import make_sink, root_cause
 from kfctl.config import find_default_file
@@ -48,12 +48,12 @@ output_option = click.option(
     show_default=True, help="live: a progress table (a TTY); plain: timestamped lines; json: one event per line.")
 
 
-def load(file: Path | None, overlays: tuple[Path, ...], *, skip_invalid: bool = False):
+def load(file: Path | None, overlays: tuple[Path, ...], offline: bool = False, *, skip_invalid: bool = False):
     from kfctl.deploy import load_deployment
 
     path = file if file is not None else find_default_file()
     deployment = load_deployment(path, overlays=overlays, display=str(file) if file is not None else path.name,
-                                 skip_invalid=skip_invalid)
+                                 offline=offline, skip_invalid=skip_invalid)
     for warning in deployment.selection.warnings:
         click.echo(f"warning: {warning}", err=True)
     for skipped in deployment.rendering.skipped:
@@ -97,18 +97,19 @@ def print_problems(result, verbose: int = 0) -> None:
               help="Leave out objects the API server would refuse (listed) and apply the rest, instead of refusing "
                    "the whole apply.")
 @output_option
+@offline_option
 @click.pass_obj
 @global_options()
 def apply(opts: GlobalOptions, file: Path | None, overlays: tuple[Path, ...], dry_run: bool, concurrency: int,
           timeout: float, object_timeout: float, force_conflicts: bool, adopt: bool, prune: bool,
-          purge_crds: bool, skip_invalid: bool, output: str) -> None:
+          purge_crds: bool, skip_invalid: bool, output: str, offline: bool) -> None:
     """Apply the KfDef to the cluster: in dependency order, each object as soon as what it needs is healthy.
 
     Re-applying an unchanged KfDef writes nothing; a changed one writes only
     what changed and then prunes what is no longer rendered. Exit 0 only when
     every object is healthy.
     """
-    deployment = load(file, overlays, skip_invalid=skip_invalid)
+    deployment = load(file, overlays, offline, skip_invalid=skip_invalid)
     if not dry_run:
         # every secret the KfDef asks for must be at hand before the first write (exit 2 naming each one)
         from kfctl.config import secret_values

@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from kfctl.cli.apply import load
-from kfctl.cli.generate import kfdef_option, overlay_option
+from kfctl.cli.generate import kfdef_option, offline_option, overlay_option
 from kfctl.cli.main import GlobalOptions, global_options
 from kfctl.errors import EXIT_CHANGES
 
@@ -20,14 +20,16 @@ from kfctl.errors import EXIT_CHANGES
 @overlay_option
 @click.option("--purge-crds", is_flag=True, help="Show CRDs that prune would delete with --purge-crds.")
 @click.option("-q", "--quiet", is_flag=True, help="Only the summary line per object, no diffs.")
+@offline_option
 @click.pass_obj
 @global_options()
-def diff(opts: GlobalOptions, file: Path | None, overlays: tuple[Path, ...], purge_crds: bool, quiet: bool) -> None:
+def diff(opts: GlobalOptions, file: Path | None, overlays: tuple[Path, ...], purge_crds: bool, quiet: bool,
+         offline: bool) -> None:
     """Show what `kfctl apply` would change (server-side dry run; Secret values masked).
 
     Exit 0 when nothing would change, 3 when changes are pending.
     """
-    deployment = load(file, overlays)
+    deployment = load(file, overlays, offline)
     from kfctl.cluster import connect
     from kfctl.engine.retry import Retrying
     from kfctl.engine.diff import compute

@@ -36,12 +36,18 @@ overlay_option = click.option(
     help="A folder of your own overlays, applied after the platform's and after overlays/ beside "
          "the KfDef (repeatable).")
 
+offline_option = click.option(
+    "--offline", is_flag=True, envvar="KFCTL_OFFLINE",
+    help="Download nothing: repos and their remote resources must be in kfctl's cache (pinned by the lock file "
+         "beside the KfDef); every one that is not is named, exit 2. Also $KFCTL_OFFLINE=1.")
 
-def load(file: Path | None, overlays: tuple[Path, ...]) -> tuple[Path, Selection, Rendering]:
+
+def load(file: Path | None, overlays: tuple[Path, ...], offline: bool = False) -> tuple[Path, Selection, Rendering]:
     """Find, validate and render the KfDef; warnings go to stderr."""
     path = file if file is not None else find_default_file()
     shown = str(file) if file is not None else path.name
-    selection, rendering = render_kfdef(path, overlays=overlays, display=shown, progress=sys.stderr.isatty())
+    selection, rendering = render_kfdef(path, overlays=overlays, display=shown, progress=sys.stderr.isatty(),
+                                        offline=offline)
     for warning in selection.warnings:
         click.echo(f"warning: {warning}", err=True)
     for name in rendering.demo_defaults:
@@ -55,15 +61,17 @@ def load(file: Path | None, overlays: tuple[Path, ...]) -> tuple[Path, Selection
 @click.option("-o", "--output", "output", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
               help="Folder to write (default: kustomize/ beside the KfDef).")
 @overlay_option
+@offline_option
 @global_options()
-def generate(what: str | None, file: Path | None, output: Path | None, overlays: tuple[Path, ...]) -> None:
+def generate(what: str | None, file: Path | None, output: Path | None, overlays: tuple[Path, ...],
+             offline: bool) -> None:
     """Render the KfDef into a kustomize folder for `kubectl apply -k` or GitOps.
 
     Rerunning with an unchanged KfDef leaves every file byte-identical; a
     changed KfDef is always regenerated, and files of components no longer
     selected are removed (only files kfctl wrote).
     """
-    path, _selection, rendering = load(file, overlays)
+    path, _selection, rendering = load(file, overlays, offline)
     if what == "platform":
         click.echo("note: `generate platform` writes the whole tree: platform settings are overlays "
                    "inside the manifests since kfctl 1.0", err=True)

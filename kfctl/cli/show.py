@@ -15,7 +15,7 @@ import click
 
 from kfctl.cli.main import global_options
 from kfctl.catalog import Catalog
-from kfctl.cli.generate import kfdef_option, load, overlay_option
+from kfctl.cli.generate import kfdef_option, load, offline_option, overlay_option
 from kfctl.errors import InputError
 from kfctl.render import to_yaml
 
@@ -26,10 +26,11 @@ from kfctl.render import to_yaml
               help="Show only this component's objects (repeatable; `platform` and `user` name the "
                    "objects that overlays add outside any component).")
 @overlay_option
+@offline_option
 @global_options()
-def show(file: Path | None, components: tuple[str, ...], overlays: tuple[Path, ...]) -> None:
+def show(file: Path | None, components: tuple[str, ...], overlays: tuple[Path, ...], offline: bool) -> None:
     """Print the rendered Kubernetes objects of a KfDef as YAML."""
-    _path, _selection, rendering = load(file, overlays)
+    _path, _selection, rendering = load(file, overlays, offline)
     present = [b.component for b in rendering.bundles]
     for name in components:
         if name not in present:

@@ -81,25 +81,51 @@ def request_for(selection: Selection, catalog: Catalog, *, overlays: Iterable[Pa
     )
 
 
-def repo_bundles(selection: Selection, *, progress: bool = False) -> tuple[Bundle, ...]:
+def repo_bundles(selection: Selection, *, progress: bool = False, offline: bool = False) -> tuple[Bundle, ...]:
     """Build the KfDef's repo applications (``kustomizeConfig.repoRef``) with real kustomize.
 
     Each becomes a bundle named after its application, holding kustomize's output
     unchanged: upstream objects are not relabelled (the apply engine adds only its
     ownership labels). A namespaced object kustomize left without a namespace goes
     to ``default``, where ``kubectl apply`` would put it.
+
+    Remote kustomize resources inside the repos are fetched into the cache and
+    pinned in the lock file beside the KfDef (``kfdef.lock.yaml``), written once
+    every application has built; with ``offline`` nothing is downloaded and one
+    error names every URL that is not cached.
     """
     if not selection.repo_applications:
         return ()
     from kfctl.repos import build_application, fetch_repo, find_kustomize
+    from kfctl.repos.lock import lock_path, read_lock, write_lock
+    from kfctl.repos.mirrors import load_mirrors
+    from kfctl.repos.remotes import NotCached, RemoteProblems, Remotes
 
+    source = selection.kfdef.source
+    lock_file = lock_path(source) if source is not None else None
+    mirrors = load_mirrors(source)
+    remotes = Remotes(locked=read_lock(lock_file) if lock_file is not None else {}, mirrors=mirrors,
+                      offline=offline, progress=progress, lock_file=lock_file)
     kustomize = find_kustomize()
     roots: dict[str, Path] = {}
-    bundles = []
+    problems: list[RemoteProblems] = []
+    built: list[tuple[Any, list[dict[str, Any]]]] = []
     for app in selection.repo_applications:
-        if app.repo.name not in roots:
-            roots[app.repo.name] = fetch_repo(app.repo, progress=progress)
-        objects = _cached_build(app, roots[app.repo.name], kustomize, build_application)
+        try:
+            if app.repo.name not in roots:
+                roots[app.repo.name] = fetch_repo(app.repo, progress=progress, offline=offline, mirrors=mirrors)
+            built.append((app, _cached_build(app, roots[app.repo.name], kustomize, build_application, remotes)))
+        except RemoteProblems as exc:  # go on, so that one error names every URL missing or failing
+            problems.append(exc)
+    offline_problems = [p for p in problems if isinstance(p, NotCached)]
+    if offline_problems:
+        raise offline_problems[0].merged(offline_problems)
+    if problems:
+        raise problems[0].merged(problems)
+    if lock_file is not None and (remotes.used or remotes.locked):
+        write_lock(lock_file, remotes.used, selection.kfdef.name)
+    bundles = []
+    for app, objects in built:
         resources = tuple(
             Resource(component=app.name, source=f"{app.repo.name}:{app.path}", body=freeze(obj)) for obj in objects
         )
@@ -107,30 +133,34 @@ def repo_bundles(selection: Selection, *, progress: bool = False) -> tuple[Bundl
     return tuple(_default_namespaces(bundles))
 
 
-def _cached_build(app: Any, root: Path, kustomize: Any, build: Any) -> list[dict[str, Any]]:
+def _cached_build(app: Any, root: Path, kustomize: Any, build: Any, remotes: Any) -> list[dict[str, Any]]:
     """kustomize's output for an application, cached when the tree is an immutable cache entry.
 
     Fetched archives are unpacked into ``<cache>/trees/<sha256>`` and never modified, so a build
-    is fully determined by that digest, the application's path, overlays and parameters, and the
-    kustomize binary: the second ``kfctl apply`` (or ``diff``) of an unchanged KfDef does not run
+    is fully determined by that digest, the application's path, overlays and parameters, the
+    remote resources it reaches (their commits and sha256s, checked first) and the kustomize
+    binary: the second ``kfctl apply`` (or ``diff``) of an unchanged KfDef does not run
     kustomize again. Local folders (which may change) are always built.
     """
     from kfctl.repos import default_cache_dir
+    from kfctl.repos.build import prepare_remotes
 
     trees = default_cache_dir() / "trees"
     if root.parent != trees:
-        return build(app, root, kustomize=kustomize)
+        return build(app, root, kustomize=kustomize, remotes=remotes)
+    pins = prepare_remotes(app, root, remotes).key
     binary = Path(str(kustomize.executable))
     stat = binary.stat() if binary.exists() else None
     key = json.dumps([root.name, app.path, list(app.overlays), thaw(app.parameters), str(binary),
-                      stat.st_size if stat else 0, stat.st_mtime_ns if stat else 0], sort_keys=True, default=str)
+                      stat.st_size if stat else 0, stat.st_mtime_ns if stat else 0, pins],
+                     sort_keys=True, default=str)
     entry = default_cache_dir() / "builds" / (hashlib.sha256(key.encode()).hexdigest() + ".json")
     if entry.is_file():
         try:
             return json.loads(entry.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             pass  # a damaged entry: build again and replace it
-    objects = build(app, root, kustomize=kustomize)
+    objects = build(app, root, kustomize=kustomize, remotes=remotes)
     entry.parent.mkdir(parents=True, exist_ok=True)
     tmp = entry.with_suffix(f".{os.getpid()}.tmp")
     tmp.write_text(json.dumps(objects), encoding="utf-8")
@@ -161,20 +191,21 @@ def _default_namespaces(bundles: list[Bundle]) -> list[Bundle]:
 
 def render_kfdef(path: str | Path, catalog: Catalog | None = None, *, overlays: Iterable[Path] = (),
                  display: str | None = None, progress: bool = False,
-                 skip_invalid: bool = False) -> tuple[Selection, Rendering]:
+                 offline: bool = False, skip_invalid: bool = False) -> tuple[Selection, Rendering]:
     """Validate the KfDef at ``path`` and render it: its Selection and the Rendering.
 
     ``catalog`` may be any release's: the KfDef's ``spec.version`` picks the release
     (``selection.release``) and its sibling catalog renders.
 
     Catalog components are rendered from their bundles; repo applications are
-    fetched and built with kustomize and appended as bundles of their own.
+    fetched and built with kustomize and appended as bundles of their own
+    (``offline``: from kfctl's cache only).
     """
     catalog = catalog or load_catalog()
     selection = validate_file(path, catalog, display=display)
     catalog = catalog.for_release(selection.release)  # the release spec.version selected
     rendering = render(request_for(selection, catalog, overlays=overlays), catalog)
-    extra = repo_bundles(selection, progress=progress)
+    extra = repo_bundles(selection, progress=progress, offline=offline)
     if extra:
         rendering = dataclasses.replace(rendering, bundles=rendering.bundles + extra)
     return selection, refuse_invalid(rendering, skip=skip_invalid)

@@ -6,6 +6,11 @@ The public face of the subpackage; the modules behind it each do one step::
     download   streamed, hashed, size-capped, retried HTTP download
     extract    safe tar/zip unpacking (traversal, links, devices, bombs refused)
     fetch      the cache and fetch_repo()
+    remote     remote kustomize references: git or file, where a tree names them, rewriting them
+    git        one commit of a git repository, with the git program
+    remotes    remote resources fetched into the cache, checked against the lock, made local
+    lock       the lock file beside the KfDef (commits and sha256s of remote resources)
+    mirrors    URL prefixes rewritten for air-gapped installs
     kustomize  which kustomize binary, and running it offline
     params     kfctl 1.x parameters written into a package's params.env
     build      build_application(): repoRef.path + overlays + parameters -> objects

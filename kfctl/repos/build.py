@@ -31,9 +31,13 @@ complete kustomizations; ``example/`` lists them as resources; few read a
   not reproduced: they forced kubeflow's namespace onto packages that must
   live elsewhere (istio-system, cert-manager).
 
+* remote resources (git URLs, https files) that the build reaches are
+  fetched into kfctl's cache, pinned in the lock file and pointed at locally
+  in the private copy (:mod:`kfctl.repos.remotes`), so kustomize builds offline.
+
 The cache tree is never written: the wrapper kustomization goes in a
 temporary folder of its own (it names the package by a relative path, as
-kustomize refuses absolute ones), and parameters are written into a
+kustomize refuses absolute ones), and parameters and remote references are written into a
 hard-linked (or copied) private tree that is removed afterwards.
 """
 
@@ -54,6 +58,7 @@ from kfctl.config.selection import RepoApplication
 from kfctl.repos import params as envparams
 from kfctl.repos.errors import KustomizeError, RepoPathError, describe_repo
 from kfctl.repos.kustomize import Kustomize, find_kustomize
+from kfctl.repos.remotes import Prepared, Remotes, refuse_remotes
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _SHOWN = 20
@@ -166,6 +171,14 @@ def _copy_tree(root: Path, dest: Path) -> None:
     shutil.copytree(root, dest, symlinks=True, copy_function=link_or_copy, ignore=shutil.ignore_patterns(".git"))
 
 
+def _work_dir(root: Path) -> Path:
+    """A private folder for the build copy: in the cache's tmp/ when root is a cache tree, so hard links work."""
+    tmp = root.parent.parent / "tmp"
+    if root.parent.name == "trees" and tmp.is_dir():
+        return Path(tempfile.mkdtemp(prefix="build-", dir=tmp))
+    return Path(tempfile.mkdtemp(prefix="kfctl-repo-"))
+
+
 def _parameters(app: RepoApplication, label: str) -> tuple[str | None, dict[str, str]]:
     namespace = None
     values: dict[str, str] = {}
@@ -212,32 +225,61 @@ def _parse(text: str, label: str) -> list[dict[str, Any]]:
     return objects
 
 
-def build_application(app: RepoApplication, root: Path, *, kustomize: Kustomize | None = None) -> list[dict[str, Any]]:
-    """The objects ``kustomize build`` produces for ``app`` in the repo tree ``root``, in kustomize's order.
-
-    ``root`` is what :func:`kfctl.repos.fetch_repo` returned. Raises
-    :class:`~kfctl.repos.errors.RepoPathError` for a path, overlay or parameter
-    the repo lacks and :class:`~kfctl.repos.errors.KustomizeError` (with
-    kustomize's own text) when kustomize fails; nothing is written to ``root``.
-    """
-    label = f"application {app.name!r} ({describe_repo(app.repo)}, path {app.path!r})"
-    runner = kustomize or find_kustomize()
-    root = Path(os.path.realpath(root))
+def _targets_of(app: RepoApplication, root: Path, label: str) -> tuple[Path, list[Path]]:
     package = _package(app, root, label)
     base = _base(package, app, label)
-    main, components = _targets(app, package, base, label)
+    return _targets(app, package, base, label)
+
+
+def label_of(app: RepoApplication) -> str:
+    return f"application {app.name!r} ({describe_repo(app.repo)}, path {app.path!r})"
+
+
+def prepare_remotes(app: RepoApplication, root: Path, remotes: Remotes) -> Prepared:
+    """Fetch (or find in the cache) every remote resource building ``app`` reaches; see :mod:`kfctl.repos.remotes`."""
+    label = label_of(app)
+    root = Path(os.path.realpath(root))
+    main, components = _targets_of(app, root, label)
+    return remotes.prepare([main, *components], root, label=label)
+
+
+def build_application(app: RepoApplication, root: Path, *, kustomize: Kustomize | None = None,
+                      remotes: Remotes | None = None) -> list[dict[str, Any]]:
+    """The objects ``kustomize build`` produces for ``app`` in the repo tree ``root``, in kustomize's order.
+
+    ``root`` is what :func:`kfctl.repos.fetch_repo` returned. Remote resources
+    the build reaches are fetched through ``remotes`` (cache, lock, mirrors,
+    ``--offline``); without it, any remote resource is an error naming them all.
+    Raises :class:`~kfctl.repos.errors.RepoPathError` for a path, overlay or
+    parameter the repo lacks and :class:`~kfctl.repos.errors.KustomizeError`
+    (with kustomize's own text) when kustomize fails; nothing is written to ``root``.
+    """
+    label = label_of(app)
+    runner = kustomize or find_kustomize()
+    root = Path(os.path.realpath(root))
+    main, components = _targets_of(app, root, label)
     namespace, values = _parameters(app, label)
+    if remotes is None:
+        refuse_remotes([main, *components], root, label=label)
+        prepared = None
+    else:
+        prepared = remotes.prepare([main, *components], root, label=label)
     with ExitStack() as cleanup:
+        files: list[envparams.EnvFile] = []
         if values:
             files = envparams.env_files(envparams.reachable([main, *components], root), root)
             _check_parameters(values, files, root, label)
-            if any(set(f.keys) & set(values) for f in files):
-                work = Path(tempfile.mkdtemp(prefix="kfctl-repo-"))
-                cleanup.callback(shutil.rmtree, work, True)
-                copy = work / "repo"
-                _copy_tree(root, copy)
-                main = copy / main.relative_to(root)
-                components = [copy / c.relative_to(root) for c in components]
+        rewrite_params = any(set(f.keys) & set(values) for f in files)
+        if rewrite_params or (prepared is not None and prepared.needed):
+            work = _work_dir(root)
+            cleanup.callback(shutil.rmtree, work, True)
+            copy = work / "repo"
+            _copy_tree(root, copy)
+            if prepared is not None and prepared.needed:
+                prepared.materialize(work, _copy_tree, root_copy=copy)
+            main = copy / main.relative_to(root)
+            components = [copy / c.relative_to(root) for c in components]
+            if rewrite_params:
                 envparams.rewrite([envparams.EnvFile(copy / f.path.relative_to(root), f.keys) for f in files], values)
         target = main
         if namespace is not None or components:

@@ -34,6 +34,8 @@ from kfctl.config.model import Repo
 from kfctl.repos.download import download
 from kfctl.repos.errors import ChecksumMismatch, FetchError, RepoError, describe_repo
 from kfctl.repos.extract import check_links, extract
+from kfctl.repos.mirrors import Mirrors
+from kfctl.repos.remotes import NotCached
 from kfctl.repos.source import DEFAULT_SETTINGS, Settings, Source, parse_source
 
 log = logging.getLogger(__name__)
@@ -128,10 +130,13 @@ def _check(repo: Repo, what: str, got: str) -> None:
 
 
 def fetch_repo(repo: Repo, *, cache_dir: Path | None = None, progress: bool = False,
-               settings: Settings = DEFAULT_SETTINGS) -> Path:
+               settings: Settings = DEFAULT_SETTINGS, offline: bool = False, mirrors: Mirrors | None = None) -> Path:
     """A local folder holding ``repo``'s tree (its archive's single top folder stripped).
 
-    ``progress`` shows a download bar when stderr is a terminal. Raises a
+    ``progress`` shows a download bar when stderr is a terminal. ``offline``
+    refuses to download (:class:`~kfctl.repos.remotes.NotCached`) a URL whose
+    tree is not cached; ``mirrors`` changes where a URL is downloaded from (the
+    cache still knows it by its own URL). Raises a
     :class:`~kfctl.repos.errors.RepoError` subclass (exit 2) when the repo
     cannot be fetched, does not match its ``sha256``, or is unsafe to unpack.
     """
@@ -144,14 +149,15 @@ def fetch_repo(repo: Repo, *, cache_dir: Path | None = None, progress: bool = Fa
         return source.path
     root = cache_dir or default_cache_dir()
     try:
-        return _fetch_archive(repo, source, _Cache(root), label=label, progress=progress, settings=settings)
+        return _fetch_archive(repo, source, _Cache(root), label=label, progress=progress, settings=settings,
+                              offline=offline, mirrors=mirrors or Mirrors())
     except OSError as exc:  # the cache folder, not the archive: extraction reports its own errors
         raise FetchError(f"{label}: cannot use the repo cache {root}: {exc.strerror or exc}",
                          hint="free some space, or set XDG_CACHE_HOME to a writable folder") from exc
 
 
 def _fetch_archive(repo: Repo, source: Source, cache: _Cache, *, label: str, progress: bool,
-                   settings: Settings) -> Path:
+                   settings: Settings, offline: bool, mirrors: Mirrors) -> Path:
     if source.kind == "archive":
         try:
             sha = _file_sha256(source.path)
@@ -171,11 +177,13 @@ def _fetch_archive(repo: Repo, source: Source, cache: _Cache, *, label: str, pro
     if known is not None and (cached := cache.tree(known)) is not None:
         log.info("%s: using the cached %s", label, cached)
         return cached
+    if offline:
+        raise NotCached([f"{uri} ({label}, spec.repos[].uri)"])
     work = cache.workspace()
     try:
         started = time.monotonic()
         archive = work / "archive"
-        got = download(uri, archive, label=label, settings=settings, progress=progress)
+        got = download(mirrors.rewrite(uri), archive, label=label, settings=settings, progress=progress)
         _check(repo, uri, got.sha256)
         tree = cache.tree(got.sha256) or cache.install(archive, got.sha256, work, label=label, settings=settings)
         cache.remember(uri, got.sha256)

@@ -9,9 +9,10 @@ upstream's ``kustomize build`` builds it. The binary is chosen in this order:
 3. ``kustomize`` on ``PATH``, run as ``kustomize build``;
 4. ``kubectl`` on ``PATH``, run as ``kubectl kustomize``.
 
-Builds run offline and unprivileged: stdin closed, every proxy variable set to
-a closed local port and git limited to file:// so a remote resource fails fast
-instead of reaching the network, and none of ``--enable-helm``,
+Builds run offline and unprivileged: remote resources are fetched by kfctl
+beforehand (:mod:`kfctl.repos.remotes`); for kustomize itself stdin is
+closed, every proxy variable set to a closed local port and git limited to
+file:// so anything left remote fails fast instead of reaching the network, and none of ``--enable-helm``,
 ``--enable-alpha-plugins`` or ``--enable-exec``, so building a downloaded repo
 never runs a program from it. The load restrictor stays at kustomize's
 default (root only): the wrapper kustomizations kfctl writes refer to folders
@@ -125,7 +126,9 @@ class Kustomize:
             remote = _CLOSED_PORT.removeprefix("http://") in text or "not allowed" in text or "://" in text
             raise KustomizeError(
                 f"{what}: kustomize build failed:\n{text or f'exit code {done.returncode}'}", output=text,
-                hint="kfctl builds offline: vendor remote resources into the repo" if remote else
+                hint="kustomize runs offline: kfctl fetches the remote entries of resources, bases, components, "
+                     "generators, transformers and validators itself, but not remote URLs elsewhere (crds, "
+                     "openapi, patches); vendor those into the repo" if remote else
                 "fix the package in the repo, or choose another repoRef.path or overlay")
         return done.stdout.decode("utf-8", "replace")
 

@@ -4,7 +4,10 @@ The tarballs in ``shared/upstream`` are served over loopback HTTP (so the real
 download path runs, with sha256 checked). ``common/user-namespace`` is left out
 of the per-part KfDefs: kustomize 5.8 leaves its Profile named
 ``$(profile-name)``, which a real API server refuses too; the single-application
-KfDef keeps it and shows that refusal is the only failure.
+KfDef keeps it and shows that refusal is the only failure. 26.03 fixed that
+defect; its example names remote resources (argo over git, JobSet's release
+file), served here on loopback from ``shared/upstream/remote`` through a
+``mirrors.yaml`` beside the KfDef, and installs as one application.
 """
 
 from __future__ import annotations
@@ -140,3 +143,47 @@ def test_upgrade_from_1_9_1_to_1_10_2_by_parts_then_delete(served, tmp_path, kub
     deleted = delete(sim, "upstream")
     assert deleted.ok, deleted.stuck
     assert owned(sim, new) == {}
+
+
+def kfdef_2603(folder: Path, base: str) -> Path:
+    """Upstream 26.03's example as one application; the KfDef names github.com, a mirror serves it on loopback."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "kfdef.yaml"
+    path.write_text(f"""apiVersion: kfdef.apps.kubeflow.org/v1
+kind: KfDef
+metadata: {{name: upstream, namespace: kubeflow}}
+spec:
+  repos:
+  - name: manifests
+    uri: https://github.com/kubeflow/manifests/archive/refs/tags/26.03.tar.gz
+    sha256: {SHA_2603}
+  applications:
+  - {{name: kubeflow, kustomizeConfig: {{repoRef: {{name: manifests, path: example}}}}}}
+""")
+    (folder / "mirrors.yaml").write_text(f"mirrors:\n  https://github.com/: {base}/github/\n")
+    return path
+
+
+SHA_2603 = "63102b4c117d5cde5d1bd1318ce8c68e3a411c571efe5c259cb51244723e2e9e"
+
+
+def test_26_03_example_with_remote_resources_converges_and_reapplies_with_no_writes(tmp_path, kube_sim):
+    """26.03's example, unchanged: its remote resources (argo over git, JobSet's release file) served locally."""
+    from remote_support import start_upstream_server
+
+    server = start_upstream_server(tmp_path / "github")
+    server.files["kubeflow/manifests/archive/refs/tags/26.03.tar.gz"] = upstream_tarball("26.03")
+    try:
+        file = kfdef_2603(tmp_path / "site", server.base)
+        deployment = load_deployment(file)  # fetches, pins (kfdef.lock.yaml) and builds
+    finally:
+        server.stop()
+    assert len(deployment.plan) == 675
+    assert (tmp_path / "site" / "kfdef.lock.yaml").is_file()
+    sim = kube_sim()
+    deployment, result = apply(sim, file)  # the server is stopped: from the cache
+    assert workloads_healthy(result), [(str(o.ref), o.state, o.message[:200]) for o in result.problems][:10]
+    assert result.ok, [(str(o.ref), o.message[:200]) for o in result.problems][:10]
+    assert (refused := refused_writes(sim)) == [], [(e["code"], e["name"], e.get("message", "")[:300]) for e in refused]
+    _, again = apply(sim, file)
+    assert again.ok and again.writes == 0

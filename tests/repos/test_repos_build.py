@@ -11,6 +11,7 @@ from repos_support import SHA, make_app, make_repo, tarball
 
 from kfctl.errors import EXIT_INPUT
 from kfctl.repos import KustomizeError, RepoPathError, build_application, fetch_repo
+from kfctl.repos.remotes import NotCached
 
 MINI = Path(__file__).resolve().parents[1] / "data" / "repos" / "mini"
 COUNTS = {"v1.10.2": 611, "v1.9.1": 569}
@@ -244,7 +245,8 @@ def test_kustomize_load_restrictor_stays_on(mini, kustomize):
     assert "is not in or below" in err.output
 
 
-def test_remote_resources_fail_offline(mini, kustomize):
-    err = fails(KustomizeError, mini, "remote", kustomize)
-    assert "github.com/kubeflow/manifests" in err.output
-    assert err.hint == "kfctl builds offline: vendor remote resources into the repo"
+def test_remote_resources_need_a_resolver(mini, kustomize):
+    """Without kfctl.repos.remotes (cache, lock, mirrors), a remote resource is named, not fetched by kustomize."""
+    err = fails(NotCached, mini, "remote", kustomize)
+    assert err.items == ["https://github.com/kubeflow/manifests//common/kubeflow-namespace/base?ref=v1.10.2 "
+                         "(in remote/kustomization.yaml:4)"]
