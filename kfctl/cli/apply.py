@@ -54,6 +54,10 @@ def load(file: Path | None, overlays: tuple[Path, ...]):
     deployment = load_deployment(path, overlays=overlays, display=str(file) if file is not None else path.name)
     for warning in deployment.selection.warnings:
         click.echo(f"warning: {warning}", err=True)
+    # Demo defaults (the first user's password, client and cookie secrets, database passwords) are
+    # warned about where they take effect too, not only by generate/show.
+    for name in deployment.rendering.demo_defaults:
+        click.echo(f"warning: {name} keeps its demo default; set it in the KfDef before production use", err=True)
     return deployment
 
 
