@@ -82,3 +82,36 @@ def test_inconsistent_login_settings_are_refused_naming_the_template(params, dro
     components = [c for c in CATALOG.platform("generic").components if not (drop_dex and c == "dex")]
     with pytest.raises(TemplateError, match=r"oauth2-proxy/templates/10-config\.yaml\.j2:\d+: .*" + message):
         _render({"oauth2-proxy": params}, components=components)
+
+
+def _gateway_admits_outside(rendering):
+    """Whether some istio-system NetworkPolicy lets traffic from outside the cluster reach the gateway on 8080."""
+    for res in rendering.resources:
+        body = res.body
+        if body["kind"] != "NetworkPolicy" or body["metadata"].get("namespace") != "istio-system":
+            continue
+        labels = (body["spec"].get("podSelector") or {}).get("matchLabels") or {}
+        if labels.get("app") != "istio-ingressgateway":
+            continue
+        for rule in body["spec"].get("ingress") or ():
+            ports = {p.get("port") for p in rule.get("ports") or ()} or {8080}
+            outside = not rule.get("from") or any("ipBlock" in peer for peer in rule["from"])
+            if 8080 in ports and outside:
+                return True
+    return False
+
+
+@pytest.mark.parametrize(("platform", "platform_parameters", "expected"), [
+    ("generic", {}, False),                       # ClusterIP, reached by kubectl port-forward as upstream
+    ("local", {}, True),                          # NodePort
+    ("azure", {}, True),                          # LoadBalancer
+    ("gcp", {}, True),                            # LoadBalancer
+    ("gcp", {"ingress": "iap"}, True),            # GCE Ingress (NEG) from Google's ranges
+    ("aws", {}, True),                            # ALB with IP targets
+    ("aws", {"ingress": "nlb"}, True),            # NLB with IP targets
+])
+def test_the_platforms_front_door_passes_istio_systems_network_policies(platform, platform_parameters, expected):
+    components = CATALOG.resolve(list(CATALOG.platform(platform).components)).order
+    rendering = render(RenderRequest(platform=platform, components=components, release="26.03",
+                                     platform_parameters=platform_parameters), CATALOG)
+    assert _gateway_admits_outside(rendering) is expected
