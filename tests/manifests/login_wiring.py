@@ -10,6 +10,7 @@ alarm but not a false all-clear.
 What it models, for the ingress gateway workload (the pods behind
 ``istio-ingressgateway`` in istio-system):
 
+- EnvoyFilters on the gateway are not modelled: each one is reported.
 - Routes: every http route of every VirtualService bound to a Gateway that
   selects the ingress gateway's pods (``<ns>/<name>`` or a bare name in the
   VirtualService's namespace). Each ``uri`` match gives probe paths (a prefix
@@ -428,8 +429,19 @@ class Wiring:
         problems += self._client_problems()
         return problems
 
+    def filter_problems(self) -> list[str]:
+        """EnvoyFilters on the gateway can rewrite or drop any filter, ext-authz and JWT included: not modelled."""
+        out = []
+        for ef in self.of_kind("EnvoyFilter"):
+            ns = ef["metadata"].get("namespace")
+            labels = ((ef.get("spec") or {}).get("workloadSelector") or {}).get("labels")
+            if ns == GATEWAY_NAMESPACE and _labels_match(labels, GATEWAY_LABELS):
+                out.append(f"EnvoyFilter/{ns}/{ef['metadata']['name']} patches the gateway's proxy; "
+                           "the login cannot be checked past it")
+        return out
+
     def problems(self) -> list[str]:
-        return self.route_problems() + self.identity_problems()
+        return self.route_problems() + self.identity_problems() + self.filter_problems()
 
     # -- helpers -------------------------------------------------------------------------------
 

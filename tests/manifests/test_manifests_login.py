@@ -215,9 +215,18 @@ def _regex_route(objects):
     return "cannot be checked"
 
 
+def _envoy_filter(objects):
+    objects.append({"apiVersion": "networking.istio.io/v1alpha3", "kind": "EnvoyFilter",
+                    "metadata": {"name": "strip-authz", "namespace": "istio-system"},
+                    "spec": {"workloadSelector": {"labels": {"istio": "ingressgateway"}},
+                             "configPatches": [{"applyTo": "HTTP_FILTER", "patch": {"operation": "REMOVE"}}]}})
+    return "EnvoyFilter/istio-system/strip-authz"
+
+
 MUTATIONS = {f.__name__.lstrip("_"): f for f in (
     _smuggled_route, _second_gateway, _policy_exception, _no_deny, _deny_skips_a_header, _unknown_field,
-    _no_provider, _renamed_header, _dashboard_header, _wrong_issuer, _client_secret, _regex_route)}
+    _no_provider, _renamed_header, _dashboard_header, _wrong_issuer, _client_secret, _regex_route,
+    _envoy_filter)}
 
 
 @pytest.mark.parametrize("mutation", sorted(MUTATIONS))
