@@ -115,3 +115,22 @@ def test_the_platforms_front_door_passes_istio_systems_network_policies(platform
     rendering = render(RenderRequest(platform=platform, components=components, release="26.03",
                                      platform_parameters=platform_parameters), CATALOG)
     assert _gateway_admits_outside(rendering) is expected
+
+
+def test_machine_token_issuers_are_accepted_by_oauth2_proxy_and_verified_by_the_gateway():
+    issuers = [{"issuer": "https://kubernetes.default.svc.cluster.local",
+                "jwksUri": "http://jwks.istio-system.svc.cluster.local/openid/v1/jwks"},
+               {"issuer": "https://oidc.eks.us-east-1.amazonaws.com/id/ABC", "audience": "sts.amazonaws.com"}]
+    rendering = _render({"oauth2-proxy": {"machineTokenIssuers": issuers}})
+    data = _body(rendering, "ConfigMap", "oauth2-proxy", "oauth2-proxy-parameters")["data"]
+    assert data["EXTRA_JWT_ISSUERS"] == ("https://kubernetes.default.svc.cluster.local="
+                                         "https://kubernetes.default.svc.cluster.local,"
+                                         "https://oidc.eks.us-east-1.amazonaws.com/id/ABC=sts.amazonaws.com")
+    rules = _body(rendering, "RequestAuthentication", "istio-system", "m2m-token-issuer")["spec"]["jwtRules"]
+    assert [r["issuer"] for r in rules] == [i["issuer"] for i in issuers]
+    assert rules[0]["jwksUri"] == issuers[0]["jwksUri"] and "audiences" not in rules[0]
+    assert list(rules[1]["audiences"]) == ["sts.amazonaws.com"]
+    for rule in rules:  # the subject becomes the user; a client cannot bring its own groups
+        assert {(o["header"], o["claim"]) for o in rule["outputClaimToHeaders"]} == \
+            {("kubeflow-userid", "sub"), ("kubeflow-groups", "groups")}
+    assert not [r for r in _render().resources if r.body["metadata"]["name"] == "m2m-token-issuer"]
