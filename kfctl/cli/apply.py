@@ -58,6 +58,10 @@ def load(file: Path | None, overlays: tuple[Path, ...], offline: bool = False, *
         click.echo(f"warning: {warning}", err=True)
     for skipped in deployment.rendering.skipped:
         click.echo(f"warning: skipped (--skip-invalid): {skipped}", err=True)
+    # Demo defaults (the first user's password, client and cookie secrets, database passwords) are
+    # warned about where they take effect too, not only by generate/show.
+    for name in deployment.rendering.demo_defaults:
+        click.echo(f"warning: {name} keeps its demo default; set it in the KfDef before production use", err=True)
     return deployment
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import functools
+import hashlib
 import os
 import json
 import traceback
@@ -27,6 +28,7 @@ import jinja2
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from kfctl import paths
+from kfctl.render.passwords import bcrypt_hash
 from kfctl.errors import TemplateError
 
 
@@ -42,6 +44,19 @@ def _tojson(value: Any) -> str:
 
 def _b64encode(value: Any) -> str:
     return base64.b64encode(str(value).encode("utf-8")).decode("ascii")
+
+
+def _sha256(value: Any) -> str:
+    return hashlib.sha256(str(value).encode("utf-8")).hexdigest()
+
+
+def _fail(message: str) -> None:
+    """``{{ fail("...") }}``: a template refuses its input with a message of its own."""
+    raise TemplateInputError(str(message))
+
+
+class TemplateInputError(Exception):
+    """Raised by ``fail()``: the template's parameters are inconsistent (reported with template:line)."""
 
 
 def display_path(path: Path) -> str:
@@ -113,6 +128,9 @@ def environment(folder: Path | tuple[tuple[str, Path], ...]) -> jinja2.Environme
     env.globals.pop("lipsum", None)
     env.filters["tojson"] = _tojson
     env.filters["b64encode"] = _b64encode
+    env.filters["bcrypt"] = bcrypt_hash
+    env.filters["sha256"] = _sha256
+    env.globals["fail"] = _fail
     env.policies["json.dumps_function"] = json.dumps
     return env
 
@@ -151,6 +169,10 @@ def render_file(path: Path, context: Mapping[str, Any], *, files: Mapping[str, P
             f"{where}: {exc.message}",
             hint=f"the context has: {', '.join(sorted(context))}; parameters are under 'params'",
         ) from None
+    except TemplateInputError as exc:
+        line = _template_line(exc, template.filename or "")
+        where = f"{shown}:{line}" if line else shown
+        raise TemplateError(f"{where}: {exc}") from None
     except jinja2.TemplateError as exc:  # SecurityError, TemplateRuntimeError, nested syntax errors
         line = getattr(exc, "lineno", None) or _template_line(exc, template.filename or "")
         where = f"{shown}:{line}" if line else shown

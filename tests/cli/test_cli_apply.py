@@ -48,6 +48,23 @@ def test_dry_run_is_a_summary_by_default_and_json_on_request(runner, tmp_path, m
     assert all(o["after"] for wave in doc["waves"][1:] for o in wave["objects"])
 
 
+def test_apply_warns_about_the_demo_login(runner, tmp_path, monkeypatch):
+    """The first user's demo password is warned about by apply itself, not only by generate."""
+    monkeypatch.delenv("KUBECONFIG", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    kfdef = init(runner, tmp_path, components="dex")
+    result = runner.invoke(cli, ["apply", "-f", str(kfdef), "--dry-run"])
+    assert result.exit_code == 0, result.output
+    for name in ("dex.userPassword", "dex.userEmail", "oauth2-proxy.clientSecret", "oauth2-proxy.cookieSecret"):
+        assert f"warning: {name} keeps its demo default" in result.stderr
+    text = kfdef.read_text().replace("  - name: dex\n", "  - name: dex\n    parameters:\n"
+                                     "    - {name: userPassword, value: not-the-demo-one}\n", 1)
+    kfdef.write_text(text)
+    result = runner.invoke(cli, ["apply", "-f", str(kfdef), "--dry-run"])
+    assert result.exit_code == 0, result.output
+    assert "dex.userPassword" not in result.stderr and "dex.userEmail keeps" in result.stderr
+
+
 def test_no_cluster_is_exit_2_with_directions(runner, tmp_path, monkeypatch):
     monkeypatch.delenv("KUBECONFIG", raising=False)
     monkeypatch.setenv("HOME", str(tmp_path))

@@ -103,7 +103,7 @@ def test_bad_platform_parameter_is_a_config_error(fake_catalog, make_request):
                fake_catalog)
     with pytest.raises(ConfigError) as info:
         render(make_request(platform="gcp", platform_parameters={"ingres": "iap"}), fake_catalog)
-    assert ("'ingres' was unexpected) (hint: known parameters: gpuAccelerators, hostname, iapOAuthSecret, ingress"
+    assert ("'ingres' was unexpected) (hint: known parameters: gpuAccelerators, hostname, iapAudience, iapOAuthSecret, ingress"
             in info.value.render())
 
 
