@@ -336,9 +336,13 @@ def test_user_profile_is_one_profile_named_by_its_parameters():
     profile = objs[0]
     assert profile["metadata"]["name"] == "team-a" and profile["spec"]["owner"]["name"] == "alice@corp.example"
     assert profile["spec"]["resourceQuotaSpec"] == {"hard": {"cpu": "8", "requests.nvidia.com/gpu": 1}}
-    # with profiles in 26.03, exactly one Profile (profiles' own default Profile is off in 26.03)
+    # with profiles in 26.03, exactly one Profile: user-profile's
     both = _render(["profiles", "user-profile"])
     assert [r.component for r in both.resources if r.kind == "Profile"] == ["user-profile"]
+    # without user-profile (a 1.10 KfDef moved to 26.03), profiles keeps creating it: an upgrade never prunes it
+    alone = _render(["profiles"])
+    assert [(r.component, r.name) for r in alone.resources if r.kind == "Profile"] == [
+        ("profiles", "kubeflow-user-example-com")]
 
 
 def _with_extras(platform):
