@@ -25,7 +25,7 @@ import yaml
 from kfctl.catalog import load_catalog
 from kfctl.kinds import split_api_version
 from kfctl.render import RenderRequest, render
-from kfctl.render.checks import all_problems
+from kfctl.render.checks import all_problems, quantity
 from tests.shared_data import shared_path, upstream_tarball
 
 CATALOG = load_catalog(release="26.03")
@@ -120,6 +120,19 @@ def test_each_component_is_in_the_26_03_release_with_its_supported_kubernetes(co
     assert comp.kubernetes == CATALOG.kubernetes or (comp.kubernetes["min"], comp.kubernetes["max"]) == ("1.31", "1.35")
     for name, spec in comp.parameters.get("properties", {}).items():
         assert "default" in spec and spec.get("description"), f"{component}: parameter {name}"
+
+
+@pytest.mark.parametrize("component", EXTRAS)
+def test_declared_requests_are_the_total_at_defaults(component):
+    objs = _objects(_render([component]), component)
+    total = {"cpu": 0, "memory": 0}
+    for workload, template in _pods(objs):
+        for c in template["spec"]["containers"]:
+            for resource in total:
+                value = (c.get("resources") or {}).get("requests", {}).get(resource)
+                total[resource] += (quantity(value) or 0) * workload["spec"].get("replicas", 1)
+    declared = CATALOG.component(component).requests
+    assert {r: quantity(declared[r]) for r in total} == total
 
 
 @pytest.mark.parametrize("parameters", [{}, {"trainer": {"dataCache": True}}], ids=["default", "dataCache"])
