@@ -450,3 +450,15 @@ def test_webhook_rules_and_crd_versions_match_upstream(component, source, suffix
         assert mine[key] == hook, f"{component}: webhook {key} differs from upstream"
     for name, versions in theirs_crds.items():
         assert our_crds.get(name) == versions, f"{component}: CRD {name} versions differ from upstream"
+
+
+def test_platforms_set_the_extras_storage_class_and_single_replicas():
+    for platform, storage_class in (("aws", "gp3"), ("gcp", "standard-rwo"), ("azure", "managed-csi")):
+        objs = _objects(_render(["model-registry"], platform=platform), "model-registry")
+        assert _get(objs, "PersistentVolumeClaim", "metadata-mysql")["spec"]["storageClassName"] == storage_class
+    objs = _objects(_render(list(EXTRAS), platform="local", parameters={"trainer": {"dataCache": True}}))
+    replicas = {w["metadata"]["name"]: w["spec"]["replicas"] for w, _ in _pods(objs)
+                if w["metadata"]["labels"]["app.kubernetes.io/component"] in EXTRAS}
+    assert replicas["lws-controller-manager"] == 1 and set(replicas.values()) == {1}
+    generic = _objects(_render(["trainer"], parameters={"trainer": {"dataCache": True}}), "trainer")
+    assert _get(generic, "Deployment", "lws-controller-manager")["spec"]["replicas"] == 2
