@@ -24,8 +24,9 @@ import yaml
 
 from kfctl.catalog import load_catalog
 from kfctl.kinds import split_api_version
-from kfctl.render import RenderRequest, render
+from kfctl.render import RenderRequest, Resource, render
 from kfctl.render.checks import all_problems, quantity
+from kfctl.render.crdschema import crd_index, custom_resource_problems
 from tests.shared_data import shared_path, upstream_tarball
 
 CATALOG = load_catalog(release="26.03")
@@ -462,3 +463,82 @@ def test_platforms_set_the_extras_storage_class_and_single_replicas():
     assert replicas["lws-controller-manager"] == 1 and set(replicas.values()) == {1}
     generic = _objects(_render(["trainer"], parameters={"trainer": {"dataCache": True}}), "trainer")
     assert _get(generic, "Deployment", "lws-controller-manager")["spec"]["replicas"] == 2
+
+
+#: a TrainJob as Trainer's documentation writes one, and a JobSet with a pod template
+HAND_WRITTEN = """
+apiVersion: trainer.kubeflow.org/v1alpha1
+kind: TrainJob
+metadata: {name: mnist, namespace: team-a}
+spec:
+  runtimeRef: {name: torch-distributed}
+  trainer:
+    image: pytorch/pytorch:2.7.1-cuda12.8-cudnn9-runtime
+    command: [torchrun, train.py]
+    numNodes: 2
+    numProcPerNode: 4
+    resourcesPerNode: {limits: {nvidia.com/gpu: 1, memory: 8Gi}}
+    env: [{name: EPOCHS, value: "3"}]
+  podTemplateOverrides:
+    - targetJobs: [{name: node}]
+      spec: {nodeSelector: {pool: gpu}, tolerations: [{key: gpu, operator: Exists}]}
+---
+apiVersion: jobset.x-k8s.io/v1alpha2
+kind: JobSet
+metadata: {name: pi, namespace: team-a}
+spec:
+  failurePolicy: {maxRestarts: 3}
+  replicatedJobs:
+    - name: workers
+      replicas: 2
+      template:
+        spec:
+          parallelism: 1
+          template:
+            spec:
+              restartPolicy: Never
+              containers: [{name: pi, image: "perl:5.34", command: [perl, -e, print 1]}]
+"""
+
+
+def _validate(docs, rendering):
+    index = crd_index(rendering.resources)
+    problems = []
+    for doc in docs:
+        crd = index.get((split_api_version(doc["apiVersion"])[0], doc["kind"]))
+        assert crd is not None, f"no CRD for {doc['kind']}"
+        scoped = crd["spec"]["scope"] == "Namespaced"
+        body = {**doc, "metadata": {"namespace": "team-a", **doc["metadata"]} if scoped else
+                {k: v for k, v in doc["metadata"].items() if k != "namespace"}}
+        problems += [f"{doc['kind']}/{doc['metadata']['name']}: {p}"
+                     for p in custom_resource_problems(Resource(component="test", source="test", body=body), crd)]
+    return problems
+
+
+def test_trimmed_crds_accept_what_users_write():
+    rendering = _render(["trainer", "spark-operator", "pvcviewer-controller"],
+                        parameters={"trainer": {"dataCache": True}})
+    docs = [d for d in yaml.safe_load_all(HAND_WRITTEN) if d]
+    assert not _validate(docs, rendering)
+    wrong = {**docs[0], "spec": {**docs[0]["spec"], "trainer": {"numNodes": "two"}}}
+    assert _validate([wrong], rendering), "a typed field must still be checked"
+
+
+def test_trimmed_crds_accept_upstreams_own_samples():
+    rendering = _render(["trainer", "spark-operator", "pvcviewer-controller"],
+                        parameters={"trainer": {"dataCache": True}})
+    docs = _tar_docs(upstream_tarball("26.03"), (
+        "applications/spark/sparkapplication_example.yaml",
+        "applications/pvcviewer-controller/upstream/samples/_v1alpha1_pvcviewer.yaml",
+        "applications/trainer/upstream/base/runtimes/torch_distributed.yaml",
+        "applications/trainer/upstream/base/runtimes/deepspeed_distributed.yaml",
+        "applications/trainer/upstream/base/runtimes/torchtune/qwen2_5/qwen2_5_1.5B.yaml",
+        "applications/trainer/upstream/base/runtimes/data-cache/torch_distributed_with_cache.yaml"))
+    docs += [d for d in _tar_docs(shared_path("upstream", "remote", "lws-v0.7.0-config.tar.gz"),
+                                  ("config/samples/leaderworkerset_v1_leaderworkerset.yaml",
+                                   "config/samples/leaderworkerset_multi_template.yaml",
+                                   "config/samples/leaderworkerset_exclusiveplacement.yaml"))]
+    docs = [d for d in docs if "." in split_api_version(d["apiVersion"])[0]]  # the samples' own claims aside
+    kinds = {d["kind"] for d in docs}
+    assert kinds >= {"SparkApplication", "PVCViewer", "ClusterTrainingRuntime", "LeaderWorkerSet"}
+    assert not _validate(docs, rendering)
