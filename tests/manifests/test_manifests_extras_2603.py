@@ -206,20 +206,33 @@ def test_trainer_runs_in_its_own_restricted_namespace():
     assert {o["metadata"].get("namespace") for o in objs if o["kind"] not in (
         "Namespace", "CustomResourceDefinition", "ClusterRole", "ClusterRoleBinding", "ClusterTrainingRuntime",
         "ValidatingWebhookConfiguration", "MutatingWebhookConfiguration")} == {"kubeflow-system"}
-    for params in ({}, {"dataCache": True}):
-        for workload, template in _pods(_objects(_render(["trainer"], parameters={"trainer": params}), "trainer")):
-            pod = template["spec"]
-            for c in pod["containers"]:
-                sc = c.get("securityContext") or {}
-                where = f"{workload['metadata']['name']}/{c['name']}"
-                assert sc.get("allowPrivilegeEscalation") is False, where
-                assert sc.get("capabilities", {}).get("drop") == ["ALL"], where
-                assert sc.get("runAsNonRoot", pod.get("securityContext", {}).get("runAsNonRoot")) is True, where
-                seccomp = sc.get("seccompProfile") or pod.get("securityContext", {}).get("seccompProfile")
-                assert seccomp == {"type": "RuntimeDefault"}, where
-            assert template["metadata"]["annotations"]["traffic.sidecar.istio.io/excludeInboundPorts"] == "9443"
     without = _objects(_render(["trainer"]), "trainer")
     assert "istio-injection" not in _get(without, "Namespace", "kubeflow-system")["metadata"]["labels"]
+    for workload, template in _pods(objs):
+        assert template["metadata"]["annotations"]["traffic.sidecar.istio.io/excludeInboundPorts"] == "9443"
+
+
+@pytest.mark.parametrize("parameters", [{}, {"trainer": {"dataCache": True}}], ids=["default", "dataCache"])
+def test_every_pod_meets_the_restricted_pod_security_level(parameters):
+    """kubeflow-system and (in 26.03) the Kubeflow namespace enforce restricted: these pods must pass it."""
+    objs = _objects(_render(list(EXTRAS), parameters=parameters))
+    assert _get(objs, "Namespace", "kubeflow")["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == \
+        "restricted"
+    checked = 0
+    for workload, template in _pods(objs):
+        if workload["metadata"]["labels"]["app.kubernetes.io/component"] not in EXTRAS:
+            continue
+        checked += 1
+        pod = template["spec"]
+        for c in pod["containers"]:
+            sc = c.get("securityContext") or {}
+            where = f"{workload['metadata']['name']}/{c['name']}"
+            assert sc.get("allowPrivilegeEscalation") is False, where
+            assert sc.get("capabilities", {}).get("drop") == ["ALL"], where
+            assert sc.get("runAsNonRoot", pod.get("securityContext", {}).get("runAsNonRoot")) is True, where
+            seccomp = sc.get("seccompProfile") or pod.get("securityContext", {}).get("seccompProfile")
+            assert seccomp == {"type": "RuntimeDefault"}, where
+    assert checked >= 8
 
 
 def test_trainer_ships_upstreams_default_runtimes_and_can_drop_them():
