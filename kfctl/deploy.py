@@ -57,10 +57,11 @@ class Deployment:
 
     def status(self, catalog: Catalog | None = None) -> dict[str, Any]:
         """What the inventory records: deterministic (no timestamps), so a no-op apply writes nothing."""
-        catalog = catalog or load_catalog()
+        catalog = (catalog or load_catalog()).for_release(self.selection.release or None)
         return {
             "kfdef": self.name,
             "renderDigest": self.kfdef_digest,
+            "release": self.selection.release,
             "platform": self.selection.platform,
             "components": {
                 **{c: catalog.component(c).version for c in self.selection.names},
@@ -112,6 +113,7 @@ def load_deployment(path: Path, *, overlays: tuple[Path, ...] = (), display: str
     catalog = catalog or load_catalog()
     selection, rendering = render_kfdef(path, catalog, overlays=overlays, display=display,
                                         progress=sys.stderr.isatty())
+    catalog = catalog.for_release(selection.release or None)  # the release spec.version selected
     plan = plan_rendering(rendering, component_dependencies(selection, catalog))
     text = json.dumps([r.to_dict() for r in rendering.resources], sort_keys=True, separators=(",", ":"))
     digest = hashlib.sha256(text.encode()).hexdigest()[:16]

@@ -34,9 +34,10 @@ def test_wheel_has_the_catalog_schema_and_template(wheel):
     assert "kfctl/config/kfdef.schema.json" in names
     assert "kfctl/config/kfdef.yaml.j2" in names
     assert "kfctl/cli/main.py" in names
-    components = {n.split("/")[3] for n in names if n.startswith("kfctl/_data/manifests/") and
+    components = {tuple(n.split("/")[3:5]) for n in names if n.startswith("kfctl/_data/manifests/") and
                   n.endswith("/component.yaml")}
-    assert {"katib", "istio", "cert-manager", "kubeflow-core"} <= components
+    assert {("1.10", c) for c in ("katib", "istio", "cert-manager", "kubeflow-core")} <= components
+    assert {"kfctl/_data/manifests/1.10/release.yaml", "kfctl/_data/manifests/26.03/release.yaml"} <= names
     assert any(n.startswith("kfctl/_data/platforms/generic/") for n in names)
     schema = json.loads(wheel.read("kfctl/config/kfdef.schema.json"))
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"

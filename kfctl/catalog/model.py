@@ -1,24 +1,35 @@
-"""Catalog values and loading: components from ``manifests/``, platforms from ``platforms/``.
+"""Catalog values: releases, components, platforms, and the per-release :class:`Catalog`.
 
-Loading is strict (a broken bundle is a :class:`CatalogError` naming its file)
-and cached per folder, since the catalog is read-only data shipped with kfctl.
+A :class:`Catalog` is one Kubeflow release's view: its components (inherited
+from its base release or its own), the platforms with that release's default
+component sets, and the release's metadata. Every catalog knows its sibling
+releases (:meth:`Catalog.for_release`), so code that holds any catalog can
+switch to the release a KfDef's ``spec.version`` selects. Reading the folders
+is :mod:`kfctl.catalog.loader`'s job; the format is documented in
+``manifests/README.md``.
 """
 
 from __future__ import annotations
 
 import difflib
-import functools
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-import yaml
-
-from kfctl import paths
 from kfctl.errors import CatalogError
 from kfctl.frozen import freeze, thaw  # noqa: F401  (thaw re-exported: callers import it here)
+
+
+def _empty() -> Mapping[str, Any]:
+    return MappingProxyType({})
+
+
+def own_templates(folder: Path) -> dict[str, Path]:
+    """The files of one templates folder by name (sub-folders and hidden files skipped)."""
+    return {p.name: p for p in sorted(folder.iterdir()) if not p.name.startswith(".") and not p.is_dir()}
 
 
 @dataclass(frozen=True)
@@ -28,8 +39,34 @@ class Dependency:
 
 
 @dataclass(frozen=True)
+class Release:
+    """One Kubeflow release of the catalog, from ``manifests/<name>/release.yaml``.
+
+    ``name`` is ``""`` for a flat folder of components (test catalogs, hand-made
+    catalogs): one anonymous release against which ``spec.version`` is not checked.
+    """
+
+    name: str
+    description: str = ""
+    path: Path | None = None
+    #: the release this one is built on (its components are inherited unless replaced or dropped)
+    base: str | None = None
+    #: the release `kfctl init` writes and a KfDef without spec.version gets
+    default: bool = False
+    #: supported Kubernetes versions: {"min": "1.29", "max": "1.33"} (either may be absent)
+    kubernetes: Mapping[str, str] = field(default_factory=_empty)
+    #: components of the base that this release no longer has
+    drop: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Component:
-    """One bundle: metadata from ``component.yaml`` and the folder of its templates."""
+    """One bundle: metadata from ``component.yaml`` and its templates.
+
+    ``path`` is the folder that defines the component in its release. For an
+    ``extends: true`` component, ``templates`` maps each file name to the file
+    rendered: the component's own, else its base's (minus ``dropTemplates``).
+    """
 
     name: str
     version: str
@@ -38,9 +75,16 @@ class Component:
     path: Path
     depends_on: tuple[Dependency, ...] = ()
     images: tuple[str, ...] = ()
-    requests: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    requests: Mapping[str, str] = field(default_factory=_empty)
     parameters: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({"type": "object"}))
     readiness: tuple[Mapping[str, Any], ...] = ()
+    #: templates folders, the base-most first, each with the file names it drops from those below
+    #: (``dropTemplates``); read when rendering, see :attr:`templates`
+    template_layers: tuple[tuple[Path, frozenset[str]], ...] = ()
+    #: supported Kubernetes versions {"min", "max"}: the component's own, else its release's
+    kubernetes: Mapping[str, str] = field(default_factory=_empty)
+    #: the base release's component folder this one extends (``extends: true``), else None
+    extends: Path | None = None
 
     @property
     def parameter_names(self) -> tuple[str, ...]:
@@ -51,21 +95,36 @@ class Component:
         return {name: thaw(spec.get("default")) for name, spec in self.parameters.get("properties", {}).items()}
 
     @property
+    def templates(self) -> dict[str, Path]:
+        """Template file name -> file, in file-name order (partials ``_*.j2`` included): each
+        layer's files over the layers below it, minus what it drops. Read from disk on each call."""
+        files: dict[str, Path] = {}
+        for folder, dropped in self.template_layers or ((self.templates_dir, frozenset()),):
+            for name in dropped:
+                files.pop(name, None)
+            if folder.is_dir():
+                files.update(own_templates(folder))
+        return dict(sorted(files.items()))
+
+    @property
     def templates_dir(self) -> Path:
+        """The component's own templates folder (an extending component also uses its base's files)."""
         return self.path / "templates"
 
 
 @dataclass(frozen=True)
 class Platform:
-    """A platform: its default component set, parameters and overlays folder."""
+    """A platform as one release sees it: default component set, parameters and overlays folder."""
 
     name: str
     description: str
     path: Path
+    #: the default component set of this release (``kfctl init``)
     components: tuple[str, ...] = ()
     parameters: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({"type": "object"}))
-    component_parameters: Mapping[str, Mapping[str, Any]] = field(default_factory=lambda: MappingProxyType({}))
-    raw: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    #: component parameter defaults, limited to the components this release has
+    component_parameters: Mapping[str, Mapping[str, Any]] = field(default_factory=_empty)
+    raw: Mapping[str, Any] = field(default_factory=_empty)
 
     def defaults(self) -> dict[str, Any]:
         return {name: thaw(spec.get("default")) for name, spec in self.parameters.get("properties", {}).items()}
@@ -80,16 +139,91 @@ class Resolution:
     added: tuple[tuple[str, str], ...]
 
 
+_VERSION = re.compile(r"^(\d+)\.(\d+)$")
+
+
+def release_key(name: str) -> tuple[int, ...]:
+    """Sort key of a release name ("1.10" < "26.03"); names that are not numbers sort first."""
+    m = _VERSION.match(name)
+    return (int(m.group(1)), int(m.group(2))) if m else (-1,)
+
+
+def suggest(name: str, choices: Iterable[str]) -> str:
+    """A hint naming the closest choice (if any) and listing all of them."""
+    choices = sorted(choices)
+    close = difflib.get_close_matches(name, choices, n=1, cutoff=0.6)
+    known = ", ".join(choices) if choices else "(none)"
+    if close:
+        return f"did you mean {close[0]!r}? known: {known}"
+    return f"known: {known}"
+
+
+class Releases:
+    """Every release read from one manifests folder, each with its :class:`Catalog`."""
+
+    def __init__(self, infos: Mapping[str, Release], default: str) -> None:
+        self.infos: Mapping[str, Release] = MappingProxyType(dict(infos))
+        self.default = default
+        self._catalogs: dict[str, Catalog] = {}
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Release names, oldest first."""
+        return tuple(sorted(self.infos, key=release_key))
+
+    def catalog(self, name: str | None = None) -> Catalog:
+        """The catalog of release ``name`` (default: the default release)."""
+        name = self.default if name is None else name
+        try:
+            return self._catalogs[name]
+        except KeyError:
+            known = ", ".join(n for n in self.names if n) or "(none: a flat catalog)"
+            raise CatalogError(f"unknown release {name!r}", hint=f"known releases: {known}") from None
+
+
 @dataclass(frozen=True)
 class Catalog:
+    """One release's components and platforms."""
+
     components: Mapping[str, Component]
     platforms: Mapping[str, Platform]
+    info: Release = field(default_factory=lambda: Release(name="", default=True))
+    family: Releases | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def release(self) -> str:
+        """This catalog's release name ("" for a flat folder)."""
+        return self.info.name
+
+    @property
+    def releases(self) -> tuple[str, ...]:
+        """Every release beside this one, oldest first."""
+        return self.family.names if self.family is not None else (self.release,)
+
+    @property
+    def default_release(self) -> str:
+        return self.family.default if self.family is not None else self.release
+
+    @property
+    def kubernetes(self) -> Mapping[str, str]:
+        """The release's supported Kubernetes versions ({"min", "max"}; may be empty)."""
+        return self.info.kubernetes
+
+    def for_release(self, name: str | None) -> Catalog:
+        """The catalog of release ``name`` read from the same folders (this one when equal or None)."""
+        if name is None or name == self.release:
+            return self
+        if self.family is None:
+            raise CatalogError(f"unknown release {name!r}", hint="this catalog has no releases")
+        return self.family.catalog(name)
 
     def component(self, name: str) -> Component:
         try:
             return self.components[name]
         except KeyError:
-            raise CatalogError(f"unknown component {name!r}", hint=self.suggest(name, self.components)) from None
+            where = f" in release {self.release}" if self.release else ""
+            raise CatalogError(f"unknown component {name!r}{where}",
+                               hint=self.suggest(name, self.components)) from None
 
     def platform(self, name: str) -> Platform:
         try:
@@ -100,12 +234,7 @@ class Catalog:
     @staticmethod
     def suggest(name: str, choices: Iterable[str]) -> str:
         """A hint naming the closest choice (if any) and listing all of them."""
-        choices = sorted(choices)
-        close = difflib.get_close_matches(name, choices, n=1, cutoff=0.6)
-        known = ", ".join(choices) if choices else "(none)"
-        if close:
-            return f"did you mean {close[0]!r}? known: {known}"
-        return f"known: {known}"
+        return suggest(name, choices)
 
     def resolve(self, selected: Iterable[str]) -> Resolution:
         """Add required dependencies and order everything so dependencies come first.
@@ -150,84 +279,3 @@ class Catalog:
         for name in sorted(chosen):
             visit(name, [])
         return Resolution(order=tuple(order), added=tuple(added))
-
-
-def _read_yaml(path: Path) -> dict[str, Any]:
-    try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    except (OSError, yaml.YAMLError) as exc:
-        raise CatalogError(f"{path}: cannot read: {exc}") from exc
-    if not isinstance(data, dict):
-        raise CatalogError(f"{path}: expected a mapping at the top level")
-    return data
-
-
-def _load_component(folder: Path) -> Component:
-    path = folder / "component.yaml"
-    data = _read_yaml(path)
-    for key in ("name", "version", "description"):
-        if not isinstance(data.get(key), str):
-            raise CatalogError(f"{path}: {key}: required string is missing")
-    if data["name"] != folder.name:
-        raise CatalogError(f"{path}: name {data['name']!r} does not match its folder {folder.name!r}")
-    deps = []
-    for i, dep in enumerate(data.get("dependsOn") or []):
-        if not isinstance(dep, dict) or not isinstance(dep.get("name"), str):
-            raise CatalogError(f"{path}: dependsOn[{i}]: expected {{name: ..., required: true|false}}")
-        deps.append(Dependency(name=dep["name"], required=bool(dep.get("required", True))))
-    params = data.get("parameters") or {"type": "object", "properties": {}}
-    for pname, spec in (params.get("properties") or {}).items():
-        if not isinstance(spec, dict) or "default" not in spec or "description" not in spec:
-            raise CatalogError(f"{path}: parameters.properties.{pname}: needs a default and a description")
-    return Component(
-        name=data["name"],
-        version=data["version"],
-        description=data["description"],
-        namespace=str(data.get("namespace", "kubeflow")),
-        path=folder,
-        depends_on=tuple(deps),
-        images=tuple(data.get("images") or ()),
-        requests=freeze(data.get("requests") or {}),
-        parameters=freeze(params),
-        readiness=freeze(data.get("readiness") or []),
-    )
-
-
-def _load_platform(folder: Path) -> Platform:
-    path = folder / "platform.yaml"
-    data = _read_yaml(path)
-    if data.get("name") != folder.name:
-        raise CatalogError(f"{path}: name {data.get('name')!r} does not match its folder {folder.name!r}")
-    return Platform(
-        name=data["name"],
-        description=str(data.get("description", "")),
-        path=folder,
-        components=tuple(data.get("components") or ()),
-        parameters=freeze(data.get("parameters") or {"type": "object", "properties": {}}),
-        component_parameters=freeze(data.get("componentParameters") or {}),
-        raw=freeze(data),
-    )
-
-
-@functools.lru_cache(maxsize=8)
-def _load(manifests: Path, platforms: Path) -> Catalog:
-    components = {}
-    if manifests.is_dir():
-        for folder in sorted(p for p in manifests.iterdir() if (p / "component.yaml").is_file()):
-            comp = _load_component(folder)
-            components[comp.name] = comp
-    plats = {}
-    if platforms.is_dir():
-        for folder in sorted(p for p in platforms.iterdir() if (p / "platform.yaml").is_file()):
-            plat = _load_platform(folder)
-            plats[plat.name] = plat
-    for comp in components.values():
-        for dep in comp.depends_on:
-            if dep.name not in components:
-                raise CatalogError(f"{comp.path / 'component.yaml'}: dependsOn names unknown component {dep.name!r}")
-    return Catalog(components=MappingProxyType(components), platforms=MappingProxyType(plats))
-
-
-def load_catalog(manifests: Path | None = None, platforms: Path | None = None) -> Catalog:
-    """The catalog shipped with kfctl, or one read from the given folders (tests)."""
-    return _load(Path(manifests or paths.manifests_dir()).resolve(), Path(platforms or paths.platforms_dir()).resolve())

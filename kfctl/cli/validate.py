@@ -22,7 +22,9 @@ def _text(selection: Selection, file: str) -> None:
     kfdef = selection.kfdef
     why = "" if kfdef.platform_reason == "spec.platform" else \
         " (the default)" if kfdef.platform_reason == "default" else f" (from {kfdef.platform_reason})"
-    click.echo(f"{file}: valid KfDef {kfdef.name!r}: namespace {kfdef.namespace}, platform {selection.platform}{why}")
+    release = f", Kubeflow {selection.release}" if selection.release else ""
+    click.echo(f"{file}: valid KfDef {kfdef.name!r}: namespace {kfdef.namespace}, platform {selection.platform}{why}"
+               f"{release}")
     for notice in selection.notices:
         click.echo(f"  {notice}")
     if selection.components:
@@ -46,6 +48,7 @@ def _json(selection: Selection, file: str) -> None:
         "file": file,
         "name": kfdef.name,
         "namespace": kfdef.namespace,
+        "release": selection.release,
         "platform": selection.platform,
         "platformReason": kfdef.platform_reason,
         "components": [

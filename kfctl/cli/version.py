@@ -30,9 +30,22 @@ def _kustomize() -> str | None:
         return None
 
 
+def _releases() -> str | None:
+    """The Kubeflow releases of the shipped catalog, the default marked; None if it cannot be read."""
+    from kfctl.catalog import load_releases
+    from kfctl.errors import KfctlError
+
+    try:
+        family = load_releases()
+    except KfctlError:
+        return None
+    return ", ".join(f"{n} (default)" if n == family.default else n for n in family.names if n) or None
+
+
 def version_info() -> dict[str, str | None]:
     return {
         "kfctl": __version__,
+        "kubeflow-releases": _releases(),
         "python": platform.python_version(),
         "platform": sys.platform,
         "kubernetes-client": _dist_version("kubernetes"),

@@ -36,6 +36,7 @@ from typing import Any
 from kfctl.catalog import Catalog, Component, Platform
 from kfctl.catalog.model import thaw
 from kfctl.config import aliases
+from kfctl.config.versions import choose_release
 from kfctl.config.model import PLATFORM_PLUGINS, Application, KfDef, Parameter, Repo, freeze
 from kfctl.config.schema import check, closest, validator_for
 from kfctl.errors import CatalogError, ConfigError, Problem
@@ -76,6 +77,8 @@ class Selection:
     added: tuple[tuple[str, str], ...] = ()
     notices: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
+    #: the catalog release spec.version selected ("" for a flat test catalog)
+    release: str = ""
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -128,6 +131,8 @@ class _Resolver:
         self.values: dict[str, dict[str, tuple[Any, Parameter]]] = {}
 
     def run(self) -> Selection | None:
+        if not self._release():
+            return None
         platform = self._platform()
         unsupported: list[tuple[Application, aliases.Alias]] = []
         for app in self.kfdef.applications:
@@ -179,7 +184,23 @@ class _Resolver:
             return None
         return Selection(kfdef=self.kfdef, platform=platform.name, components=tuple(components),
                          repo_applications=self._repo_applications(), added=resolution.added,
-                         notices=tuple(self.notices), warnings=tuple(self.warnings))
+                         notices=tuple(self.notices), warnings=tuple(self.warnings), release=self.catalog.release)
+
+    def _release(self) -> bool:
+        """Switch to the catalog release spec.version selects; False (a problem recorded) if it names none."""
+        version_at = self.kfdef.source_map.locate(("spec", "version"))
+        written = ("spec", "version") in self.kfdef.source_map.values
+        if written and self.kfdef.version is None:
+            return True  # not a string: the schema check reports it; keep checking the rest
+        choice = choose_release(self.kfdef.version, self.catalog.releases, self.catalog.default_release,
+                                where=f"spec.version (line {version_at.line})" if written else "spec.version")
+        if choice.release is None:
+            self.problems.append(version_at.problem(choice.error or "unknown release", hint=choice.hint))
+            return False
+        if choice.warning:
+            self.warnings.append(choice.warning)
+        self.catalog = self.catalog.for_release(choice.release)
+        return True
 
     def _platform(self) -> Platform | None:
         name = self.kfdef.platform

@@ -1,6 +1,7 @@
 """The commented KfDef that ``kfctl init`` writes, generated from the catalog.
 
-The file lists the chosen components (default: the platform's default set)
+The file pins ``spec.version`` to the release (default: the catalog's default
+release), lists the chosen components (default: the platform's default set)
 and, as comments, each component's parameters with their effective defaults
 (schema default, or the platform's value) and descriptions, so a user edits
 rather than looks things up. It is rendered from ``kfdef.yaml.j2`` in a
@@ -24,6 +25,7 @@ from kfctl import __version__
 from kfctl.catalog import Catalog
 from kfctl.config.load import parse_kfdef
 from kfctl.config.selection import resolve
+from kfctl.config.versions import choose_release
 from kfctl.errors import InputError
 
 TEMPLATE = "kfdef.yaml.j2"
@@ -50,9 +52,23 @@ def check_dns_label(value: str, what: str, option: str) -> None:
                          hint=f"pass {option} with at most 63 lower-case letters, digits and '-'")
 
 
+def starter_release(catalog: Catalog, version: str | None) -> Catalog:
+    """The catalog of the release ``kfctl init --version`` names (same forms as spec.version; no warning
+    forms: a kfctl 1.x-era version is refused here), or the default release's."""
+    if version is None:
+        return catalog.for_release(catalog.default_release)
+    choice = choose_release(version, catalog.releases, catalog.default_release, where="--version")
+    if choice.release is None or choice.warning:
+        raise InputError(f"--version {version!r}: {choice.error or 'not a release of this kfctl'}",
+                         hint=f"known releases: {', '.join(catalog.releases)}")
+    return catalog.for_release(choice.release)
+
+
 def render_starter(catalog: Catalog, *, name: str, namespace: str = "kubeflow", platform: str = "generic",
-                   components: list[str] | None = None) -> str:
-    """The text of a starter KfDef; it validates against ``catalog`` (checked here)."""
+                   components: list[str] | None = None, version: str | None = None) -> str:
+    """The text of a starter KfDef for release ``version`` (default: the default release), with
+    ``spec.version`` pinned to it; it validates against the catalog (checked here)."""
+    catalog = starter_release(catalog, version)
     check_dns_label(name, "deployment name", "--name")
     check_dns_label(namespace, "namespace", "--namespace")
     plat = catalog.platform(platform)
@@ -80,6 +96,7 @@ def render_starter(catalog: Catalog, *, name: str, namespace: str = "kubeflow", 
     source = resources.files("kfctl.config").joinpath(TEMPLATE).read_text(encoding="utf-8")
     text = env.from_string(source).render(
         kfctl_version=__version__, name=name, namespace=namespace, platform=platform, components=entries,
-        available=sorted(catalog.components), platforms=sorted(catalog.platforms))
+        available=sorted(catalog.components), platforms=sorted(catalog.platforms), release=catalog.release,
+        releases=[r for r in catalog.releases if r])
     resolve(parse_kfdef(text, file="<kfctl init>"), catalog, environ={})
     return text

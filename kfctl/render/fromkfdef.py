@@ -75,6 +75,7 @@ def request_for(selection: Selection, catalog: Catalog, *, overlays: Iterable[Pa
         parameters=params,
         platform_parameters=platform_parameters(selection, catalog),
         overlays=user_overlays(selection.kfdef.source, overlays),
+        release=selection.release or None,
     )
 
 
@@ -160,11 +161,15 @@ def render_kfdef(path: str | Path, catalog: Catalog | None = None, *, overlays: 
                  display: str | None = None, progress: bool = False) -> tuple[Selection, Rendering]:
     """Validate the KfDef at ``path`` and render it: its Selection and the Rendering.
 
+    ``catalog`` may be any release's: the KfDef's ``spec.version`` picks the release
+    (``selection.release``) and its sibling catalog renders.
+
     Catalog components are rendered from their bundles; repo applications are
     fetched and built with kustomize and appended as bundles of their own.
     """
     catalog = catalog or load_catalog()
     selection = validate_file(path, catalog, display=display)
+    catalog = catalog.for_release(selection.release)  # the release spec.version selected
     rendering = render(request_for(selection, catalog, overlays=overlays), catalog)
     extra = repo_bundles(selection, progress=progress)
     if extra:

@@ -69,11 +69,39 @@ def _bytecode_cache() -> jinja2.BytecodeCache | None:
     return jinja2.FileSystemBytecodeCache(str(folder))
 
 
+class FileMapLoader(jinja2.BaseLoader):
+    """Templates by file name from an explicit name -> file map.
+
+    A component that extends its base release's component renders its own
+    templates and the base's it does not override (or drop); ``{% include %}``
+    and ``{% import %}`` resolve through the same map, so a base template
+    including ``_x.j2`` gets the override when there is one.
+    """
+
+    def __init__(self, files: tuple[tuple[str, Path], ...]) -> None:
+        self.files = dict(files)
+
+    def get_source(self, environment: jinja2.Environment, template: str) -> tuple[str, str, Any]:
+        path = self.files.get(template)
+        if path is None:
+            raise jinja2.TemplateNotFound(template)
+        try:
+            source = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise jinja2.TemplateNotFound(template) from exc
+        return source, str(path), lambda: True
+
+    def list_templates(self) -> list[str]:
+        return sorted(self.files)
+
+
 @functools.lru_cache(maxsize=64)
-def environment(folder: Path) -> jinja2.Environment:
-    """The sandboxed environment loading templates from ``folder`` (cached per folder)."""
+def environment(folder: Path | tuple[tuple[str, Path], ...]) -> jinja2.Environment:
+    """The sandboxed environment loading templates from ``folder``, or from a (name, file) map
+    (cached per folder or map)."""
+    loader = FileMapLoader(folder) if isinstance(folder, tuple) else jinja2.FileSystemLoader(str(folder))
     env = ImmutableSandboxedEnvironment(
-        loader=jinja2.FileSystemLoader(str(folder)),
+        loader=loader,
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         autoescape=False,
@@ -98,11 +126,15 @@ def _template_line(exc: BaseException, filename: str) -> int | None:
     return line
 
 
-def render_file(path: Path, context: Mapping[str, Any]) -> str:
-    """Render one template file; every failure is a TemplateError naming ``file:line``."""
+def render_file(path: Path, context: Mapping[str, Any], *, files: Mapping[str, Path] | None = None) -> str:
+    """Render one template file; every failure is a TemplateError naming ``file:line``.
+
+    ``files`` (a component's template map) resolves the file and its includes by
+    name; without it they are read from the file's folder.
+    """
     path = Path(path)
     shown = display_path(path)
-    env = environment(path.parent.resolve())
+    env = environment(tuple(files.items()) if files is not None else path.parent.resolve())
     try:
         template = env.get_template(path.name)
     except jinja2.TemplateSyntaxError as exc:

@@ -34,7 +34,8 @@ class RenderRequest:
     first). ``parameters`` holds per-component values that override the
     platform's and the schema defaults (a shallow, per-parameter override), so
     passing already-effective parameters is fine. ``overlays`` are user overlay
-    folders applied after the platform's own, in the given order.
+    folders applied after the platform's own, in the given order. ``release``
+    names the catalog release to render (None: the catalog given to the renderer).
     """
 
     platform: str
@@ -44,6 +45,7 @@ class RenderRequest:
     parameters: Mapping[str, Mapping[str, Any]] = field(default_factory=_empty)
     platform_parameters: Mapping[str, Any] = field(default_factory=_empty)
     overlays: tuple[Path, ...] = ()
+    release: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "components", tuple(self.components))

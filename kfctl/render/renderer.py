@@ -35,14 +35,12 @@ def component_namespace(component: Component, request: RenderRequest) -> str:
     return component.namespace
 
 
-def template_files(component: Component) -> list[Path]:
-    """The templates rendered for a component, in file-name order."""
-    folder = component.templates_dir
-    if not folder.is_dir():
-        return []
+def template_files(component: Component, templates: Mapping[str, Path] | None = None) -> list[Path]:
+    """The templates rendered for a component, in file-name order (its own and, when it extends
+    a base release's component, the base's it does not override or drop)."""
     files = []
-    for path in sorted(folder.iterdir()):
-        if path.name.startswith(("_", ".")) or path.is_dir():
+    for name, path in sorted((component.templates if templates is None else templates).items()):
+        if name.startswith(("_", ".")):
             continue
         if not path.name.endswith(".yaml.j2"):
             raise CatalogError(f"{jinja.display_path(path)}: templates must be named *.yaml.j2 "
@@ -80,9 +78,10 @@ def _check_object(doc: Any, shown: str, index: int) -> None:
 
 def _render_component(component: Component, context: Mapping[str, Any]) -> list[Resource]:
     out = []
-    for path in template_files(component):
+    templates = component.templates
+    for path in template_files(component, templates):
         shown = jinja.display_path(path)
-        docs = _parse(jinja.render_file(path, context), shown)
+        docs = _parse(jinja.render_file(path, context, files=templates), shown)
         for i, doc in enumerate(docs):
             _check_object(doc, shown, i)
             out.append(Resource(component.name, shown, doc))
@@ -112,7 +111,7 @@ class _Placer:
 
 def render(request: RenderRequest, catalog: Catalog | None = None) -> Rendering:
     """Render every selected component with the platform's and the user's overlays."""
-    catalog = catalog or load_catalog()
+    catalog = (catalog or load_catalog(release=request.release)).for_release(request.release)
     platform = catalog.platform(request.platform)
     components = [catalog.component(n) for n in request.components]
     selected = frozenset(request.components)
@@ -129,6 +128,7 @@ def render(request: RenderRequest, catalog: Catalog | None = None) -> Rendering:
         "components": list(request.components),
         "kubeflow_namespace": request.namespace,
         "deployment": request.deployment,
+        "release": catalog.release,
     }
     namespaces = {c.name: component_namespace(c, request) for c in components}
     namespaces[PLATFORM_GROUP] = namespaces[USER_GROUP] = request.namespace
@@ -154,7 +154,8 @@ def render(request: RenderRequest, catalog: Catalog | None = None) -> Rendering:
         loaded.extend(overlays.load_folder(folder, overlay_context, group=USER_GROUP))
     for ov in loaded:  # a platform may name components a smaller catalog lacks; a user may not
         if ov.group == USER_GROUP and ov.component is not None and ov.component not in catalog.components:
-            raise CatalogError(f"{ov.source}: component {ov.component!r} is not in the catalog",
+            raise CatalogError(f"{ov.source}: component {ov.component!r} is not in the catalog"
+                               + (f" of release {catalog.release}" if catalog.release else ""),
                                hint=catalog.suggest(ov.component, catalog.components))
 
     crds = [r.body for r in rendered if is_crd(r.body)]

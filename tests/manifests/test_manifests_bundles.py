@@ -1,7 +1,8 @@
 """Every shipped bundle and platform renders, and every object would be accepted by Kubernetes 1.32.
 
-Parametrized over what is in ``manifests/`` and ``platforms/`` when the tests
-run, so each new bundle is checked as soon as it lands. A failure lists one
+Parametrized over every release in ``manifests/`` and what is in it and in
+``platforms/`` when the tests run, so each new bundle is checked as soon as it
+lands, in every release that has it. A failure lists one
 line per problem: ``component: template: Kind/namespace/name: problem``.
 
 Checks: strict OpenAPI validation of built-in kinds (kubernetes-validate,
@@ -19,7 +20,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from kfctl.catalog import load_catalog
+from kfctl.catalog import load_releases
 from kfctl.errors import KfctlError
 from kfctl.kinds import split_api_version
 from kfctl.render import RenderRequest, render
@@ -29,12 +30,17 @@ from kfctl.render.writer import write
 K8S_VERSION = "1.32"
 
 try:
-    CATALOG = load_catalog()
+    RELEASES = load_releases()
     LOAD_ERROR = None
 except KfctlError as exc:  # reported by test_catalog_loads, not as a collection error
-    CATALOG = None
+    RELEASES = None
     LOAD_ERROR = exc
 
+#: every release's catalog, oldest first
+CATALOGS = {name: RELEASES.catalog(name) for name in RELEASES.names} if RELEASES else {}
+CATALOG = CATALOGS[RELEASES.default] if RELEASES else None
+RELEASE_PLATFORMS = [(r, p) for r, cat in CATALOGS.items() for p in sorted(cat.platforms)]
+RELEASE_COMPONENTS = [(r, c) for r, cat in CATALOGS.items() for c in sorted(cat.components)]
 COMPONENTS = sorted(CATALOG.components) if CATALOG else []
 PLATFORMS = sorted(CATALOG.platforms) if CATALOG else []
 
@@ -43,20 +49,23 @@ def _provided(platform):
     return [(split_api_version(k["apiVersion"])[0], k["kind"]) for k in platform.raw.get("providedKinds", ())]
 
 
-def _default_set(platform):
-    """The platform's default components that exist in the catalog yet, with their dependencies."""
-    present = [c for c in platform.components if c in CATALOG.components]
-    return CATALOG.resolve(present).order
+def _default_set(platform, catalog=None):
+    """The platform's default components of the release, with their dependencies."""
+    catalog = catalog or CATALOG
+    return catalog.resolve(platform.components).order
 
 
-def _render_and_check(platform_name, components):
-    platform = CATALOG.platform(platform_name)
+def _render_and_check(platform_name, components, catalog=None):
+    catalog = catalog or CATALOG
+    platform = catalog.platform(platform_name)
     try:
-        rendering = render(RenderRequest(platform=platform_name, components=components), CATALOG)
+        rendering = render(RenderRequest(platform=platform_name, components=components), catalog)
     except KfctlError as exc:
-        pytest.fail(f"platform {platform_name}, components {', '.join(components)}:\n{exc.render()}")
+        pytest.fail(f"release {catalog.release}, platform {platform_name}, components {', '.join(components)}:\n"
+                    f"{exc.render()}")
     problems = list(all_problems(rendering.resources, version=K8S_VERSION, provided=_provided(platform)))
-    assert not problems, f"platform {platform_name}: {len(problems)} problems:\n" + "\n".join(problems)
+    assert not problems, f"release {catalog.release}, platform {platform_name}: {len(problems)} problems:\n" + \
+        "\n".join(problems)
     return rendering
 
 
@@ -65,32 +74,49 @@ def test_catalog_loads():
     assert set(PLATFORMS) >= {"generic", "local", "gcp", "aws", "azure"}
 
 
-@pytest.mark.parametrize("platform", PLATFORMS)
-def test_platform_default_set_renders_and_validates(platform):
-    _render_and_check(platform, _default_set(CATALOG.platform(platform)))
+def test_every_release_is_covered():
+    assert {"1.10", "26.03"} <= set(CATALOGS)
+    assert RELEASES.default == "26.03"
+    assert {r for r, _ in RELEASE_PLATFORMS} == set(CATALOGS)
 
 
-@pytest.mark.parametrize("platform", PLATFORMS)
-def test_platform_lists_only_known_or_coming_components(platform):
-    plat = CATALOG.platform(platform)
+@pytest.mark.parametrize(("release", "platform"), RELEASE_PLATFORMS)
+def test_platform_default_set_renders_and_validates(release, platform):
+    catalog = CATALOGS[release]
+    rendering = _render_and_check(platform, _default_set(catalog.platform(platform), catalog), catalog)
+    assert rendering.bundles, f"release {release}: platform {platform} renders nothing by default"
+
+
+@pytest.mark.parametrize(("release", "platform"), RELEASE_PLATFORMS)
+def test_platform_lists_only_components_of_its_release(release, platform):
+    catalog = CATALOGS[release]
+    plat = catalog.platform(platform)
+    assert plat.components, f"platform {platform} has no default set for release {release}"
     assert len(set(plat.components)) == len(plat.components), "duplicate component in the default set"
-    for name in plat.component_parameters:
-        assert name in plat.components, f"componentParameters for {name}, which is not in the default set"
+    missing = [c for c in plat.components if c not in catalog.components]
+    assert not missing, f"platform {platform} lists {missing} for release {release}, which it does not have"
+    every = {c for cat in CATALOGS.values() for c in cat.components}
+    raw = dict(plat.raw.get("componentParameters") or {})
+    stray = sorted(set(raw) - every)
+    assert not stray, f"platform {platform}: componentParameters for {stray}, which no release has"
+    assert set(plat.component_parameters) == set(raw) & set(catalog.components)
 
 
-@pytest.mark.parametrize("component", COMPONENTS)
+@pytest.mark.parametrize(("release", "component"), RELEASE_COMPONENTS)
 @pytest.mark.parametrize("platform", PLATFORMS)
-def test_component_alone_renders_and_validates(platform, component):
-    _render_and_check(platform, CATALOG.resolve([component]).order)
+def test_component_alone_renders_and_validates(platform, release, component):
+    catalog = CATALOGS[release]
+    _render_and_check(platform, catalog.resolve([component]).order, catalog)
 
 
-@pytest.mark.parametrize("platform", PLATFORMS)
-def test_every_platform_patch_applies_to_something(platform):
+@pytest.mark.parametrize(("release", "platform"), RELEASE_PLATFORMS)
+def test_every_platform_patch_applies_to_something(release, platform):
     """On the full default set, each patch whose component is present changes at least one object."""
-    rendering = render(RenderRequest(platform=platform, components=_default_set(CATALOG.platform(platform))),
-                       CATALOG)
+    catalog = CATALOGS[release]
+    rendering = render(RenderRequest(platform=platform, components=_default_set(catalog.platform(platform), catalog)),
+                       catalog)
     idle = [f"{u.source}: patches[{u.index}] ({u.target})" for u in rendering.patches if u.matched == 0]
-    assert not idle, "patches that change nothing:\n" + "\n".join(idle)
+    assert not idle, f"release {release}: patches that change nothing:\n" + "\n".join(idle)
 
 
 #: platform parameter choices beyond the defaults, so every overlay branch meets the real bundles
@@ -105,25 +131,28 @@ VARIANTS = {
 }
 
 
+@pytest.mark.parametrize("release", sorted(CATALOGS))
 @pytest.mark.parametrize("variant", sorted(VARIANTS))
-def test_platform_parameter_variants_render_validate_and_patch(variant):
+def test_platform_parameter_variants_render_validate_and_patch(variant, release):
     platform, params = VARIANTS[variant]
     if platform not in PLATFORMS:
         pytest.fail(f"platform {platform} is missing")
-    plat = CATALOG.platform(platform)
-    rendering = render(RenderRequest(platform=platform, components=_default_set(plat), platform_parameters=params),
-                       CATALOG)
+    catalog = CATALOGS[release]
+    plat = catalog.platform(platform)
+    rendering = render(RenderRequest(platform=platform, components=_default_set(plat, catalog),
+                                     platform_parameters=params), catalog)
     problems = list(all_problems(rendering.resources, version=K8S_VERSION, provided=_provided(plat)))
     assert not problems, "\n".join(problems)
     idle = [f"{u.source}: patches[{u.index}] ({u.target})" for u in rendering.patches if u.matched == 0]
     assert not idle, "patches that change nothing:\n" + "\n".join(idle)
 
 
-@pytest.mark.parametrize("component", COMPONENTS)
-def test_bundle_declares_what_it_runs(component):
+@pytest.mark.parametrize(("release", "component"), RELEASE_COMPONENTS)
+def test_bundle_declares_what_it_runs(release, component):
     """component.yaml lists every image its objects run, and templates label nothing with the version."""
-    comp = CATALOG.component(component)
-    rendering = render(RenderRequest(platform="generic", components=CATALOG.resolve([component]).order), CATALOG)
+    catalog = CATALOGS[release]
+    comp = catalog.component(component)
+    rendering = render(RenderRequest(platform="generic", components=catalog.resolve([component]).order), catalog)
     used = set()
     for res in rendering.bundle(component).resources:
         spec = res.body.get("spec") or {}
@@ -133,7 +162,13 @@ def test_bundle_declares_what_it_runs(component):
         selector = (spec.get("selector") or {}).get("matchLabels") or {}
         assert "app.kubernetes.io/version" not in selector, f"{res.source}: {res.ref}: selector uses the version label"
     missing = sorted(used - set(comp.images))
-    assert not missing, f"manifests/{component}/component.yaml: images does not list {missing}"
+    assert not missing, f"{comp.path}/component.yaml (release {release}): images does not list {missing}"
+
+
+@pytest.mark.parametrize(("release", "component"), RELEASE_COMPONENTS)
+def test_bundle_declares_supported_kubernetes_versions(release, component):
+    k8s = CATALOGS[release].component(component).kubernetes
+    assert set(k8s) == {"min", "max"}, f"{component} in {release}: kubernetes {{min, max}} (own or the release's)"
 
 
 def test_real_kubectl_kustomize_builds_the_full_default_set(tmp_path):
@@ -175,10 +210,12 @@ def test_gcp_offers_gpu_nodes_in_the_notebook_spawner():
     assert spawner[("gcp", True)] == spawner[("generic", False)]
 
 
-def test_the_kfdef_namespace_is_honoured_everywhere():
+@pytest.mark.parametrize("release", sorted(CATALOGS))
+def test_the_kfdef_namespace_is_honoured_everywhere(release):
     """With metadata.namespace kf-test, nothing may still live in or point into "kubeflow"."""
-    order = _default_set(CATALOG.platform("generic"))
-    rendering = render(RenderRequest(platform="generic", components=order, namespace="kf-test"), CATALOG)
+    catalog = CATALOGS[release]
+    order = _default_set(catalog.platform("generic"), catalog)
+    rendering = render(RenderRequest(platform="generic", components=order, namespace="kf-test"), catalog)
     stray = [f"{r.component}: {r.source}: {r.ref}" for r in rendering.resources
              if r.namespace == "kubeflow" or (r.kind == "Namespace" and r.name == "kubeflow")]
     assert not stray, "hard-coded kubeflow namespace (use {{ namespace }}):\n" + "\n".join(stray)
