@@ -31,3 +31,19 @@ def test_kserve_with_knative_converges_in_one_pass_and_reapplies_with_no_writes(
     _, again = apply(sim, kfdef)
     assert again.ok and again.writes == 0
     assert len([e for e in sim.timeline() if e["verb"] in WRITE_VERBS and not e.get("dry_run")]) == writes_before
+
+
+def test_knative_eventing_converges_in_one_pass(tmp_path, kube_sim):
+    """Eventing's webhooks all ship without rules or CA: kfctl waits for eventing-webhook to certify them."""
+    sim = kube_sim()
+    kfdef = write_kfdef(tmp_path / "kf", components="knative-eventing")
+    deployment, result = apply(sim, kfdef)
+    assert result.ok, [(str(o.ref), o.state, o.message) for o in result.problems][:10]
+    assert {n.component for n in deployment.plan.nodes.values()} == {"kubeflow-core", "knative-eventing"}
+    assert refused_writes(sim) == []
+    live = owned(sim, deployment)
+    for ref, obj in live.items():
+        if ref.kind.endswith("WebhookConfiguration") and ref.name != "config.webhook.eventing.knative.dev":
+            assert all(h["clientConfig"].get("caBundle") for h in obj["webhooks"]), ref.name
+    _, again = apply(sim, kfdef)
+    assert again.ok and again.writes == 0

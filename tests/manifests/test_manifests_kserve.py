@@ -248,3 +248,33 @@ def test_models_web_app_is_reached_only_through_the_ingress_gateway():
     assert _serving_pods(rendering, service) == [_one(rendering, "Deployment", "kserve-models-web-app")]
     config = _one(rendering, "ConfigMap", "kserve-models-web-app-config").to_dict()["data"]
     assert config["APP_PREFIX"] == "/kserve-endpoints" and config["USERID_HEADER"] == "kubeflow-userid"
+
+
+def test_knative_eventing_is_optional_and_keeps_upstreams_versions_and_conversion():
+    for platform in PLATFORMS:
+        assert "knative-eventing" not in CATALOG.resolve(CATALOG.platform(platform).components).order
+    rendering = _render(["knative-eventing"])
+    crds = {r.name: r.to_dict()["spec"] for r in _objects(rendering, "knative-eventing", "CustomResourceDefinition")}
+    assert len(crds) == 17
+    versions = {name: [(v["name"], v["served"], v["storage"], v.get("deprecated", False)) for v in spec["versions"]]
+                for name, spec in crds.items()}
+    assert versions["eventtypes.eventing.knative.dev"] == [
+        ("v1beta3", True, False, False), ("v1beta2", True, True, False), ("v1beta1", True, False, True)]
+    assert versions["pingsources.sources.knative.dev"] == [("v1", True, True, False), ("v1beta2", True, False, True)]
+    converted = {name for name, spec in crds.items() if spec.get("conversion", {}).get("strategy") == "Webhook"}
+    assert converted == {"eventtypes.eventing.knative.dev", "pingsources.sources.knative.dev",
+                         "requestreplies.eventing.knative.dev"}
+    for name in converted:
+        webhook = crds[name]["conversion"]["webhook"]
+        assert webhook["clientConfig"] == {"service": {"name": "eventing-webhook", "namespace": "knative-eventing"}}
+        assert "caBundle" not in webhook["clientConfig"]  # eventing-webhook writes it
+    configs = [r for r in _objects(rendering, "knative-eventing") if r.kind.endswith("WebhookConfiguration")]
+    assert len(configs) == 4
+    for config in configs:
+        hook = config.to_dict()["webhooks"][0]
+        assert "rules" not in hook and not config.to_dict()["metadata"].get("annotations")
+        assert hook["failurePolicy"] == ("Ignore" if config.name.startswith("config.") else "Fail")
+        pods = _serving_pods(rendering, _one(rendering, "Service", hook["clientConfig"]["service"]["name"]))
+        assert [p.name for p in pods] == ["eventing-webhook"]
+    # the PingSource adapter is scaled by the controller; every pod template's image is declared
+    assert _one(rendering, "Deployment", "pingsource-mt-adapter").to_dict()["spec"]["replicas"] == 0
