@@ -61,6 +61,7 @@ def status(opts: GlobalOptions, file: Path | None, name: str | None, namespace: 
             click.echo(f"{comp.name:<20} {comp.version:<14} {comp.healthy:>4}/{comp.total:<4}")
             for obj, why in comp.problems:
                 click.echo(f"    {obj}: {why}")
-        click.echo(f"{deployment}: " + ("healthy" if ok else "not healthy"))
+        release = inventory.status.get("release")
+        click.echo(f"{deployment}: " + (f"Kubeflow {release}, " if release else "") + ("healthy" if ok else "not healthy"))
     if not ok:
         raise click.exceptions.Exit(EXIT_FAILED)

@@ -58,7 +58,7 @@ class RenderRequest:
 class Resource:
     """One rendered Kubernetes object and where it came from.
 
-    ``source`` is the file that produced it (``manifests/katib/templates/db.yaml.j2``
+    ``source`` is the file that produced it (``manifests/1.10/katib/templates/db.yaml.j2``
     or an overlay file, then ``overlay`` is true); ``body`` is the object itself, read-only.
     """
 

@@ -57,6 +57,7 @@ def test_status_reports_components_and_missing_objects(runner, tmp_path, sim_clu
     data = json.loads(ok.output)
     assert data["healthy"] and data["components"][0]["name"] == "kubeflow-core"
     assert data["components"][0]["healthy"] == 7 and data["status"]["platform"] == "generic"
+    assert data["status"]["release"] == "26.03"  # kfctl init's default, recorded with the inventory
     from kfctl.cluster import connect
 
     cluster = connect(sim_cluster.kubeconfig_path, None)
@@ -64,3 +65,14 @@ def test_status_reports_components_and_missing_objects(runner, tmp_path, sim_clu
     bad = runner.invoke(cli, [*kc(sim_cluster), "status", "--name", "app"])
     assert bad.exit_code == 1
     assert "ClusterRole/kubeflow-view: missing from the cluster" in bad.output
+    assert "app: Kubeflow 26.03, not healthy" in bad.output
+
+
+def test_status_records_the_release_the_kfdef_selected(runner, tmp_path, sim_cluster):
+    app = tmp_path / "old"
+    assert runner.invoke(cli, ["init", str(app), "--components", "kubeflow-core", "--version", "1.10"]).exit_code == 0
+    assert runner.invoke(cli, [*kc(sim_cluster), "apply", "-f", str(app / "kfdef.yaml"), "-o", "plain"]).exit_code == 0
+    ok = runner.invoke(cli, [*kc(sim_cluster), "status", "--name", "old"])
+    assert ok.exit_code == 0 and "old: Kubeflow 1.10, healthy" in ok.output
+    data = json.loads(runner.invoke(cli, [*kc(sim_cluster), "status", "--name", "old", "-o", "json"]).output)
+    assert data["status"]["release"] == "1.10"

@@ -222,3 +222,111 @@ def test_the_kfdef_namespace_is_honoured_everywhere(release):
     pointers = [f"{r.component}: {r.source}: {r.ref}" for r in rendering.resources
                 if any(p in json.dumps(r.to_dict()) for p in ('.kubeflow.svc', '"kubeflow/'))]
     assert not pointers, "references into the kubeflow namespace (use {{ namespace }}):\n" + "\n".join(pointers)
+
+
+_RESTRICTED_VOLUMES = {"configMap", "csi", "downwardAPI", "emptyDir", "ephemeral", "persistentVolumeClaim",
+                       "projected", "secret", "name"}
+
+
+def restricted_violations(pod: dict) -> list[str]:
+    """Why a pod spec breaks the Pod Security Standard "restricted" (the checks a namespace labelled
+    pod-security.kubernetes.io/enforce=restricted makes), one text per problem."""
+    out = []
+    pod_ctx = pod.get("securityContext") or {}
+    for key in ("hostNetwork", "hostPID", "hostIPC"):
+        if pod.get(key):
+            out.append(f"{key}: true")
+    for vol in pod.get("volumes") or ():
+        if set(vol) - _RESTRICTED_VOLUMES:
+            out.append(f"volume {vol['name']}: type {sorted(set(vol) - _RESTRICTED_VOLUMES)} not allowed")
+    for c in (*(pod.get("initContainers") or ()), *(pod.get("containers") or ())):
+        ctx = c.get("securityContext") or {}
+        where = f"container {c['name']}"
+        if ctx.get("privileged"):
+            out.append(f"{where}: privileged")
+        if ctx.get("allowPrivilegeEscalation") is not False:
+            out.append(f"{where}: allowPrivilegeEscalation must be false")
+        caps = ctx.get("capabilities") or {}
+        if "ALL" not in (caps.get("drop") or ()):
+            out.append(f"{where}: capabilities must drop ALL")
+        if set(caps.get("add") or ()) - {"NET_BIND_SERVICE"}:
+            out.append(f"{where}: adds capabilities {sorted(caps['add'])}")
+        if not ctx.get("runAsNonRoot", pod_ctx.get("runAsNonRoot")):
+            out.append(f"{where}: runAsNonRoot must be true")
+        if ctx.get("runAsUser", pod_ctx.get("runAsUser")) == 0:
+            out.append(f"{where}: runAsUser 0")
+        seccomp = (ctx.get("seccompProfile") or pod_ctx.get("seccompProfile") or {}).get("type")
+        if seccomp not in ("RuntimeDefault", "Localhost"):
+            out.append(f"{where}: seccompProfile must be RuntimeDefault or Localhost")
+    return out
+
+
+@pytest.mark.parametrize(("release", "platform"), [(r, "generic") for r in CATALOGS])
+def test_pods_in_restricted_namespaces_meet_the_restricted_pod_security_standard(release, platform):
+    """A namespace that enforces "restricted" refuses any pod breaking it: on a real cluster the
+    workload would never start (the simulated cluster does not enforce Pod Security)."""
+    catalog = CATALOGS[release]
+    rendering = render(RenderRequest(platform=platform, components=_default_set(catalog.platform(platform), catalog)),
+                       catalog)
+    restricted = {r.name for r in rendering.resources if r.kind == "Namespace" and
+                  (r.body["metadata"].get("labels") or {}).get("pod-security.kubernetes.io/enforce") == "restricted"}
+    if catalog.component("kubeflow-core").defaults()["podSecurityEnforce"] == "restricted":
+        assert "kubeflow" in restricted
+    problems = []
+    for res in rendering.resources:
+        if res.namespace not in restricted:
+            continue
+        spec = res.body.get("spec") or {}
+        pod = ((spec.get("jobTemplate") or {}).get("spec") or spec).get("template", {}).get("spec")
+        if pod is None:
+            continue
+        problems += [f"{res.component}: {res.source}: {res.ref}: {p}" for p in restricted_violations(pod)]
+    assert not problems, f"release {release}: pods the restricted namespaces {sorted(restricted)} would refuse:\n" \
+        + "\n".join(problems)
+
+
+def test_the_restricted_check_finds_what_a_restricted_namespace_refuses():
+    good = {"securityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
+            "containers": [{"name": "c", "securityContext": {"allowPrivilegeEscalation": False,
+                                                             "capabilities": {"drop": ["ALL"]}}}],
+            "volumes": [{"name": "v", "configMap": {"name": "x"}}]}
+    assert restricted_violations(good) == []
+    bad = {**good, "hostNetwork": True, "volumes": [{"name": "h", "hostPath": {"path": "/"}}],
+           "containers": [{"name": "c", "securityContext": {"capabilities": {"add": ["NET_ADMIN"]}}}]}
+    assert restricted_violations(bad) == [
+        "hostNetwork: true", "volume h: type ['hostPath'] not allowed",
+        "container c: allowPrivilegeEscalation must be false", "container c: capabilities must drop ALL",
+        "container c: adds capabilities ['NET_ADMIN']"]
+
+
+#: upstream 26.03's versions of components 26.03 extends from 1.10 (kubeflow/manifests 26.03)
+UPSTREAM_26_03 = {
+    "cert-manager": ("v1.19.4", {"quay.io/jetstack/cert-manager-controller:v1.19.4"}),
+    "katib": ("v0.19.0", {"ghcr.io/kubeflow/katib/katib-controller:v0.19.0", "mysql:8.0"}),
+    "notebooks": (None, {"ghcr.io/kubeflow/kubeflow/notebook-controller:v1.10.0"}),
+    "training-operator": (None, {"ghcr.io/kubeflow/training-v1/training-operator:v1-3f15cb8"}),
+}
+
+
+@pytest.mark.parametrize("component", sorted(UPSTREAM_26_03))
+def test_26_03_runs_upstream_26_03_versions(component):
+    version, images = UPSTREAM_26_03[component]
+    new, old = CATALOGS["26.03"].component(component), CATALOGS["1.10"].component(component)
+    assert new.extends == old.path, f"{component}: 26.03 should extend 1.10's bundle"
+    if version:
+        assert new.version == version and old.version != version
+    rendering = render(RenderRequest(platform="generic", components=CATALOGS["26.03"].resolve([component]).order),
+                       CATALOGS["26.03"])
+    running = {c["image"] for r in rendering.bundle(component).resources
+               for c in ((r.body.get("spec") or {}).get("template") or {}).get("spec", {}).get("containers", ())}
+    assert images <= running
+
+
+def test_26_03_katib_runs_trainjob_trials_only_beside_trainer():
+    catalog = CATALOGS["26.03"]
+    rendering = render(RenderRequest(platform="generic", components=catalog.resolve(["katib"]).order), catalog)
+    config = next(r for r in rendering.resources if r.kind == "ConfigMap" and r.name == "katib-config")
+    assert "TrainJob" not in config.body["data"]["katib-config.yaml"]  # no trainer component selected
+    role = next(r for r in rendering.resources if r.kind == "ClusterRole" and r.name == "katib-controller")
+    assert {"resources": ("trainjobs",), "apiGroups": ("trainer.kubeflow.org",),
+            "verbs": ("create", "get", "list", "watch", "delete")} in [dict(rule) for rule in role.body["rules"]]
