@@ -278,3 +278,22 @@ def test_knative_eventing_is_optional_and_keeps_upstreams_versions_and_conversio
         assert [p.name for p in pods] == ["eventing-webhook"]
     # the PingSource adapter is scaled by the controller; every pod template's image is declared
     assert _one(rendering, "Deployment", "pingsource-mt-adapter").to_dict()["spec"]["replicas"] == 0
+
+
+def test_serving_pods_meet_the_pod_security_level_of_their_namespace():
+    """knative-serving and the Kubeflow namespace enforce "restricted": a pod breaking it never starts."""
+    from test_manifests_bundles import restricted_violations
+    rendering = _render([*SERVING, "knative-eventing"])
+    restricted = {r.name for r in rendering.resources if r.kind == "Namespace" and
+                  (r.to_dict()["metadata"].get("labels") or {}).get("pod-security.kubernetes.io/enforce") == "restricted"}
+    assert {"kubeflow", "knative-serving", "istio-system"} <= restricted
+    problems, checked = [], set()
+    for res in rendering.resources:
+        if res.component in (*SERVING, "knative-eventing") and res.kind in ("Deployment", "StatefulSet"):
+            pod = res.to_dict()["spec"]["template"]["spec"]
+            if res.namespace in restricted:
+                checked.add(res.name)
+                problems += [f"{res.ref}: {p}" for p in restricted_violations(pod)]
+    assert not problems, "\n".join(problems)
+    assert {"activator", "webhook", "net-istio-webhook", "cluster-local-gateway", "kserve-controller-manager",
+            "llmisvc-controller-manager", "kserve-models-web-app"} <= checked
