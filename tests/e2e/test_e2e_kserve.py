@@ -8,13 +8,15 @@ until they answer, and the ClusterServingRuntimes until KServe's validator runs.
 
 from __future__ import annotations
 
+import yaml
+
 from e2e_support import WRITE_VERBS, apply, owned, refused_writes, write_kfdef
 
 
 def test_kserve_with_knative_converges_in_one_pass_and_reapplies_with_no_writes(tmp_path, kube_sim):
     sim = kube_sim()
     kfdef = write_kfdef(tmp_path / "kf", components="kserve,kserve-models-web-app")
-    assert "version: '26.03'" in kfdef.read_text()  # the default release
+    assert yaml.safe_load(kfdef.read_text())["spec"]["version"] == "26.03"  # the default release
     deployment, result = apply(sim, kfdef)
     assert result.ok, [(str(o.ref), o.state, o.message) for o in result.problems][:10]
     assert {n.component for n in deployment.plan.nodes.values()} >= {"knative-serving", "kserve", "kserve-models-web-app"}
@@ -47,3 +49,16 @@ def test_knative_eventing_converges_in_one_pass(tmp_path, kube_sim):
             assert all(h["clientConfig"].get("caBundle") for h in obj["webhooks"]), ref.name
     _, again = apply(sim, kfdef)
     assert again.ok and again.writes == 0
+
+
+def test_kserve_raw_deployment_converges_without_knative(tmp_path, kube_sim):
+    sim = kube_sim()
+    kfdef = write_kfdef(tmp_path / "kf", components="kserve")
+    text = kfdef.read_text()
+    assert "- name: kserve\n" in text
+    kfdef.write_text(text.replace("- name: kserve\n", "- name: kserve\n    parameters:\n"
+                                  "    - {name: deploymentMode, value: RawDeployment}\n", 1))
+    deployment, result = apply(sim, kfdef)
+    assert result.ok, [(str(o.ref), o.state, o.message) for o in result.problems][:10]
+    assert {n.component for n in deployment.plan.nodes.values()} == {"kubeflow-core", "cert-manager", "kserve"}
+    assert refused_writes(sim) == []

@@ -10,11 +10,14 @@ Knative's self-managed webhooks select what they must validate.
 from __future__ import annotations
 
 import json
+import textwrap
 
 import pytest
 
 from kfctl.catalog import load_releases
+from kfctl.config import parse_kfdef, resolve
 from kfctl.deploy import plan_rendering
+from kfctl.errors import CatalogError
 from kfctl.kinds import split_api_version
 from kfctl.plan import ObjectRef
 from kfctl.plan.index import labels_match
@@ -63,6 +66,40 @@ def test_kserve_brings_knative_serving_and_its_mesh():
     assert order.index("knative-serving") < order.index("kserve")
     assert order.index("istio") < order.index("knative-serving")
     assert set(CATALOG.resolve(["kserve-models-web-app"]).order) >= {"kserve", "knative-serving"}
+
+
+def _select(mode):
+    kfdef = parse_kfdef(textwrap.dedent(f"""\
+        apiVersion: kfdef.apps.kubeflow.org/v1
+        kind: KfDef
+        metadata: {{name: models}}
+        spec:
+          version: "26.03"
+          applications:
+          - name: kserve
+            parameters: [{{name: deploymentMode, value: {mode}}}]
+          - name: kserve-models-web-app
+        """), file="kfdef.yaml")
+    return resolve(kfdef, CATALOG, environ={})
+
+
+def test_raw_deployment_mode_leaves_knative_out():
+    serverless = _select("Serverless")
+    assert "knative-serving" in serverless.names
+    assert "kserve requires knative-serving: added" in serverless.notices
+    raw = _select("RawDeployment")
+    assert "knative-serving" not in raw.names
+    assert {"kserve", "kserve-models-web-app", "cert-manager", "kubeflow-core"} <= set(raw.names)
+    params = {c.name: dict(c.parameters) for c in raw.components}
+    rendering = render(RenderRequest(platform="generic", components=raw.names, parameters=params), CATALOG)
+    assert _config(rendering, "deploy") == {"defaultDeploymentMode": "RawDeployment"}
+    assert not [r for r in rendering.resources if r.namespace == "knative-serving" or "knative" in r.name]
+    plat = CATALOG.platform("generic")
+    provided = [(split_api_version(k["apiVersion"])[0], k["kind"]) for k in plat.raw.get("providedKinds", ())]
+    assert not list(all_problems(rendering.resources, version="1.32", provided=provided))
+    # Serverless without Knative is refused with the reason
+    with pytest.raises(CatalogError, match="'kserve' with deploymentMode Serverless requires 'knative-serving'"):
+        render(RenderRequest(platform="generic", components=raw.names), CATALOG)
 
 
 def test_deployment_mode_is_serverless_by_default_and_raw_without_knative_routing():
