@@ -12,14 +12,16 @@ Typical use::
     from kfctl.catalog import load_catalog
     from kfctl.config import validate_file
 
-    selection = validate_file("kfdef.yaml", load_catalog())
+    selection = validate_file("kfdef.yaml", load_catalog())   # any release's catalog
+    selection.release                          # the release spec.version selected ("26.03")
     for comp in selection.components:          # dependency order
         comp.name, comp.parameters             # defaults < platform < KfDef
 
 Modules: ``yamlread`` (safe YAML with line/column), ``schema`` (the shipped
 JSON Schema and readable errors), ``model`` (the frozen values), ``aliases``
 (kfctl 1.x application names), ``legacy`` (the v1alpha1 refusal),
-``selection`` (catalog resolution), ``secrets`` (secret values for apply),
+``versions`` (the release ``spec.version`` selects), ``selection`` (catalog
+resolution, against that release's catalog), ``secrets`` (secret values for apply),
 ``starter`` (the file ``kfctl init`` writes), ``load`` (the whole pipeline).
 """
 

@@ -195,6 +195,10 @@ class _Resolver:
             return True  # not a string: the schema check reports it; keep checking the rest
         choice = choose_release(self.kfdef.version, self.catalog.releases, self.catalog.default_release,
                                 where=f"spec.version (line {version_at.line})" if written else "spec.version")
+        if self.kfdef.applications and all(a.is_repo_application for a in self.kfdef.applications):
+            # only repo applications: spec.version describes the repo, no catalog bundle is rendered
+            self.catalog = self.catalog.for_release(choice.release or self.catalog.default_release)
+            return True
         if choice.release is None:
             self.problems.append(version_at.problem(choice.error or "unknown release", hint=choice.hint))
             return False

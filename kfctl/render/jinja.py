@@ -95,7 +95,7 @@ class FileMapLoader(jinja2.BaseLoader):
         return sorted(self.files)
 
 
-@functools.lru_cache(maxsize=64)
+@functools.lru_cache(maxsize=256)
 def environment(folder: Path | tuple[tuple[str, Path], ...]) -> jinja2.Environment:
     """The sandboxed environment loading templates from ``folder``, or from a (name, file) map
     (cached per folder or map)."""

@@ -29,13 +29,14 @@ def test_diff_before_and_after_apply_and_after_a_parameter_change(runner, tmp_pa
     assert runner.invoke(cli, [*kc(sim_cluster), "apply", "-f", str(kfdef), "-o", "plain"]).exit_code == 0
     same = runner.invoke(cli, [*kc(sim_cluster), "diff", "-f", str(kfdef)])
     assert same.exit_code == 0 and "no changes (7 unchanged)" in same.output
-    text = kfdef.read_text().replace("  - name: kubeflow-core\n", "  - name: kubeflow-core\n    parameters:\n    - {name: podSecurityEnforce, value: restricted}\n", 1)
+    text = kfdef.read_text().replace("  - name: kubeflow-core\n", "  - name: kubeflow-core\n    parameters:\n    - {name: podSecurityEnforce, value: baseline}\n", 1)
     kfdef.write_text(text)
     changed = runner.invoke(cli, [*kc(sim_cluster), "diff", "-f", str(kfdef)])
     assert changed.exit_code == 3, changed.output
     assert "update   Namespace/kubeflow [kubeflow-core]" in changed.output
-    assert "-    pod-security.kubernetes.io/enforce: baseline" in changed.output
-    assert "+    pod-security.kubernetes.io/enforce: restricted" in changed.output
+    # 26.03 (kfctl init's release) enforces restricted by default
+    assert "-    pod-security.kubernetes.io/enforce: restricted" in changed.output
+    assert "+    pod-security.kubernetes.io/enforce: baseline" in changed.output
 
 
 def test_secret_values_are_masked():

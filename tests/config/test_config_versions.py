@@ -119,3 +119,22 @@ def test_components_are_checked_against_the_selected_release(tmp_path):
     bad = parse_kfdef(KFDEF.format(version='  version: "26.03"\n').replace("katib", "gamma"), file="kf.yaml")
     with pytest.raises(ConfigError, match="unknown component 'gamma'"):
         resolve(bad, catalog, environ={})
+
+
+def test_a_kfdef_of_repo_applications_only_is_not_held_to_the_catalog_releases():
+    text = """apiVersion: kfdef.apps.kubeflow.org/v1
+kind: KfDef
+metadata: {name: upstream}
+spec:
+  version: v1.11.0
+  repos:
+  - {name: manifests, uri: https://example.com/m.tar.gz}
+  applications:
+  - name: kubeflow
+    kustomizeConfig: {repoRef: {name: manifests, path: example}}
+"""
+    selection = resolve(parse_kfdef(text, file="kf.yaml"), load_catalog(), environ={})
+    assert selection.release == "26.03" and not selection.warnings and not selection.components
+    unpinned = resolve(parse_kfdef(text.replace("  version: v1.11.0\n", ""), file="kf.yaml"), load_catalog(),
+                       environ={})
+    assert not unpinned.warnings
