@@ -114,8 +114,14 @@ def _component(raw: _Raw, release_k8s: Mapping[str, str]) -> Component:
     for i, dep in enumerate(data.get("dependsOn") or []):
         if not isinstance(dep, dict) or not isinstance(dep.get("name"), str):
             raise CatalogError(f"{path}: dependsOn[{i}]: expected {{name: ..., required: true|false}}")
-        deps.append(Dependency(name=dep["name"], required=bool(dep.get("required", True))))
     params = data.get("parameters") or {"type": "object", "properties": {}}
+    for i, dep in enumerate(data.get("dependsOn") or []):
+        when = dep.get("when") or {}
+        declared = params.get("properties") or {}
+        if not isinstance(when, dict) or any(k not in declared or isinstance(v, (dict, list)) for k, v in when.items()):
+            raise CatalogError(f"{path}: dependsOn[{i}].when: expected {{parameter: value}} over the component's "
+                               f"own parameters (known: {', '.join(sorted(declared)) or 'none'})")
+        deps.append(Dependency(name=dep["name"], required=bool(dep.get("required", True)), when=freeze(when)))
     for pname, spec in (params.get("properties") or {}).items():
         if not isinstance(spec, dict) or "default" not in spec or "description" not in spec:
             raise CatalogError(f"{path}: parameters.properties.{pname}: needs a default and a description")

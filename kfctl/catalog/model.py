@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -36,6 +36,13 @@ def own_templates(folder: Path) -> dict[str, Path]:
 class Dependency:
     name: str
     required: bool = True
+    #: parameter values of the depending component under which a required dependency is required
+    #: (all must hold, e.g. kserve's ``{deploymentMode: Serverless}``); otherwise it orders only
+    when: Mapping[str, Any] = field(default_factory=_empty)
+
+    def applies(self, params: Mapping[str, Any]) -> bool:
+        """Whether this dependency must be deployed, given the depending component's parameters."""
+        return self.required and all(params.get(k) == v for k, v in self.when.items())
 
 
 @dataclass(frozen=True)
@@ -236,12 +243,16 @@ class Catalog:
         """A hint naming the closest choice (if any) and listing all of them."""
         return suggest(name, choices)
 
-    def resolve(self, selected: Iterable[str]) -> Resolution:
+    def resolve(self, selected: Iterable[str],
+                parameters: Callable[[str], Mapping[str, Any]] | None = None) -> Resolution:
         """Add required dependencies and order everything so dependencies come first.
 
-        Optional dependencies order components only when both are selected.
+        Optional dependencies order components only when both are selected, and so
+        do required ones whose ``when`` does not hold for the depending component's
+        parameters: ``parameters(name)`` gives them (default: the schema defaults).
         Ties are broken by name so the order is stable. A cycle is a CatalogError.
         """
+        params_of = parameters or (lambda name: self.components[name].defaults())
         chosen: list[str] = []
         added: list[tuple[str, str]] = []
         pending = list(dict.fromkeys(selected))
@@ -251,8 +262,10 @@ class Catalog:
         while pending:
             name = pending.pop(0)
             chosen.append(name)
-            for dep in self.components[name].depends_on:
-                if dep.required and dep.name not in seen:
+            deps = self.components[name].depends_on
+            values = params_of(name) if any(d.when for d in deps) else {}
+            for dep in deps:
+                if dep.applies(values) and dep.name not in seen:
                     self.component(dep.name)
                     seen.add(dep.name)
                     pending.append(dep.name)

@@ -168,7 +168,8 @@ class _Resolver:
         if self.problems or platform is None:
             return None
         try:
-            resolution = self.catalog.resolve(self.chosen)
+            resolution = self.catalog.resolve(self.chosen, parameters=lambda name: self._values(
+                self.catalog.components[name], platform.component_parameters.get(name, {})))
         except CatalogError as exc:
             raise CatalogError(f"the component catalog is broken: {exc.message}", hint=exc.hint) from exc
         for dep, by in resolution.added:
@@ -307,12 +308,17 @@ class _Resolver:
         self.problems.append(p.name_at.problem(
             message, hint=f"parameters of {comps}: {', '.join(names)}" if names else f"{comps} takes no parameters"))
 
-    def _effective(self, component: Component, platform_values: Mapping[str, Any]) -> dict[str, Any]:
+    def _values(self, component: Component, platform_values: Mapping[str, Any]) -> dict[str, Any]:
+        """Schema defaults < platform < KfDef, unchecked (what conditional dependencies look at)."""
         params = component.defaults()
         params.update({k: v for k, v in thaw(platform_values).items()})
-        user = self.values.get(component.name, {})
-        for name, (value, _) in user.items():
+        for name, (value, _) in self.values.get(component.name, {}).items():
             params[name] = thaw(value)
+        return params
+
+    def _effective(self, component: Component, platform_values: Mapping[str, Any]) -> dict[str, Any]:
+        params = self._values(component, platform_values)
+        user = self.values.get(component.name, {})
         try:
             validator = validator_for(component.parameters)
         except Exception as exc:  # jsonschema.SchemaError: the bundle is broken, not the KfDef

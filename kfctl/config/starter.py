@@ -88,7 +88,8 @@ def render_starter(catalog: Catalog, *, name: str, namespace: str = "kubeflow", 
             params.append({"name": pname, "description": _lines(spec.get("description", "") + note, 80),
                            "value": json.loads(json.dumps(value, default=dict))})
         entries.append({"name": comp_name, "description": _lines(f"{comp_name}: {comp.description}"),
-                        "requires": [d.name for d in comp.depends_on if d.required and d.name not in chosen],
+                        "requires": [d.name + "".join(f" when {k} is {v}" for k, v in d.when.items())
+                                     for d in comp.depends_on if d.required and d.name not in chosen],
                         "params": params})
     env = SandboxedEnvironment(undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
                                keep_trailing_newline=True, autoescape=False)

@@ -115,10 +115,15 @@ def render(request: RenderRequest, catalog: Catalog | None = None) -> Rendering:
     platform = catalog.platform(request.platform)
     components = [catalog.component(n) for n in request.components]
     selected = frozenset(request.components)
+    values_of = {}
     for comp in components:
+        values_of[comp.name] = params.effective(comp.parameters, platform.component_parameters.get(comp.name),
+                                                request.parameters.get(comp.name), owner=f"component {comp.name}",
+                                                file=jinja.display_path(comp.path / "component.yaml"))
         for dep in comp.depends_on:
-            if dep.required and dep.name not in selected:
-                raise CatalogError(f"component {comp.name!r} requires {dep.name!r}, which is not selected",
+            if dep.applies(values_of[comp.name]) and dep.name not in selected:
+                when = "".join(f" with {k} {v}" for k, v in dep.when.items())
+                raise CatalogError(f"component {comp.name!r}{when} requires {dep.name!r}, which is not selected",
                                    hint=f"add {dep.name} to the deployment's components")
     platform_file = jinja.display_path(platform.path / "platform.yaml")
     platform_params = params.effective(platform.parameters, request.platform_parameters,
@@ -138,9 +143,7 @@ def render(request: RenderRequest, catalog: Catalog | None = None) -> Rendering:
     demo = params.demo_defaults(platform.parameters, platform_params, owner=PLATFORM_GROUP)
     rendered: list[Resource] = []
     for comp in components:
-        values = params.effective(comp.parameters, platform.component_parameters.get(comp.name),
-                                  request.parameters.get(comp.name), owner=f"component {comp.name}",
-                                  file=jinja.display_path(comp.path / "component.yaml"))
+        values = values_of[comp.name]
         demo += params.demo_defaults(comp.parameters, values, owner=comp.name)
         context = {**shared, "params": values, "namespace": namespaces[comp.name],
                    "component": {"name": comp.name, "version": comp.version}}
