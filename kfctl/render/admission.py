@@ -151,6 +151,8 @@ def refusals(resources: Iterable[Resource]) -> list[Refusal]:
             problems += structural_problems(res.body)
         key = (res.group, res.kind)
         if key in crds:
-            problems += custom_resource_problems(res, crds[key])
+            # a namespace on a cluster-scoped custom object is cleared by the API server, not refused
+            problems += [p for p in custom_resource_problems(res, crds[key])
+                         if not p.startswith("scope is Cluster but the object has a namespace")]
         found.extend(Refusal(res, p) for p in dict.fromkeys(problems))
     return found

@@ -26,8 +26,8 @@ def write_kfdef(folder: Path, *, platform: str = "generic", components: str | No
     return folder / "kfdef.yaml"
 
 
-def apply(sim, kfdef: Path, **options) -> tuple[Deployment, ApplyResult]:
-    deployment = load_deployment(kfdef)
+def apply(sim, kfdef: Path, *, skip_invalid: bool = False, **options) -> tuple[Deployment, ApplyResult]:
+    deployment = load_deployment(kfdef, skip_invalid=skip_invalid)
     cluster = connect(sim.kubeconfig_path, None)
     try:
         engine = ApplyEngine(cluster, deployment.plan, deployment=deployment.name, namespace=deployment.namespace,
