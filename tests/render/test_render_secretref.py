@@ -1,0 +1,96 @@
+"""Secret-referencing parameters at render time: real values for apply, withheld Secrets otherwise."""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+
+from kfctl.errors import ConfigError
+from kfctl.render.fromkfdef import render_kfdef
+from kfctl.render.secretref import is_withheld, placeholder
+
+KFDEF = """\
+apiVersion: kfdef.apps.kubeflow.org/v1
+kind: KfDef
+metadata: {name: demo}
+spec:
+  version: "26.03"
+  applications:
+  - name: dex
+    kustomizeConfig:                  # kfctl 1.x's form takes valueFrom too
+      parameters:
+      - {name: userPassword, valueFrom: {secret: admin-password}}
+  - name: oauth2-proxy
+    parameters:
+    - {name: clientSecret, valueFrom: {secret: oidc-client}}
+    - {name: cookieSecret, valueFrom: {secret: cookie}}
+  secrets:
+  - {name: admin-password, secretSource: {envSource: {name: KF_ADMIN}}}
+  - {name: oidc-client, secretSource: {envSource: {name: KF_OIDC}}}
+  - {name: cookie, secretSource: {envSource: {name: KF_COOKIE}}}
+"""
+VALUES = {"admin-password": "correct horse battery", "oidc-client": "oidc-client-secret-value",
+          "cookie": "0123456789abcdef0123456789abcdef"}
+
+
+@pytest.fixture
+def kfdef(tmp_path):
+    path = tmp_path / "kfdef.yaml"
+    path.write_text(KFDEF)
+    return path
+
+
+def data(rendering, namespace, name):
+    res = next(r for r in rendering.resources if r.kind == "Secret" and r.namespace == namespace and r.name == name)
+    return res.to_dict()
+
+
+def decoded(secret):
+    return {k: base64.b64decode(v).decode() for k, v in (secret.get("data") or {}).items()}
+
+
+def test_real_values_flow_into_the_secrets(kfdef):
+    _, rendering = render_kfdef(kfdef, secrets=VALUES)
+    proxy = decoded(data(rendering, "oauth2-proxy", "oauth2-proxy"))
+    assert proxy["client-secret"] == VALUES["oidc-client"] and proxy["cookie-secret"] == VALUES["cookie"]
+    assert decoded(data(rendering, "auth", "dex-oidc-client"))["OIDC_CLIENT_SECRET"] == VALUES["oidc-client"]
+    import bcrypt  # Dex stores only the hash of the password that came from the secret
+    stored = decoded(data(rendering, "auth", "dex-passwords"))["DEX_USER_PASSWORD"]
+    assert bcrypt.checkpw(VALUES["admin-password"].encode(), stored.encode())
+    assert not any(is_withheld(r.body) for r in rendering.resources)
+    assert not [d for d in rendering.demo_defaults if d.endswith(("Secret", "userPassword"))]
+
+
+def test_without_values_secrets_are_withheld_and_nothing_else(kfdef):
+    _, real = render_kfdef(kfdef, secrets=VALUES)
+    _, rendering = render_kfdef(kfdef)
+    withheld = sorted(r.ref for r in rendering.resources if is_withheld(r.body))
+    assert withheld == ["Secret/auth/dex-oidc-client", "Secret/auth/dex-passwords", "Secret/oauth2-proxy/oauth2-proxy"]
+    text = repr([r.to_dict() for r in rendering.resources])
+    for value in VALUES.values():
+        assert value not in text and base64.b64encode(value.encode()).decode() not in text
+    proxy = data(rendering, "oauth2-proxy", "oauth2-proxy")
+    assert "data" not in proxy
+    assert proxy["stringData"] == {"client-id": "kubeflow-oidc-authservice",  # not a secret: kept, readable
+                                   "client-secret": "<withheld: the value of KfDef secret oidc-client>",
+                                   "cookie-secret": "<withheld: the value of KfDef secret cookie>"}
+    assert data(rendering, "auth", "dex-passwords")["stringData"]["DEX_USER_PASSWORD"].startswith(
+        "<withheld: derived from admin-password by manifests/26.03/dex/templates/20-config.yaml.j2 (dex)")
+    # every other object is the same as apply's, apart from pod-template checksums computed from placeholders
+    others = {r.key: r.to_dict() for r in real.resources}
+    differ = [r.ref for r in rendering.resources if r.to_dict() != others[r.key]]
+    assert sorted(differ) == sorted(withheld + ["Deployment/auth/dex", "Deployment/oauth2-proxy/oauth2-proxy"])
+
+
+def test_a_bad_secret_value_is_named_without_showing_it(kfdef):
+    with pytest.raises(ConfigError) as info:
+        render_kfdef(kfdef, secrets={**VALUES, "cookie": "much-too-short"})
+    text = str(info.value) + repr(info.value.problems)
+    assert "much-too-short" not in text
+    assert "cookieSecret" in text and "the value (a secret, not shown) fails pattern" in text
+
+
+def test_placeholders_fit_every_secret_parameter_schema():
+    value = placeholder("x")
+    assert len(value) == 32 and value != placeholder("x", "b") and value != placeholder("y")
