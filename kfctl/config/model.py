@@ -269,6 +269,12 @@ class _Build:
                         f"repoRef names repo {ref.name!r}, which spec.repos does not declare"
                         + (f" (did you mean {guess!r}?)" if guess else ""),
                         hint=f"add it to spec.repos as {{name: {ref.name}, uri: ...}}; {known}"))
+                for p in sites:
+                    if p.secret is not None:
+                        self.problems.append((p.secret_at or p.name_at).problem(
+                            f"parameter {p.name!r}: valueFrom works only for catalog components, not for a repo "
+                            "application (kustomize would write the value into its output)",
+                            hint="give the value in a Secret of your own, or deploy the catalog component"))
                 if own:
                     self.problems.append(own[0].name_at.problem(
                         "a repo application takes kustomizeConfig.parameters, not parameters",

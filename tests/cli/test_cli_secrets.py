@@ -131,3 +131,13 @@ def test_value_from_on_a_parameter_that_is_not_secret_is_refused(runner, tmp_pat
     assert result.exit_code == 2
     assert "parameter 'storageClassName' of model-registry is not a secret" in result.output
     assert "secret parameters of model-registry: dbPassword" in result.output
+
+
+def test_dry_run_needs_no_secret_value(runner, tmp_path, monkeypatch):
+    kfdef = kfdef_with_secret(runner, tmp_path)
+    monkeypatch.delenv("KFCTL_TEST_REGISTRY_DB", raising=False)
+    monkeypatch.delenv("KUBECONFIG", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    result = runner.invoke(cli, ["apply", "-f", str(kfdef), "--dry-run"])
+    assert result.exit_code == 0, result.output
+    assert "KFCTL_TEST_REGISTRY_DB is not set (kfctl apply will need it)" in result.stderr

@@ -94,3 +94,57 @@ def test_a_bad_secret_value_is_named_without_showing_it(kfdef):
 def test_placeholders_fit_every_secret_parameter_schema():
     value = placeholder("x")
     assert len(value) == 32 and value != placeholder("x", "b") and value != placeholder("y")
+
+
+def _secret_parameters():
+    from kfctl.catalog import load_catalog
+
+    base = load_catalog()
+    found = []
+    for release in base.releases:
+        catalog = base.for_release(release)
+        for name, comp in sorted(catalog.components.items()):
+            marked = sorted(p for p, spec in (comp.parameters.get("properties") or {}).items()
+                            if spec.get("x-kfctl-secret"))
+            if marked:
+                found.append((release, name, tuple(marked)))
+    return found
+
+
+SECRET_PARAMETERS = _secret_parameters()
+
+
+def test_the_bundles_mark_their_passwords():
+    marked = {(r, c): p for r, c, p in SECRET_PARAMETERS}
+    assert marked[("26.03", "katib")] == ("mysqlPassword",)
+    assert marked[("26.03", "dex")] == ("userPassword",)
+    assert marked[("26.03", "oauth2-proxy")] == ("clientSecret", "cookieSecret")
+    assert marked[("26.03", "model-registry")] == ("dbPassword",)
+    assert marked[("1.10", "pipelines")] == marked[("26.03", "pipelines")] == (
+        "minioAccessKey", "minioSecretKey", "mysqlPassword")
+
+
+@pytest.mark.parametrize("release,component,names", SECRET_PARAMETERS,
+                         ids=[f"{r}-{c}" for r, c, _ in SECRET_PARAMETERS])
+def test_secret_parameters_reach_only_secrets_and_checksums(tmp_path, release, component, names):
+    """What generate writes in the clear must not change with a secret: only Secrets (withheld) and
+    pod-template checksums (digests of placeholders) may, and every placeholder passes the schema."""
+    params = "".join(f"    - {{name: {n}, valueFrom: {{secret: s-{n.lower()}}}}}\n" for n in names)
+    secrets = "".join(f"  - {{name: s-{n.lower()}, secretSource: {{envSource: {{name: V_{n.upper()}}}}}}}\n"
+                      for n in names)
+    path = tmp_path / "kfdef.yaml"
+    path.write_text("apiVersion: kfdef.apps.kubeflow.org/v1\nkind: KfDef\nmetadata: {name: t}\nspec:\n"
+                    f"  version: \"{release}\"\n  applications:\n  - name: {component}\n    parameters:\n"
+                    f"{params}  secrets:\n{secrets}")
+    _, a = render_kfdef(path, secrets={f"s-{n.lower()}": placeholder(n, "a") for n in names})
+    _, b = render_kfdef(path, secrets={f"s-{n.lower()}": placeholder(n, "b") for n in names})
+    others = {r.key: r.to_dict() for r in b.resources}
+    changed = [r for r in a.resources if r.to_dict() != others[r.key]]
+    assert any(r.kind == "Secret" for r in changed), "the secret reaches no Secret"
+    for res in changed:
+        if res.kind == "Secret":
+            continue
+        body, twin = res.to_dict(), others[res.key]
+        for obj in (body, twin):
+            obj["spec"]["template"]["metadata"]["annotations"].pop("kfctl.dev/config-checksum")
+        assert body == twin, f"{res.ref} holds a secret outside a Secret"
