@@ -50,16 +50,16 @@ output_option = click.option(
 
 def load(file: Path | None, overlays: tuple[Path, ...], offline: bool = False, *, skip_invalid: bool = False,
          secrets: bool = True):
-    """Validate, render and plan; with ``secrets`` (apply, diff) the KfDef's secret values are read first, and a
-    missing one is exit 2 before anything else happens; without (``--dry-run``), placeholders stand in."""
-    from kfctl.config import load_kfdef, secret_values
+    """Validate, render and plan; with ``secrets`` (apply, diff) the KfDef's secret values are read once it is
+    valid, before rendering (a missing one is exit 2 before any request); without (``--dry-run``), placeholders
+    stand in."""
+    from kfctl.config import secret_values
     from kfctl.deploy import load_deployment
 
     path = file if file is not None else find_default_file()
     display = str(file) if file is not None else path.name
-    values = secret_values(load_kfdef(path, display=display)) if secrets else None
     deployment = load_deployment(path, overlays=overlays, display=display, offline=offline,
-                                 skip_invalid=skip_invalid, secrets=values)
+                                 skip_invalid=skip_invalid, secrets=secret_values if secrets else None)
     for warning in deployment.selection.warnings:
         click.echo(f"warning: {warning}", err=True)
     for skipped in deployment.rendering.skipped:

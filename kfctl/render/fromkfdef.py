@@ -22,12 +22,12 @@ import hashlib
 import json
 import os
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from kfctl.catalog import Catalog, load_catalog
-from kfctl.config import Selection, validate_file
+from kfctl.config import KfDef, Selection, validate_file
 from kfctl.config.model import PLATFORM_PLUGINS
 from kfctl.errors import InputError
 from kfctl.kinds import BUILTIN
@@ -201,7 +201,8 @@ def _default_namespaces(bundles: list[Bundle]) -> list[Bundle]:
 def render_kfdef(path: str | Path, catalog: Catalog | None = None, *, overlays: Iterable[Path] = (),
                  display: str | None = None, progress: bool = False,
                  offline: bool = False, skip_invalid: bool = False,
-                 secrets: Mapping[str, str] | None = None) -> tuple[Selection, Rendering]:
+                 secrets: Mapping[str, str] | Callable[[KfDef], Mapping[str, str]] | None = None
+                 ) -> tuple[Selection, Rendering]:
     """Validate the KfDef at ``path`` and render it: its Selection and the Rendering.
 
     ``catalog`` may be any release's: the KfDef's ``spec.version`` picks the release
@@ -211,14 +212,18 @@ def render_kfdef(path: str | Path, catalog: Catalog | None = None, *, overlays: 
     fetched and built with kustomize and appended as bundles of their own
     (``offline``: from kfctl's cache only).
 
-    ``secrets`` are the KfDef's secret values (:func:`kfctl.config.secret_values`,
-    for apply and diff); without them each is a placeholder and the Secrets
+    ``secrets`` are the KfDef's secret values, or what reads them from the
+    validated KfDef (:func:`kfctl.config.secret_values`, for apply and diff: every
+    problem of the file is reported before a missing variable); without them each is a
+    placeholder and the Secrets
     holding them are withheld (:mod:`kfctl.render.secretref`), so nothing that
     writes files ever sees a secret's value.
     """
     catalog = catalog or load_catalog()
     selection = validate_file(path, catalog, display=display)
     catalog = catalog.for_release(selection.release)  # the release spec.version selected
+    if callable(secrets):
+        secrets = secrets(selection.kfdef)
     if secrets is not None:
         rendering = render(request_for(selection, catalog, overlays=overlays, secrets=secrets), catalog)
     else:
