@@ -12,14 +12,14 @@ from __future__ import annotations
 import hashlib
 import sys
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from kfctl import __version__
 from kfctl.catalog import Catalog, load_catalog
-from kfctl.config import Selection
+from kfctl.config import KfDef, Selection
 from kfctl.engine.readiness import Rule, rule_for_override
 from kfctl.plan import ObjectRef, Plan, build_plan
 from kfctl.render import Rendering
@@ -108,12 +108,17 @@ def plan_rendering(rendering: Rendering, deps: Mapping[str, Iterable[str]]) -> P
 
 
 def load_deployment(path: Path, *, overlays: tuple[Path, ...] = (), display: str | None = None,
-                    catalog: Catalog | None = None, offline: bool = False, skip_invalid: bool = False) -> Deployment:
+                    catalog: Catalog | None = None, offline: bool = False, skip_invalid: bool = False,
+                    secrets: Mapping[str, str] | Callable[[KfDef], Mapping[str, str]] | None = None) -> Deployment:
     """Validate, render and plan a KfDef file (InputError, exit 2, on any problem, also an object the
-    API server would refuse; ``skip_invalid`` leaves those out instead; ``offline``: repos from the cache only)."""
+    API server would refuse; ``skip_invalid`` leaves those out instead; ``offline``: repos from the cache only).
+
+    ``secrets``: the KfDef's secret values, or what reads them (apply, diff); without them, placeholders and withheld Secrets
+    (``--dry-run``). The digests below cover the values only as SHA-256: nothing stores them in plain text."""
     catalog = catalog or load_catalog()
     selection, rendering = render_kfdef(path, catalog, overlays=overlays, display=display,
-                                        progress=sys.stderr.isatty(), offline=offline, skip_invalid=skip_invalid)
+                                        progress=sys.stderr.isatty(), offline=offline, skip_invalid=skip_invalid,
+                                        secrets=secrets)
     catalog = catalog.for_release(selection.release or None)  # the release spec.version selected
     plan = plan_rendering(rendering, component_dependencies(selection, catalog))
     text = json.dumps([r.to_dict() for r in rendering.resources], sort_keys=True, separators=(",", ":"))

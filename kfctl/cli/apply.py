@@ -48,12 +48,18 @@ output_option = click.option(
     show_default=True, help="live: a progress table (a TTY); plain: timestamped lines; json: one event per line.")
 
 
-def load(file: Path | None, overlays: tuple[Path, ...], offline: bool = False, *, skip_invalid: bool = False):
+def load(file: Path | None, overlays: tuple[Path, ...], offline: bool = False, *, skip_invalid: bool = False,
+         secrets: bool = True):
+    """Validate, render and plan; with ``secrets`` (apply, diff) the KfDef's secret values are read once it is
+    valid, before rendering (a missing one is exit 2 before any request); without (``--dry-run``), placeholders
+    stand in."""
+    from kfctl.config import secret_values
     from kfctl.deploy import load_deployment
 
     path = file if file is not None else find_default_file()
-    deployment = load_deployment(path, overlays=overlays, display=str(file) if file is not None else path.name,
-                                 offline=offline, skip_invalid=skip_invalid)
+    display = str(file) if file is not None else path.name
+    deployment = load_deployment(path, overlays=overlays, display=display, offline=offline,
+                                 skip_invalid=skip_invalid, secrets=secret_values if secrets else None)
     for warning in deployment.selection.warnings:
         click.echo(f"warning: {warning}", err=True)
     for skipped in deployment.rendering.skipped:
@@ -113,12 +119,9 @@ def apply(opts: GlobalOptions, file: Path | None, overlays: tuple[Path, ...], dr
     what changed and then prunes what is no longer rendered. Exit 0 only when
     every object is healthy.
     """
-    deployment = load(file, overlays, offline, skip_invalid=skip_invalid)
-    if not dry_run:
-        # every secret the KfDef asks for must be at hand before the first write (exit 2 naming each one)
-        from kfctl.config import secret_values
-
-        secret_values(deployment.selection.kfdef)
+    # every secret the KfDef asks for must be at hand before the first write (exit 2 naming each one);
+    # --dry-run prints the plan, so it renders with placeholders and never reads them
+    deployment = load(file, overlays, offline, skip_invalid=skip_invalid, secrets=not dry_run)
     if dry_run:
         from kfctl.cli import planview
 

@@ -9,6 +9,11 @@ selected; kfctl never touches files it did not write (see
 :mod:`kfctl.render.writer`). kfctl 0.5's ``generate all|k8s|platform`` is
 accepted: platform settings are part of the manifests now, so all three write
 the same tree.
+
+Values of the KfDef's ``spec.secrets`` never reach these files: parameters
+that take one are rendered with placeholders, and the Secrets holding them go
+to ``secrets.example.yaml``, outside the kustomization, with their values
+withheld (:mod:`kfctl.render.secretref`).
 """
 
 from __future__ import annotations
@@ -23,7 +28,8 @@ from kfctl.config import Selection, find_default_file
 from kfctl.errors import InputError
 from kfctl.render import Rendering
 from kfctl.render.fromkfdef import render_kfdef
-from kfctl.render.writer import write
+from kfctl.render.secretref import is_withheld
+from kfctl.render.writer import SECRETS_EXAMPLE, write
 
 LEGACY_WHAT = ("all", "k8s", "platform")
 
@@ -89,5 +95,10 @@ def generate(what: str | None, file: Path | None, output: Path | None, overlays:
     status = (f"{len(report.written)} written, {len(report.unchanged)} unchanged, {len(report.removed)} removed"
               if report.changed else "no changes")
     click.echo(f"Generated {count} objects in {components} folders into {out} ({status}).")
+    withheld = [r.ref for r in rendering.resources if is_withheld(r.body)]
+    if withheld:
+        click.echo(f"{len(withheld)} Secrets hold KfDef secrets and are not in the kustomization: "
+                   f"{', '.join(withheld)}; {out / SECRETS_EXAMPLE} lists their keys (no values) and how to "
+                   "create them for GitOps.")
     click.echo(f"Apply with `kfctl apply`, which waits for each dependency (CRDs, webhooks) to be ready; "
                f"`kubectl apply --server-side -k {out}` does not wait and may need retries.")

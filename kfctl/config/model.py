@@ -45,6 +45,9 @@ class Parameter:
     value_at: Location
     value_path: JsonPath
     has_value: bool = True
+    #: ``valueFrom: {secret: NAME}``: the spec.secrets entry whose value this parameter takes
+    secret: str | None = None
+    secret_at: Location | None = None
 
 
 @dataclass(frozen=True)
@@ -161,6 +164,8 @@ class _Build:
         plugins = self._plugins(spec)
         platform, reason, platform_at = self._platform(spec, plugins)
         version = spec.get("version")
+        secrets = self._secrets(spec)
+        self._check_secret_refs(applications, secrets)
         return KfDef(
             api_version=str(self.data.get("apiVersion", "")),
             name=self._name(meta),
@@ -172,7 +177,7 @@ class _Build:
             applications=applications,
             plugins=plugins,
             repos=repos,
-            secrets=self._secrets(spec),
+            secrets=secrets,
             source=self.source,
             source_map=self.map,
         )
@@ -208,10 +213,22 @@ class _Build:
             if not isinstance(item, dict) or not isinstance(item.get("name"), str):
                 continue
             path = (*base, j)
+            ref = _dict(item, "valueFrom").get("secret")
+            secret = ref if isinstance(ref, str) and ref else None
+            name_at = self.map.locate((*path, "name"))
+            if secret is not None and "value" in item:
+                self.problems.append(name_at.problem(
+                    f"parameter {item['name']!r} has both value and valueFrom",
+                    hint="keep one: valueFrom: {secret: NAME} takes the value of a spec.secrets entry"))
             result.append(Parameter(
                 name=item["name"], value=item.get("value"), source=source,
-                name_at=self.map.locate((*path, "name")), value_at=self.map.locate((*path, "value")),
-                value_path=(*path, "value"), has_value="value" in item))
+                name_at=name_at, value_at=self.map.locate((*path, "value")),
+                value_path=(*path, "value"), has_value="value" in item and secret is None, secret=secret,
+                secret_at=self.map.locate((*path, "valueFrom", "secret")) if secret is not None else None))
+            if secret is None and "value" not in item and source == "parameters":
+                self.problems.append(name_at.problem(
+                    f"parameter {item['name']!r} has neither value nor valueFrom",
+                    hint="add value: ..., or valueFrom: {secret: NAME} naming an entry of spec.secrets"))
         return result
 
     def _applications(self, spec: dict[str, Any], repo_names: set[str]) -> tuple[Application, ...]:
@@ -252,6 +269,12 @@ class _Build:
                         f"repoRef names repo {ref.name!r}, which spec.repos does not declare"
                         + (f" (did you mean {guess!r}?)" if guess else ""),
                         hint=f"add it to spec.repos as {{name: {ref.name}, uri: ...}}; {known}"))
+                for p in sites:
+                    if p.secret is not None:
+                        self.problems.append((p.secret_at or p.name_at).problem(
+                            f"parameter {p.name!r}: valueFrom works only for catalog components, not for a repo "
+                            "application (kustomize would write the value into its output)",
+                            hint="give the value in a Secret of your own, or deploy the catalog component"))
                 if own:
                     self.problems.append(own[0].name_at.problem(
                         "a repo application takes kustomizeConfig.parameters, not parameters",
@@ -312,6 +335,21 @@ class _Build:
             sha = raw.get("sha256")
             repos.append(Repo(raw["name"], raw["uri"], sha if isinstance(sha, str) else None, location))
         return tuple(repos)
+
+    def _check_secret_refs(self, applications: tuple[Application, ...], secrets: tuple[Secret, ...]) -> None:
+        """Every ``valueFrom: {secret: NAME}`` names an entry of spec.secrets."""
+        names = [s.name for s in secrets]
+        for app in applications:
+            for p in app.parameter_sites:
+                if p.secret is None or p.secret in names:
+                    continue
+                guess = closest(p.secret, names)
+                where = p.secret_at or p.name_at
+                self.problems.append(where.problem(
+                    f"parameter {p.name!r} of {app.name!r} takes secret {p.secret!r}, which spec.secrets does "
+                    "not declare" + (f" (did you mean {guess!r}?)" if guess else ""),
+                    hint=(f"declared: {', '.join(names)}" if names else "spec.secrets declares none")
+                    + f"; add {{name: {p.secret}, secretSource: {{envSource: {{name: VARIABLE}}}}}} to spec.secrets"))
 
     def _secrets(self, spec: dict[str, Any]) -> tuple[Secret, ...]:
         secrets: list[Secret] = []

@@ -3,7 +3,12 @@
 Decision: ``kfctl validate`` only *warns* when an ``envSource`` variable is
 unset (the file is still valid; CI may validate without credentials), while
 :func:`secret_values` - what apply calls - makes a missing variable an error
-naming the secret, the variable and the line that asks for it.
+naming the secret, the variable and the line that asks for it (an empty variable too:
+a forgotten ``export X=`` must not deploy an empty password).
+
+Where the values go: parameters that say ``valueFrom: {secret: NAME}`` get them at
+render time (:mod:`kfctl.render.secretref`), so they reach the cluster only inside
+the Secrets the components render, and never ``kfctl generate``'s files.
 """
 
 from __future__ import annotations
@@ -25,8 +30,13 @@ def secret_values(kfdef: KfDef, environ: Mapping[str, str] | None = None) -> Map
         if secret.literal is not None:
             values[secret.name] = secret.literal
         elif secret.env is not None:
-            if secret.env in env:
+            if env.get(secret.env):
                 values[secret.name] = env[secret.env]
+            elif secret.env in env:
+                where = secret.env_at or secret.location
+                problems.append(where.problem(
+                    f"secret {secret.name!r} reads environment variable {secret.env}, which is empty",
+                    hint=f"export {secret.env}=... with the secret's value before running kfctl"))
             else:
                 where = secret.env_at or secret.location
                 problems.append(where.problem(

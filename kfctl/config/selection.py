@@ -30,7 +30,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 from kfctl.catalog import Catalog, Component, Platform
@@ -52,6 +53,9 @@ class SelectedComponent:
     applications: tuple[str, ...] = ()
     #: the component that required it, when it was added automatically
     required_by: str | None = None
+    #: parameter -> the spec.secrets entry it takes its value from (``valueFrom: {secret: NAME}``); its
+    #: value is put in at render time (:func:`kfctl.render.fromkfdef.request_for`), never kept here
+    secrets: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
 
 
 @dataclass(frozen=True)
@@ -129,6 +133,8 @@ class _Resolver:
         self.chosen: dict[str, list[str]] = {}
         #: component -> parameter name -> (value, the Parameter it came from)
         self.values: dict[str, dict[str, tuple[Any, Parameter]]] = {}
+        #: component -> parameter name -> spec.secrets entry (valueFrom)
+        self.secret_refs: dict[str, dict[str, str]] = {}
 
     def run(self) -> Selection | None:
         if not self._release():
@@ -180,7 +186,8 @@ class _Resolver:
             params = self._effective(self.catalog.components[name], platform.component_parameters.get(name, {}))
             components.append(SelectedComponent(name=name, parameters=freeze(params),
                                                 applications=tuple(self.chosen.get(name, ())),
-                                                required_by=required_by.get(name)))
+                                                required_by=required_by.get(name),
+                                                secrets=freeze(self.secret_refs.get(name, {}))))
         if self.problems:
             return None
         return Selection(kfdef=self.kfdef, platform=platform.name, components=tuple(components),
@@ -283,9 +290,12 @@ class _Resolver:
             if owner is None:
                 self._unknown_parameter(app, p, present)
                 continue
+            spec = owner.parameters.get("properties", {}).get(p.name, {})
+            if p.secret is not None:
+                self._secret_ref(owner, p, spec)
+                continue
             if not p.has_value:
                 continue
-            spec = owner.parameters.get("properties", {}).get(p.name, {})
             value = _coerce(p.value, spec) if p.source == "kustomizeConfig" else p.value
             before = self.values.setdefault(owner.name, {}).get(p.name)
             if before is not None and before[0] != value:
@@ -295,6 +305,24 @@ class _Resolver:
                     hint="set it once"))
                 continue
             self.values[owner.name][p.name] = (value, p)
+
+    def _secret_ref(self, owner: Component, p: Parameter, spec: Mapping[str, Any]) -> None:
+        """``valueFrom: {secret: NAME}`` is for parameters the component marks ``x-kfctl-secret``."""
+        assert p.secret is not None
+        where = p.secret_at or p.name_at
+        if not spec.get("x-kfctl-secret"):
+            marked = sorted(n for n, s in (owner.parameters.get("properties") or {}).items() if s.get("x-kfctl-secret"))
+            self.problems.append(where.problem(
+                f"parameter {p.name!r} of {owner.name} is not a secret: valueFrom works only for secret parameters",
+                hint=f"secret parameters of {owner.name}: {', '.join(marked)}" if marked
+                else f"{owner.name} has no secret parameters; give {p.name} a value"))
+            return
+        before = self.secret_refs.setdefault(owner.name, {}).get(p.name)
+        if before is not None and before != p.secret:
+            self.problems.append(where.problem(f"parameter {p.name!r} of {owner.name} takes secret {p.secret!r} "
+                                               f"here and {before!r} elsewhere", hint="set it once"))
+            return
+        self.secret_refs[owner.name][p.name] = p.secret
 
     def _unknown_parameter(self, app: Application, p: Parameter, present: list[Component]) -> None:
         names = sorted({n for c in present for n in c.parameter_names})
@@ -349,6 +377,10 @@ class _Resolver:
 
     def _check_secrets(self) -> None:
         for secret in self.kfdef.secrets:
+            if secret.literal is not None:
+                self.warnings.append(f"secret {secret.name!r} (line {secret.location.line}) is a literalSource: its "
+                                     "value is plain text in the KfDef; prefer envSource and keep the value out "
+                                     "of files")
             if secret.env is not None and secret.env not in self.environ:
                 self.warnings.append(f"secret {secret.name!r}: environment variable {secret.env} is not set "
                                      "(kfctl apply will need it)")

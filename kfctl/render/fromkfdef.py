@@ -22,18 +22,19 @@ import hashlib
 import json
 import os
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from kfctl.catalog import Catalog, load_catalog
-from kfctl.config import Selection, validate_file
+from kfctl.config import KfDef, Selection, validate_file
 from kfctl.config.model import PLATFORM_PLUGINS
 from kfctl.errors import InputError
 from kfctl.kinds import BUILTIN
 from kfctl.render.model import Bundle, Rendering, RenderRequest, Resource, freeze, thaw
 from kfctl.render.admission import refusals
 from kfctl.render.renderer import render
+from kfctl.render.secretref import referenced, render_without_values
 
 #: The folder beside a KfDef whose overlays apply automatically.
 USER_OVERLAYS_DIR = "overlays"
@@ -66,9 +67,17 @@ def user_overlays(kfdef_path: Path | None, extra: Iterable[Path] = ()) -> tuple[
     return tuple(dict.fromkeys(found))
 
 
-def request_for(selection: Selection, catalog: Catalog, *, overlays: Iterable[Path] = ()) -> RenderRequest:
-    """The renderer's input for a resolved KfDef."""
-    params: Mapping[str, Mapping[str, Any]] = {c.name: thaw(c.parameters) for c in selection.components}
+def request_for(selection: Selection, catalog: Catalog, *, overlays: Iterable[Path] = (),
+                secrets: Mapping[str, str] | None = None) -> RenderRequest:
+    """The renderer's input for a resolved KfDef; ``secrets`` (KfDef secret name -> value, real or a
+    placeholder) fill the parameters that say ``valueFrom: {secret: NAME}``."""
+    params: dict[str, dict[str, Any]] = {c.name: thaw(c.parameters) for c in selection.components}
+    for comp in selection.components:
+        for name, secret in comp.secrets.items():
+            if secrets is None or secret not in secrets:
+                raise InputError(f"parameter {name!r} of {comp.name} takes KfDef secret {secret!r}, "
+                                 "whose value was not read", hint="this is a bug in kfctl: please report it")
+            params[comp.name][name] = secrets[secret]
     return RenderRequest(
         platform=selection.platform,
         components=selection.names,
@@ -191,7 +200,9 @@ def _default_namespaces(bundles: list[Bundle]) -> list[Bundle]:
 
 def render_kfdef(path: str | Path, catalog: Catalog | None = None, *, overlays: Iterable[Path] = (),
                  display: str | None = None, progress: bool = False,
-                 offline: bool = False, skip_invalid: bool = False) -> tuple[Selection, Rendering]:
+                 offline: bool = False, skip_invalid: bool = False,
+                 secrets: Mapping[str, str] | Callable[[KfDef], Mapping[str, str]] | None = None
+                 ) -> tuple[Selection, Rendering]:
     """Validate the KfDef at ``path`` and render it: its Selection and the Rendering.
 
     ``catalog`` may be any release's: the KfDef's ``spec.version`` picks the release
@@ -200,11 +211,25 @@ def render_kfdef(path: str | Path, catalog: Catalog | None = None, *, overlays: 
     Catalog components are rendered from their bundles; repo applications are
     fetched and built with kustomize and appended as bundles of their own
     (``offline``: from kfctl's cache only).
+
+    ``secrets`` are the KfDef's secret values, or what reads them from the
+    validated KfDef (:func:`kfctl.config.secret_values`, for apply and diff: every
+    problem of the file is reported before a missing variable); without them each is a
+    placeholder and the Secrets
+    holding them are withheld (:mod:`kfctl.render.secretref`), so nothing that
+    writes files ever sees a secret's value.
     """
     catalog = catalog or load_catalog()
     selection = validate_file(path, catalog, display=display)
     catalog = catalog.for_release(selection.release)  # the release spec.version selected
-    rendering = render(request_for(selection, catalog, overlays=overlays), catalog)
+    if callable(secrets):
+        secrets = secrets(selection.kfdef)
+    if secrets is not None:
+        rendering = render(request_for(selection, catalog, overlays=overlays, secrets=secrets), catalog)
+    else:
+        rendering = render_without_values(
+            referenced(selection.components),
+            lambda values: render(request_for(selection, catalog, overlays=overlays, secrets=values), catalog))
     extra = repo_bundles(selection, progress=progress, offline=offline)
     if extra:
         rendering = dataclasses.replace(rendering, bundles=rendering.bundles + extra)

@@ -4,7 +4,8 @@ Precedence, lowest first: the schema's ``default`` s, then the platform's
 ``componentParameters`` (for components), then the request (the KfDef).
 Each parameter is overridden as a whole (no deep merge), so what a user writes
 is exactly what a template sees. The result is checked with jsonschema; a bad
-value is a ConfigError naming the component or platform and the parameter path.
+value is a ConfigError naming the component or platform and the parameter path
+(and, for a parameter marked ``x-kfctl-secret``, the rule it breaks but not the value).
 """
 
 from __future__ import annotations
@@ -33,9 +34,14 @@ def validate(schema: Mapping[str, Any], values: Mapping[str, Any], *, owner: str
     if not errors:
         return
     problems = []
-    known = ", ".join(sorted(schema.get("properties") or {})) or "(none)"
+    properties = schema.get("properties") or {}
+    known = ", ".join(sorted(properties)) or "(none)"
     for err in errors:
         where = _path(err)
+        top = err.absolute_path[0] if err.absolute_path else None
+        if isinstance(top, str) and (properties.get(top) or {}).get("x-kfctl-secret"):
+            # the value may be a KfDef secret: name the rule it breaks, never the value
+            err.message = f"the value (a secret, not shown) fails {err.validator}: {err.validator_value!r}"
         if err.validator == "additionalProperties" and not where:
             hint = f"known parameters: {known}"
         else:

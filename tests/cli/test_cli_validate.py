@@ -48,7 +48,8 @@ def test_json_output(runner, monkeypatch):
     assert [c["name"] for c in doc["components"]] == ["cert-manager", "kubeflow-core", "pipelines"]
     assert doc["components"][2]["parameters"] == {"objectStore": "seaweedfs", "storageSize": "50Gi"}
     assert doc["repoApplications"][0]["path"] == "spark/spark-operator"
-    assert doc["warnings"] == []
+    assert doc["warnings"] == ["secret 'db-password' (line 26) is a literalSource: its value is plain text in the "
+                               "KfDef; prefer envSource and keep the value out of files"]
 
 
 def test_warnings_go_to_stderr(runner, monkeypatch):

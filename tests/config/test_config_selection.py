@@ -168,8 +168,11 @@ def test_env_secret_missing_is_a_warning_in_validate_and_an_error_for_apply(fake
         - name: fixed
           secretSource: {literalSource: {value: abc}}
         """
+    literal = ("secret 'fixed' (line 11) is a literalSource: its value is plain text in the KfDef; prefer "
+               "envSource and keep the value out of files")
     sel = _resolve(spec, fake_catalog)
-    assert sel.warnings == ("secret 'token': environment variable KF_TOKEN is not set (kfctl apply will need it)",)
+    assert sel.warnings == ("secret 'token': environment variable KF_TOKEN is not set (kfctl apply will need it)",
+                            literal)
     kfdef = _kfdef(spec)
     with pytest.raises(ConfigError) as info:
         secret_values(kfdef, {})
@@ -177,7 +180,9 @@ def test_env_secret_missing_is_a_warning_in_validate_and_an_error_for_apply(fake
         "k.yaml:10:38: spec.secrets[0].secretSource.envSource.name: secret 'token' reads environment variable "
         "KF_TOKEN, which is not set")
     assert dict(secret_values(kfdef, {"KF_TOKEN": "t0k"})) == {"token": "t0k", "fixed": "abc"}
-    assert _resolve(spec, fake_catalog, environ={"KF_TOKEN": "x"}).warnings == ()
+    assert _resolve(spec, fake_catalog, environ={"KF_TOKEN": "x"}).warnings == (literal,)
+    with pytest.raises(ConfigError, match="KF_TOKEN, which is empty"):  # a forgotten `export KF_TOKEN=`
+        secret_values(kfdef, {"KF_TOKEN": ""})
 
 
 def test_unknown_plugin_kind_is_a_warning(fake_catalog):
