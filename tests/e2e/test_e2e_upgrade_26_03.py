@@ -76,6 +76,21 @@ def user_objects() -> list[dict]:
     ]
 
 
+def remove_application(text: str, application: str) -> str:
+    out, skipping = [], False
+    for line in text.splitlines(keepends=True):
+        if line.startswith("  - name: "):
+            skipping = line.strip() == f"- name: {application}"
+        if not skipping:
+            out.append(line)
+    return "".join(out)
+
+
+def written(sim, mark: int) -> set[tuple[str, str, str]]:
+    return {(e["resource"], e.get("namespace") or "", e["name"]) for e in sim.timeline()[mark:]
+            if e["verb"] in WRITE_VERBS and e["verb"] != "delete" and not e.get("dry_run") and e["code"] < 400}
+
+
 def identity(cluster, obj: dict) -> tuple[str, str]:
     meta = obj["metadata"]
     live = cluster.get(obj["apiVersion"], obj["kind"], meta["namespace"], meta["name"])
@@ -144,7 +159,7 @@ def test_upgrade_1_10_to_26_03_in_place_keeps_the_users_work_and_writes_only_wha
     mark = len(sim.timeline())
     wall, start = time.monotonic(), sim.clock.now()
     _, result = apply(sim, kfdef)
-    upgrade = (sim.clock.now() - start, time.monotonic() - wall)
+    upgrade = (sim.clock.now() - start, time.monotonic() - wall, result.writes)
     assert result.ok, [(str(o.ref), o.message) for o in result.problems][:10]
     assert (refused := refused_writes(sim)) == [], [(e["code"], e["verb"], e["name"]) for e in refused]
 
@@ -182,10 +197,41 @@ def test_upgrade_1_10_to_26_03_in_place_keeps_the_users_work_and_writes_only_wha
     assert recorded is not None and recorded.status["release"] == "26.03"
     assert recorded.status["components"]["pipelines"] == new.status()["components"]["pipelines"]
 
-    # a re-apply writes nothing; going back to 1.10 is refused before any write
-    mark = len(sim.timeline())
+    # a re-apply writes nothing
     _, again = apply(sim, kfdef)
     assert again.ok and again.writes == 0
+
+    # Trainer arrives beside training-operator: both run, nothing of training-operator's is written
+    upgraded = kfdef.read_text()
+    kfdef.write_text(upgraded.replace("  - name: training-operator\n", "  - name: trainer\n  - name: training-operator\n", 1))
+    mark = len(sim.timeline())
+    both, result = apply(sim, kfdef)
+    learn_plurals(both)
+    assert result.ok and not result.pruned, [(str(o.ref), o.message) for o in result.problems][:10]
+    trainer = {r for r, n in both.plan.nodes.items() if n.component == "trainer"}
+    assert trainer == set(both.plan.nodes) - set(after)
+    # Katib runs TrainJob trials once Trainer is there: its configuration changes, nothing else
+    retuned = {r for r in after if after[r].manifest != both.plan.nodes[r].manifest}
+    assert {both.plan.nodes[r].component for r in retuned} <= {"katib"}
+    assert {w for w in written(sim, mark) if w != inventory} == {key(r) for r in trainer | retuned}
+    assert {obj["kind"]: identity(cluster, obj) for obj in user_objects()} == users
+
+    # dropping training-operator (26.03's defaults leave it out): its controller goes, its CRDs and the
+    # user's TFJob stay
+    kfdef.write_text(remove_application(kfdef.read_text(), "training-operator"))
+    without = load_deployment(kfdef)
+    operator = {r for r, n in both.plan.nodes.items() if n.component == "training-operator"}
+    assert operator == set(both.plan.nodes) - set(without.plan.nodes)
+    crds = {r for r in operator if r.kind == "CustomResourceDefinition"}
+    assert {r.name for r in crds} >= {"tfjobs.kubeflow.org", "pytorchjobs.kubeflow.org"}
+    _, result = apply(sim, kfdef)
+    assert result.ok
+    assert set(result.pruned) == {str(r) for r in operator - crds} and set(result.kept) == {str(r) for r in crds}
+    assert cluster.get("apps/v1", "Deployment", "kubeflow", "training-operator") is None
+    assert {obj["kind"]: identity(cluster, obj) for obj in user_objects()} == users
+
+    # going back to 1.10 is refused before any write
+    mark = len(sim.timeline())
     kfdef.write_text(text)
     down = CliRunner().invoke(cli, ["--kubeconfig", sim.kubeconfig_path, "apply", "-f", str(kfdef), "-o", "plain"])
     assert down.exit_code == 2, down.output
@@ -193,7 +239,7 @@ def test_upgrade_1_10_to_26_03_in_place_keeps_the_users_work_and_writes_only_wha
     assert not [e for e in sim.timeline()[mark:] if e["verb"] in WRITE_VERBS and not e.get("dry_run")]
     cluster.close()
     print(f"\n1.10 install: {install[0]:.0f} sim s, {install[1]:.1f} s wall, {install[2]} writes, {len(before)} objects"
-          f"\nupgrade to 26.03: {upgrade[0]:.0f} sim s, {upgrade[1]:.1f} s wall, {result.writes} writes "
+          f"\nupgrade to 26.03: {upgrade[0]:.0f} sim s, {upgrade[1]:.1f} s wall, {upgrade[2]} writes "
           f"({len(changed)} changed + {len(added)} new objects, {len(deleted)} pruned, 1 claim released, "
           f"{applied.count(inventory)} inventory), {len(unchanged)} unchanged objects not written")
 
