@@ -248,3 +248,47 @@ def new_set_id(deployment) -> str:
     from kfctl.engine.inventory import applyset_id
 
     return applyset_id(deployment.name, deployment.namespace)
+
+
+def ready_endpoints(cluster, namespace: str, service: str) -> int:
+    endpoints = cluster.get("v1", "Endpoints", namespace, service) or {}
+    return sum(len(s.get("addresses") or []) for s in endpoints.get("subsets") or [])
+
+
+def test_upgrade_with_no_prune_keeps_minio_serving_beside_seaweedfs_until_the_next_apply(tmp_path, kube_sim):
+    """README's copy procedure: apply 26.03 with --no-prune, copy MinIO's bucket into SeaweedFS, apply again."""
+    sim = kube_sim()
+    kfdef = write_kfdef(tmp_path / "kf", version="1.10", components="kubeflow-core,cert-manager,istio,pipelines")
+    old, result = apply(sim, kfdef)
+    assert result.ok
+    kfdef.write_text(kfdef.read_text().replace('version: "1.10"', 'version: "26.03"', 1))
+    new = load_deployment(kfdef)
+    gone = set(old.plan.nodes) - set(new.plan.nodes)
+    claim = {r for r in gone if r.kind == "PersistentVolumeClaim"}
+    assert {r.name for r in claim} == {"minio-pvc"}
+
+    _, result = apply(sim, kfdef, prune=False)
+    assert result.ok and not result.pruned and not result.kept and not result.pending_prune
+    cluster = connect(sim.kubeconfig_path, None)
+    try:
+        # both stores run and answer on their Services: an S3 client can copy from one to the other
+        for name, service in (("minio", "minio-service"), ("seaweedfs", "seaweedfs")):
+            deployment = cluster.get("apps/v1", "Deployment", "kubeflow", name)
+            assert (deployment.get("status") or {}).get("readyReplicas", 0) >= 1, name
+            assert ready_endpoints(cluster, "kubeflow", service) >= 1, service
+        members = {m.ref for m in read_inventory(cluster, "kf", "kubeflow").members}
+        assert gone <= members  # still the deployment's: the next apply prunes them
+
+        mark = len(sim.timeline())
+        _, result = apply(sim, kfdef)
+        assert result.ok
+        assert set(result.pruned) == {str(r) for r in gone - claim} and set(result.kept) == {str(r) for r in claim}
+        writes = [(e["verb"], e["resource"], e["name"]) for e in sim.timeline()[mark:]
+                  if e["verb"] in WRITE_VERBS and not e.get("dry_run") and e["code"] < 400]
+        objects = [w for w in writes if w[2] != "kfctl-kf"]
+        assert sorted(w[2] for w in objects if w[0] == "delete") == sorted(r.name for r in gone - claim)
+        assert [w for w in objects if w[0] != "delete"] == [("patch", "persistentvolumeclaims", "minio-pvc")]
+        assert cluster.get("apps/v1", "Deployment", "kubeflow", "minio") is None
+        assert cluster.get("v1", "PersistentVolumeClaim", "kubeflow", "minio-pvc")["status"]["phase"] == "Bound"
+    finally:
+        cluster.close()
