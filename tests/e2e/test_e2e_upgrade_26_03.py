@@ -192,6 +192,7 @@ def test_upgrade_1_10_to_26_03_in_place_keeps_the_users_work_and_writes_only_wha
     crd = cluster.get("apiextensions.k8s.io/v1", "CustomResourceDefinition", None, "virtualservices.networking.istio.io")
     assert [v["name"] for v in crd["spec"]["versions"] if v["storage"]] == ["v1"]
     assert {v["name"] for v in crd["spec"]["versions"] if v["served"]} >= {"v1beta1", "v1"}
+    assert crd["status"]["storedVersions"] == ["v1beta1", "v1"]  # so 26.03 may not leave v1beta1 out
 
     recorded = read_inventory(cluster, "kf", "kubeflow")
     assert recorded is not None and recorded.status["release"] == "26.03"
