@@ -16,7 +16,7 @@ from kfctl.cli.generate import kfdef_option, offline_option, overlay_option
 from kfctl.cli.main import GlobalOptions, global_options
 from kfctl.cli.output import make_sink, root_cause
 from kfctl.config import find_default_file
-from kfctl.errors import EXIT_FAILED
+from kfctl.errors import EXIT_FAILED, InputError
 
 _DURATION = re.compile(r"^\s*(?:(\d+)h)?\s*(?:(\d+)m)?\s*(?:(\d+(?:\.\d+)?)s?)?\s*$")
 
@@ -71,6 +71,30 @@ def load(file: Path | None, overlays: tuple[Path, ...], offline: bool = False, *
     return deployment
 
 
+def refuse_downgrade(cluster, deployment) -> None:
+    """Exit 2, before any write, when the cluster holds this deployment at a newer release than the KfDef's.
+
+    The inventory's status records the release each apply used. Going back is not an apply like any
+    other: 26.03's MySQL 8.4 data cannot be opened by 1.10's MySQL 8.0, and Pipelines' artifacts written
+    to SeaweedFS after the upgrade are not in 1.10's MinIO claim (README.md, "Upgrading").
+    """
+    from kfctl.config.versions import downgrade
+    from kfctl.engine.observe import read_inventory
+    from kfctl.engine.retry import Retrying
+
+    recorded = read_inventory(Retrying(cluster), deployment.name, deployment.namespace)
+    was = None if recorded is None else recorded.status.get("release")
+    wanted = deployment.selection.release
+    if isinstance(was, str) and downgrade(was, wanted):
+        raise InputError(
+            f"deployment {deployment.name} in namespace {deployment.namespace} runs Kubeflow {was} (recorded in "
+            f"ConfigMap/{deployment.namespace}/kfctl-{deployment.name}); this KfDef selects {wanted}, an older "
+            "release: kfctl does not downgrade, nothing was changed",
+            hint=f"set spec.version to \"{was}\" to keep the deployment, or pass --allow-downgrade to apply "
+                 f"{wanted} anyway (data written since the upgrade, such as MySQL 8.4 databases and Pipelines "
+                 "artifacts in SeaweedFS, is not carried back; see README.md, \"Upgrading\")")
+
+
 def print_problems(result, verbose: int = 0) -> None:
     """Each failed or blocked object, with why; without -v, repeats of one root cause as one line and a count."""
     groups: dict[tuple[str, str], list] = {}
@@ -106,13 +130,16 @@ def print_problems(result, verbose: int = 0) -> None:
 @click.option("--skip-invalid", is_flag=True,
               help="Leave out objects the API server would refuse (listed) and apply the rest, instead of refusing "
                    "the whole apply.")
+@click.option("--allow-downgrade", is_flag=True,
+              help="Apply a Kubeflow release older than the one the deployment runs (refused otherwise; "
+                   "data written by the newer release is not carried back).")
 @output_option
 @offline_option
 @click.pass_obj
 @global_options()
 def apply(opts: GlobalOptions, file: Path | None, overlays: tuple[Path, ...], dry_run: bool, concurrency: int,
           timeout: float, object_timeout: float, force_conflicts: bool, adopt: bool, prune: bool,
-          purge_crds: bool, skip_invalid: bool, output: str, offline: bool) -> None:
+          purge_crds: bool, skip_invalid: bool, allow_downgrade: bool, output: str, offline: bool) -> None:
     """Apply the KfDef to the cluster: in dependency order, each object as soon as what it needs is healthy.
 
     Re-applying an unchanged KfDef writes nothing; a changed one writes only
@@ -139,6 +166,12 @@ def apply(opts: GlobalOptions, file: Path | None, overlays: tuple[Path, ...], dr
     from kfctl.engine.retry import Retrying
 
     cluster = connect(opts.kubeconfig, opts.context)
+    if not allow_downgrade:
+        try:
+            refuse_downgrade(cluster, deployment)
+        except BaseException:
+            cluster.close()
+            raise
     sink = make_sink(output, components=deployment.component_sizes(), verbose=opts.verbose)
     status = {**deployment.status(), "cluster": Retrying(cluster).identity()}
     engine = ApplyEngine(

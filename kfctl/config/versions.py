@@ -62,3 +62,13 @@ def choose_release(version: str | None, releases: tuple[str, ...], default: str,
     return ReleaseChoice(None, error=f"unknown Kubeflow release {version!r}",
                          hint=f"known releases: {known} (\"v1.10.2\" or \"26.03.0\" select their release; "
                               f"remove spec.version for the default, {default})")
+
+
+def downgrade(recorded: str | None, wanted: str | None) -> bool:
+    """Whether applying release ``wanted`` over a deployment recorded as ``recorded`` goes back in time.
+
+    Releases compare by their numbers ("1.10" < "26.03"); an unknown or missing side (a deployment
+    recorded before releases existed, a flat test catalog) is never a downgrade.
+    """
+    old, new = _numbers(recorded or ""), _numbers(wanted or "")
+    return old is not None and new is not None and new < old

@@ -43,8 +43,10 @@ from kfctl.engine.readiness import Rule, Status, Verdict, assess
 from kfctl.engine.objects import (
     CLEAR_CONVERSION_WEBHOOK,
     LISTED_WHOLE,
+    dropped_stored_versions,
     resource_version,
     stale_conversion_webhook,
+    stored_version_refusal,
 )
 from kfctl.engine.results import (  # noqa: F401  (re-exported: the engine's public values)
     BLOCKED,
@@ -198,6 +200,8 @@ class ApplyEngine:
                 return live, False, "unchanged"
         message = decision.reason
         force = decision.force
+        if live is not None and (dropped := dropped_stored_versions(manifest, live)):
+            raise stored_version_refusal(manifest, live, dropped)  # refused by the API server anyway: say why
         if stale_conversion_webhook(manifest, live):
             # the injected caBundle is not ours, so apply alone cannot drop the webhook: clear it first
             self._call_with_retry(ref, lambda: self.cluster.merge_patch(

@@ -399,8 +399,10 @@ class Cluster:
         check_metadata(rtype, new, creating=False)
         if subresource != "status":
             immutable.check_update(rtype, old, new)
-        if rtype.group == crds.CRD_GROUP and rtype.kind == "CustomResourceDefinition" and subresource != "status":
-            crds.check_crd(new)
+        if rtype.group == crds.CRD_GROUP and rtype.kind == "CustomResourceDefinition":
+            if subresource != "status":
+                crds.check_crd(new)
+            crds.record_stored_versions(new, subresource=subresource)
         self._validate(rtype, namespace, new, old, opts)
         new = self._normalize(rtype, new)
         meta = new["metadata"]

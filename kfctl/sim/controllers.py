@@ -324,10 +324,13 @@ class Controllers:
 
         def mark(obj: dict[str, Any]) -> dict[str, Any]:
             names = obj["spec"]["names"]
+            # versions stored before stay listed (the API server only adds to storedVersions)
+            stored = list((obj.get("status") or {}).get("storedVersions") or [])
+            stored += [v["name"] for v in obj["spec"]["versions"] if v.get("storage") and v["name"] not in stored]
             obj["status"] = {
                 "conditions": crds.established_conditions(self.cluster.clock.now_rfc3339()),
                 "acceptedNames": {k: v for k, v in names.items()},
-                "storedVersions": [v["name"] for v in obj["spec"]["versions"] if v.get("storage")],
+                "storedVersions": stored,
             }
             return obj
         try:

@@ -65,6 +65,34 @@ def check_crd(obj: dict[str, Any]) -> None:
         raise invalid("CustomResourceDefinition", CRD_GROUP, name, causes)
 
 
+def storage_version(crd: dict[str, Any]) -> str:
+    return next((v["name"] for v in (crd.get("spec") or {}).get("versions") or [] if v.get("storage")), "")
+
+
+def record_stored_versions(crd: dict[str, Any], *, subresource: str) -> None:
+    """An update keeps ``status.storedVersions``: the storage version is added, none is forgotten.
+
+    As the API server's CRD strategy does, objects once stored in a version may still be in
+    etcd in it, so a version leaves the list only when someone (having migrated the objects)
+    writes the status without it; and a spec update that leaves a listed version out of
+    ``spec.versions`` is refused (422, the API server's message).
+    """
+    status = crd.get("status")
+    if not isinstance(status, dict) or "storedVersions" not in status:
+        return
+    stored = list(status.get("storedVersions") or [])
+    current = storage_version(crd)
+    if subresource != "status" and current and current not in stored and stored:
+        stored.append(current)
+        status["storedVersions"] = stored
+    names = {v.get("name") for v in (crd.get("spec") or {}).get("versions") or []}
+    causes = [cause(f"status.storedVersions[{i}]", "FieldValueInvalid",
+                    f'Invalid value: "{v}": must appear in spec.versions')
+              for i, v in enumerate(stored) if v not in names]
+    if causes:
+        raise invalid("CustomResourceDefinition", CRD_GROUP, (crd.get("metadata") or {}).get("name", ""), causes)
+
+
 def crd_types(crd: dict[str, Any]) -> list[ResourceType]:
     """The served resource types a CRD defines."""
     spec = crd["spec"]

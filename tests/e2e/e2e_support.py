@@ -17,10 +17,13 @@ from kfctl.engine.observe import list_owned
 WRITE_VERBS = ("create", "update", "patch", "apply", "delete", "deletecollection")
 
 
-def write_kfdef(folder: Path, *, platform: str = "generic", components: str | None = None) -> Path:
+def write_kfdef(folder: Path, *, platform: str = "generic", components: str | None = None,
+                version: str | None = None) -> Path:
     args = ["init", str(folder), "--platform", platform]
     if components:
         args += ["--components", components]
+    if version:
+        args += ["--version", version]
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 0, result.output
     return folder / "kfdef.yaml"

@@ -409,3 +409,35 @@ def test_an_upgrade_that_drops_a_crds_conversion_webhook_clears_the_injected_one
     assert live["spec"]["conversion"] == {"strategy": "None"}
     cluster.close()
     assert run(sim_cluster, docs(BASE)[:3]).writes == 0
+
+
+def set_stored_versions(sim, versions: list[str]) -> None:
+    import httpx
+
+    response = httpx.patch(f"{sim.url}/apis/apiextensions.k8s.io/v1/customresourcedefinitions/widgets.example.com/status",
+                           json={"status": {"storedVersions": versions}},
+                           headers={"Content-Type": "application/merge-patch+json"}, timeout=10)
+    assert response.status_code == 200, response.text
+
+
+def test_a_crd_leaving_out_a_stored_version_fails_with_the_migration_and_no_write(sim_cluster):
+    # The API server refuses a CRD whose spec.versions leaves out a version in status.storedVersions
+    # (objects may still be stored in it): kfctl says what to migrate instead of sending it.
+    two = docs(BASE)[:3]
+    crd = two[2]
+    v1 = crd["spec"]["versions"][0]
+    crd["spec"]["versions"] = [{**v1, "name": "v1beta1", "storage": False}, v1]
+    assert run(sim_cluster, two).ok
+    set_stored_versions(sim_cluster, ["v1beta1", "v1"])  # as if v1beta1 had been the storage version once
+    mark = len(sim_cluster.timeline())
+    result = run(sim_cluster, docs(BASE)[:3])  # v1 only
+    assert not result.ok
+    failed = {str(o.ref): o.message for o in result.problems}
+    message = failed["CustomResourceDefinition/widgets.example.com"]
+    assert "leaves out v1beta1, which status.storedVersions says widgets may still be stored in" in message
+    assert "kubectl get widgets -A -o json | kubectl replace -f -" in message
+    assert """--subresource=status --type=merge -p '{"status":{"storedVersions":["v1"]}}'""" in message
+    assert not [e for e in sim_cluster.timeline()[mark:]
+                if e["resource"] == "customresourcedefinitions" and e["verb"] in ("apply", "patch", "update")]
+    set_stored_versions(sim_cluster, ["v1"])  # after the migration the same apply goes through
+    assert run(sim_cluster, docs(BASE)[:3]).ok
