@@ -91,6 +91,14 @@ UPSTREAM_PATHS: dict[str, tuple[str, ...]] = {
 #: where upstream's paths that set no namespace (model-registry's) are installed: ``kubectl apply -k ... -n kubeflow``
 UPSTREAM_DEFAULT_NAMESPACE = "kubeflow"
 
+#: 26.03 components in no default set: compared too, rendered beside the default set (their upstream
+#: paths are the ones upstream's example leaves commented out)
+OPTIONAL_PATHS: dict[str, tuple[str, ...]] = {
+    "training-operator": ("applications/training-operator/upstream/overlays/kubeflow",),
+    "knative-eventing": ("common/knative/knative-eventing/base",),
+}
+UPSTREAM_PATHS.update(OPTIONAL_PATHS)
+
 ASPECTS = ("missing", "extra", "api-version", "image", "crd-versions", "crd-spec-fields", "crd-schema",
            "webhook", "service-ports", "container-ports", "probes")
 
@@ -156,21 +164,35 @@ def upstream_objects(upstream: Path = SHARED_UPSTREAM, components=None) -> dict[
 # -- kfctl ----------------------------------------------------------------------------------------
 
 def kfctl_objects(components=None) -> dict[str, list[dict]]:
-    """component -> kfctl's rendering of it within 26.03's default set on ``generic``."""
+    """component -> kfctl's rendering of it within 26.03's default set on ``generic``.
+
+    An optional component (``OPTIONAL_PATHS``) is rendered with the default set
+    plus the optional ones; the default components' objects come from the
+    default set alone, so the optional ones never change them.
+    """
     catalog = load_catalog(release=RELEASE)
-    default = catalog.platform(PLATFORM).components
-    order = catalog.resolve([c for c in default if c in catalog.components]).order
-    rendering = render(RenderRequest(platform=PLATFORM, components=order), catalog)
-    result: dict[str, list[dict]] = {c: [] for c in (components or order)}
-    for resource in rendering.resources:
-        if resource.component in result:
-            result[resource.component].append(resource.to_dict())
+    default = [c for c in catalog.platform(PLATFORM).components if c in catalog.components]
+    components = list(components or compared_components())
+    result: dict[str, list[dict]] = {c: [] for c in components}
+    optional = [c for c in components if c not in default]
+    for selection, take in ((default, set(components) - set(optional)), (default + optional, set(optional))):
+        if not take:
+            continue
+        order = catalog.resolve(selection).order
+        for resource in render(RenderRequest(platform=PLATFORM, components=order), catalog).resources:
+            if resource.component in take:
+                result[resource.component].append(resource.to_dict())
     return result
 
 
 def default_components() -> list[str]:
     catalog = load_catalog(release=RELEASE)
     return list(catalog.platform(PLATFORM).components)
+
+
+def compared_components() -> list[str]:
+    """26.03's default set on ``generic``, then the optional components of ``OPTIONAL_PATHS``."""
+    return default_components() + [c for c in OPTIONAL_PATHS if c not in default_components()]
 
 
 # -- comparison -----------------------------------------------------------------------------------
@@ -427,7 +449,7 @@ def main(argv=None) -> int:
     if not (args.upstream / "kubeflow-manifests-26.03.tar.gz").exists():
         print(f"parity: {args.upstream}/kubeflow-manifests-26.03.tar.gz not found", file=sys.stderr)
         return 2
-    components = default_components()
+    components = compared_components()
     rows = compare(upstream_objects(args.upstream, components), kfctl_objects(components))
     if args.component:
         rows = [r for r in rows if r.component in args.component]

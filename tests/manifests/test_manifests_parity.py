@@ -25,7 +25,7 @@ parity = importlib.util.module_from_spec(_spec)
 sys.modules[_spec.name] = parity
 _spec.loader.exec_module(parity)
 
-COMPONENTS = parity.default_components()
+COMPONENTS = parity.compared_components()
 
 
 @pytest.fixture(scope="module")
@@ -46,8 +46,10 @@ def allowances():
     return parity.load_allowances()
 
 
-def test_every_default_component_has_its_upstream_paths():
-    assert set(COMPONENTS) == set(parity.UPSTREAM_PATHS), "a 26.03 default component without an upstream path"
+def test_every_26_03_component_has_its_upstream_paths():
+    release = parity.load_catalog(release=parity.RELEASE)
+    assert set(COMPONENTS) == set(parity.UPSTREAM_PATHS) == set(release.components), (
+        "every 26.03 component is compared with an upstream path")
     root = Path("/tmp/up/manifests-26.03")
     if root.exists():  # the extracted tarball, where present: every path is a kustomization
         for component, paths in parity.UPSTREAM_PATHS.items():
