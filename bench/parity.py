@@ -13,8 +13,9 @@ upstream path has it.
 
 Aspects compared on matched objects: container images, CRD served/storage
 versions, CRD schemas (the top-level ``spec`` property names of each version,
-and a hash of the whole schema), admission webhooks (entries, rules,
-namespace/object selectors), Service ports and container ports, probes.
+and a hash of the whole schema), admission webhooks (entries, the Service each
+calls, rules, namespace/object selectors), Service ports and container ports,
+probes, apiVersions.
 
 Every difference has a key, ``<component>:<aspect>:<what>``; the explained
 ones are listed with their reasons in ``tests/manifests/parity_allowances.yaml``
@@ -270,7 +271,9 @@ def _webhooks(cfg: dict) -> dict[str, dict]:
     for hook in cfg.get("webhooks") or []:
         rules = sorted(_canon({k: sorted(v) if isinstance(v, list) else v for k, v in r.items()})
                        for r in hook.get("rules") or [])
-        out[hook["name"]] = {"rules": rules,
+        service = dict((hook.get("clientConfig") or {}).get("service") or {})
+        service.setdefault("port", 443)
+        out[hook["name"]] = {"rules": rules, "service": service,
                              "namespaceSelector": hook.get("namespaceSelector") or {},
                              "objectSelector": hook.get("objectSelector") or {}}
     return out
@@ -350,7 +353,7 @@ def compare_objects(key: str, up: dict, kf: dict) -> list[str]:
             if name not in uw or name not in kw:
                 diffs.append(f"webhook:{key}/{name}/{'extra' if name in kw else 'missing'}")
                 continue
-            for part in ("rules", "namespaceSelector", "objectSelector"):
+            for part in ("service", "rules", "namespaceSelector", "objectSelector"):
                 if uw[name][part] != kw[name][part]:
                     diffs.append(f"webhook:{key}/{name}/{part}")
     return diffs

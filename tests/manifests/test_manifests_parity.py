@@ -114,6 +114,7 @@ def test_a_changed_rendering_is_reported_as_unexplained(objects, allowances):
     experiments["spec"]["versions"][0]["served"] = False
     hook = _find(katib, "ValidatingWebhookConfiguration", "katib.kubeflow.org")
     hook["webhooks"][0]["rules"][0]["operations"] = ["DELETE"]
+    hook["webhooks"][0]["clientConfig"]["service"]["path"] = "/elsewhere"
     certs = _find(changed["cert-manager"], "CustomResourceDefinition", "certificates.cert-manager.io")
     certs["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"].pop("dnsNames")
     changed["katib"] = [o for o in katib if not (o["kind"] == "Deployment" and o["metadata"]["name"] == "katib-ui")]
@@ -125,6 +126,8 @@ def test_a_changed_rendering_is_reported_as_unexplained(objects, allowances):
     assert aspects >= {"api-version", "image", "container-ports", "probes", "service-ports", "crd-versions", "webhook",
                        "missing", "extra", "crd-spec-fields"}, unexplained
     assert "katib:missing:Deployment/kubeflow/katib-ui" in unexplained
+    hook_key = f"katib:webhook:ValidatingWebhookConfiguration/katib.kubeflow.org/{hook['webhooks'][0]['name']}"
+    assert {hook_key + "/rules", hook_key + "/service"} <= set(unexplained)
     assert "katib:extra:ConfigMap/kubeflow/not-upstream" in unexplained
     assert any(d.startswith("cert-manager:crd-spec-fields:") and d.endswith(":pruned") for d in unexplained)
 
