@@ -11,7 +11,8 @@ component than upstream's path (NetworkPolicies upstream keeps in
 kfctl component that renders it; a missing one for the component whose
 upstream path has it.
 
-Aspects compared on matched objects: container images, CRD served/storage
+Aspects compared on matched objects: container images (and every ``image``
+field of other objects: serving and training runtimes), CRD served/storage
 versions, CRD schemas (the top-level ``spec`` property names of each version,
 and a hash of the whole schema), admission webhooks (entries, the Service each
 calls, rules, namespace/object selectors), Service ports and container ports,
@@ -245,6 +246,21 @@ def _containers(obj: dict) -> dict[str, dict]:
     return out
 
 
+def _images(value) -> set[str]:
+    """Every string under a key ``image`` anywhere in an object."""
+    found = set()
+    if isinstance(value, dict):
+        for k, v in value.items():
+            if k == "image" and isinstance(v, str):
+                found.add(v)
+            else:
+                found |= _images(v)
+    elif isinstance(value, list):
+        for item in value:
+            found |= _images(item)
+    return found
+
+
 def _probe(probe: dict | None):
     if not probe:
         return None
@@ -329,7 +345,9 @@ def compare_objects(key: str, up: dict, kf: dict) -> list[str]:
                 if up_probe != kf_probe:
                     how = "added" if up_probe is None else "removed" if kf_probe is None else "changed"
                     diffs.append(f"probes:{key}/{name}/{probe}:{how}")
-    elif kind == "Service":
+    elif _images(up) != _images(kf):  # images in other objects: serving runtimes, training runtimes, ...
+        diffs.append(f"image:{key}:{','.join(sorted(_images(kf) - _images(up))) or '-'}")
+    if kind == "Service":
         if _service_ports(up) != _service_ports(kf):
             diffs.append(f"service-ports:{key}")
     elif kind == "CustomResourceDefinition":

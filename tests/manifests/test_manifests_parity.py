@@ -117,6 +117,8 @@ def test_a_changed_rendering_is_reported_as_unexplained(objects, allowances):
     hook["webhooks"][0]["clientConfig"]["service"]["path"] = "/elsewhere"
     certs = _find(changed["cert-manager"], "CustomResourceDefinition", "certificates.cert-manager.io")
     certs["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"].pop("dnsNames")
+    runtime = _find(changed["kserve"], "ClusterServingRuntime", "kserve-sklearnserver")
+    runtime["spec"]["containers"][0]["image"] = "example.invalid/sklearnserver:v0"
     changed["katib"] = [o for o in katib if not (o["kind"] == "Deployment" and o["metadata"]["name"] == "katib-ui")]
     changed["katib"].append({"apiVersion": "v1", "kind": "ConfigMap",
                              "metadata": {"name": "not-upstream", "namespace": "kubeflow"}})
@@ -129,6 +131,9 @@ def test_a_changed_rendering_is_reported_as_unexplained(objects, allowances):
     hook_key = f"katib:webhook:ValidatingWebhookConfiguration/katib.kubeflow.org/{hook['webhooks'][0]['name']}"
     assert {hook_key + "/rules", hook_key + "/service"} <= set(unexplained)
     assert "katib:extra:ConfigMap/kubeflow/not-upstream" in unexplained
+    _, kserve_unexplained, _ = parity.explain(rows["kserve"].differences, allowances)
+    assert kserve_unexplained == [
+        "kserve:image:ClusterServingRuntime/kserve-sklearnserver:example.invalid/sklearnserver:v0"]
     assert any(d.startswith("cert-manager:crd-spec-fields:") and d.endswith(":pruned") for d in unexplained)
 
 
