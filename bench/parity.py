@@ -247,12 +247,18 @@ def _containers(obj: dict) -> dict[str, dict]:
 
 
 def _images(value) -> set[str]:
-    """Every string under a key ``image`` anywhere in an object."""
+    """Every string under a key ``image`` (or ``...-image``, ``...Image``) anywhere in an object;
+    ConfigMap values holding JSON (KServe's ``inferenceservice-config``) are read too."""
     found = set()
     if isinstance(value, dict):
         for k, v in value.items():
-            if k == "image" and isinstance(v, str):
+            if isinstance(v, str) and (k == "image" or k.endswith("-image") or k.endswith("Image")):
                 found.add(v)
+            elif isinstance(v, str) and v.lstrip().startswith("{"):
+                try:
+                    found |= _images(json.loads(v))
+                except ValueError:
+                    pass
             else:
                 found |= _images(v)
     elif isinstance(value, list):
