@@ -336,3 +336,21 @@ def test_serving_pods_meet_the_pod_security_level_of_their_namespace():
     assert not problems, "\n".join(problems)
     assert {"activator", "webhook", "net-istio-webhook", "cluster-local-gateway", "kserve-controller-manager",
             "llmisvc-controller-manager", "kserve-models-web-app"} <= checked
+
+
+def test_kserve_and_the_models_web_app_ship_upstreams_network_policies():
+    """Upstream 26.03's common/kubeflow-namespace policies `kserve` and `kserve-models-web-app`."""
+    rendering = _render(["kserve", "kserve-models-web-app"])
+    for policy_name, workload in (("kserve", "kserve-controller-manager"),
+                                  ("kserve-models-web-app", "kserve-models-web-app")):
+        policy = _one(rendering, "NetworkPolicy", policy_name).to_dict()
+        pod_labels = _one(rendering, "Deployment", workload).to_dict()["spec"]["template"]["metadata"]["labels"]
+        assert labels_match(policy["spec"]["podSelector"], pod_labels), policy_name
+        assert {"podSelector": {}} in [p for rule in policy["spec"]["ingress"] for p in rule.get("from", [])]
+    webhook = _one(rendering, "NetworkPolicy", "kserve").to_dict()["spec"]["ingress"]
+    assert {"protocol": "TCP", "port": 9443} in webhook[0]["ports"] and "from" not in webhook[0]
+    gateway = _one(rendering, "NetworkPolicy", "kserve-models-web-app").to_dict()["spec"]["ingress"][0]["from"][0]
+    assert gateway["namespaceSelector"]["matchExpressions"][0]["values"] == ["istio-system"]
+    off = _render(["kserve", "kserve-models-web-app"], parameters={
+        "kserve": {"networkPolicies": False}, "kserve-models-web-app": {"networkPolicies": False}})
+    assert not [r for r in off.resources if r.kind == "NetworkPolicy" and r.component.startswith("kserve")]
