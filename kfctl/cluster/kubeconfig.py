@@ -335,7 +335,7 @@ class _Loader(KubeConfigLoader):
     """The official loader, with exec plugins run by :func:`run_exec_plugin` (timeout, errors raised)."""
 
     def __init__(self, *args: Any, kubeconfig: KubeConfig, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+        super().__init__(*args, **kwargs)  # type: ignore[no-untyped-call]  # the client's, unannotated
         self._kfctl = kubeconfig
 
     def _load_from_exec_plugin(self) -> bool | None:

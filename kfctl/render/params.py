@@ -37,7 +37,7 @@ def validate(schema: Mapping[str, Any], values: Mapping[str, Any], *, owner: str
     for err in errors:
         where = _path(err)
         if err.validator == "additionalProperties" and not where:
-            hint = f"known parameters: {known}"
+            hint: str | None = f"known parameters: {known}"
         else:
             hint = err.schema.get("description") if isinstance(err.schema, Mapping) else None
         problems.append(Problem(
