@@ -230,7 +230,7 @@ def _release_components(manifests: Path) -> tuple[dict[str, Release], dict[str, 
     infos = {f.name: _release_info(f) for f in folders}
     for info in infos.values():
         if info.base is not None and info.base not in infos:
-            raise CatalogError(f"{info.path / RELEASE_FILE}: base {info.base!r} is not a release here",
+            raise CatalogError(f"{manifests / info.name / RELEASE_FILE}: base {info.base!r} is not a release here",
                                hint="releases: " + ", ".join(sorted(infos, key=release_key)))
     raws: dict[str, dict[str, _Raw]] = {}
 
@@ -242,13 +242,14 @@ def _release_components(manifests: Path) -> tuple[dict[str, Release], dict[str, 
         info = infos[name]
         base = build(info.base, (*trail, name)) if info.base is not None else None
         comps: dict[str, _Raw] = dict(base or {})
-        own = _component_folders(info.path)
+        folder_of_release = manifests / name
+        own = _component_folders(folder_of_release)
         for dropped in info.drop:
             if dropped not in comps:
-                raise CatalogError(f"{info.path / RELEASE_FILE}: drop names {dropped!r}, which base "
+                raise CatalogError(f"{folder_of_release / RELEASE_FILE}: drop names {dropped!r}, which base "
                                    f"{info.base} does not have")
             if any(f.name == dropped for f in own):
-                raise CatalogError(f"{info.path / RELEASE_FILE}: drop names {dropped!r}, which this release "
+                raise CatalogError(f"{folder_of_release / RELEASE_FILE}: drop names {dropped!r}, which this release "
                                    "also has a folder for", hint="remove one of the two")
             del comps[dropped]
         for folder in own:

@@ -33,7 +33,7 @@ def parse_duration(text: str) -> float:
 class Duration(click.ParamType):
     name = "duration"
 
-    def convert(self, value, param, ctx):  # type: ignore[override]
+    def convert(self, value, param, ctx):
         try:
             seconds = float(value) if isinstance(value, int | float) else parse_duration(str(value))
         except click.BadParameter as exc:
@@ -162,7 +162,8 @@ def apply(opts: GlobalOptions, file: Path | None, overlays: tuple[Path, ...], dr
             click.echo(planview.summary(deployment.plan, deployment.name))
         return
     from kfctl.cluster import connect
-    from kfctl.engine.apply import ApplyEngine, ApplyOptions
+    from kfctl.engine.apply import ApplyEngine
+    from kfctl.engine.results import ApplyOptions
     from kfctl.engine.retry import Retrying
 
     cluster = connect(opts.kubeconfig, opts.context)

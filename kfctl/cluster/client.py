@@ -8,14 +8,15 @@ Manifests in, plain dicts out, kfctl errors on failure (see
 
 from __future__ import annotations
 
+import builtins
 import json
 import os
 import tempfile
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import urllib3
 from kubernetes import client as k8s_client
@@ -145,7 +146,7 @@ class Cluster:
         return self._raw[(api_version, kind)]
 
     # -- requests ------------------------------------------------------------------
-    def _call(self, what: str, fn, *args: Any, **kwargs: Any) -> Any:
+    def _call(self, what: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
         except (ApiException, DynamicApiError) as exc:
@@ -155,30 +156,30 @@ class Cluster:
 
     def _path(self, info: ResourceInfo, namespace: str | None, name: str | None = None) -> str:
         raw = self._raw[(info.api_version, info.kind)]
-        return raw.path(name=name, namespace=namespace if info.namespaced else None)
+        return str(raw.path(name=name, namespace=namespace if info.namespaced else None))
 
     def _request(self, method: str, path: str, what: str, *, body: Any = None, **params: Any) -> Any:
         response = self._call(what, self._dynamic.request, method, path, body=body, serialize=False, **params)
         data = response.data if hasattr(response, "data") else response
         return json.loads(data) if data else None
 
-    def get(self, api_version: str, kind: str, namespace: str | None, name: str) -> dict | None:
+    def get(self, api_version: str, kind: str, namespace: str | None, name: str) -> dict[str, Any] | None:
         """The live object, or None when it does not exist."""
         info = self.resource(api_version, kind)
         what = _ref(api_version, kind, namespace, name)
         try:
-            return self._request("get", self._path(info, namespace, name), what)
+            return cast("dict[str, Any] | None", self._request("get", self._path(info, namespace, name), what))
         except NotFound:
             return None
 
     def list(
         self, api_version: str, kind: str, *, namespace: str | None = None, label_selector: str | None = None,
         field_selector: str | None = None,
-    ) -> tuple[list[dict], str]:
+    ) -> tuple[list[dict[str, Any]], str]:
         """All objects of a kind (in one namespace or all), and the list's resourceVersion."""
         info = self.resource(api_version, kind)
         what = _ref(api_version, kind, namespace, None)
-        items: list[dict] = []
+        items: list[dict[str, Any]] = []
         token = None
         while True:
             data = self._request(
@@ -193,13 +194,13 @@ class Cluster:
             if not token:
                 return items, (data.get("metadata") or {}).get("resourceVersion", "")
 
-    def apply(self, manifest: Mapping[str, Any], *, force: bool = False, dry_run: bool = False) -> dict:
+    def apply(self, manifest: Mapping[str, Any], *, force: bool = False, dry_run: bool = False) -> dict[str, Any]:
         """Server-side apply as field manager ``kfctl``; returns the object as the server stored it."""
         api_version, kind = str(manifest["apiVersion"]), str(manifest["kind"])
         meta = manifest.get("metadata") or {}
         info = self.resource(api_version, kind)
         what = _ref(api_version, kind, meta.get("namespace"), meta.get("name"))
-        return self._request(
+        return cast("dict[str, Any]", self._request(
             "patch",
             self._path(info, meta.get("namespace"), meta["name"]),
             what,
@@ -208,16 +209,16 @@ class Cluster:
             field_manager=FIELD_MANAGER,
             force_conflicts=force or None,
             dry_run="All" if dry_run else None,
-        )
+        ))
 
     def merge_patch(self, api_version: str, kind: str, namespace: str | None, name: str, patch: Mapping[str, Any],
-                    *, field_manager: str = FIELD_MANAGER) -> dict:
+                    *, field_manager: str = FIELD_MANAGER) -> dict[str, Any]:
         info = self.resource(api_version, kind)
         what = _ref(api_version, kind, namespace, name)
-        return self._request(
+        return cast("dict[str, Any]", self._request(
             "patch", self._path(info, namespace, name), what, body=dict(patch),
             content_type="application/merge-patch+json", field_manager=field_manager,
-        )
+        ))
 
     def delete(
         self,
@@ -229,7 +230,7 @@ class Cluster:
         propagation: str = "Background",
         dry_run: bool = False,
         resource_version: str | None = None,
-    ) -> dict | None:
+    ) -> dict[str, Any] | None:
         """Delete one object; None if it was already gone."""
         info = self.resource(api_version, kind)
         what = _ref(api_version, kind, namespace, name)
@@ -239,7 +240,8 @@ class Cluster:
         if dry_run:
             body["dryRun"] = ["All"]
         try:
-            return self._request("delete", self._path(info, namespace, name), what, body=body)
+            return cast("dict[str, Any] | None",
+                        self._request("delete", self._path(info, namespace, name), what, body=body))
         except NotFound:
             return None
 
@@ -254,7 +256,7 @@ class Cluster:
         resource_version: str | None = None,
         timeout_seconds: int | None = None,
         stopper: threading.Event | None = None,
-    ) -> Iterator[tuple[str, dict]]:
+    ) -> Iterator[tuple[str, dict[str, Any]]]:
         """Yield ``(type, object)`` watch events until the server ends the stream or ``stopper`` is set."""
         raw = self._resource_raw(api_version, kind)
         watcher = k8s_watch.Watch()
@@ -283,9 +285,10 @@ class Cluster:
         except (urllib3.exceptions.HTTPError, OSError) as exc:
             raise translate(exc, obj=what) from exc
 
-    def namespaced_kinds(self) -> list[tuple[str, str]]:
+    # (`list` in this class body is the method above: the built-in is builtins.list)
+    def namespaced_kinds(self) -> builtins.list[tuple[str, str]]:
         """(apiVersion, kind) of every namespaced, listable resource the server serves (preferred versions)."""
-        found: list[tuple[str, str]] = []
+        found: builtins.list[tuple[str, str]] = []
         versions = ["v1"]
         groups = self._request("get", "/apis", "discovery") or {}
         for group in groups.get("groups") or ():
@@ -308,7 +311,7 @@ class Cluster:
         """A stable identity of the cluster: the UID of kube-system (falls back to the server URL)."""
         live = self.get("v1", "Namespace", None, "kube-system")
         uid = ((live or {}).get("metadata") or {}).get("uid")
-        return uid or self.server
+        return str(uid or self.server)
 
     def close(self) -> None:
         self.api_client.close()

@@ -21,13 +21,13 @@ import json
 import re
 from typing import Any
 
-from kfctl.errors import (  # noqa: F401  (the API errors are re-exported: they were defined here)
-    ApiError,
-    ApplyConflict,
-    ClusterConfigError,
-    ClusterError,
-    KindNotServed,
-    NotFound,
+from kfctl.errors import (  # the API errors are re-exported: they were defined here
+    ApiError as ApiError,
+    ApplyConflict as ApplyConflict,
+    ClusterConfigError as ClusterConfigError,
+    ClusterError as ClusterError,
+    KindNotServed as KindNotServed,
+    NotFound as NotFound,
 )
 
 #: how the API server words an RBAC denial: `User "bob" cannot delete resource "deployments" ...`

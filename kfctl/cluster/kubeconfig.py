@@ -335,7 +335,8 @@ class _Loader(KubeConfigLoader):
     """The official loader, with exec plugins run by :func:`run_exec_plugin` (timeout, errors raised)."""
 
     def __init__(self, *args: Any, kubeconfig: KubeConfig, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+        # the client's __init__ is unannotated (unused-ignore: a later client release may annotate it)
+        super().__init__(*args, **kwargs)  # type: ignore[no-untyped-call,unused-ignore]
         self._kfctl = kubeconfig
 
     def _load_from_exec_plugin(self) -> bool | None:

@@ -50,7 +50,8 @@ def refuse_v1alpha1(data: dict[str, Any], source: SourceMap) -> ConfigError:
     problem = where.problem(
         f"{LEGACY_API_VERSION} is kfctl 0.5's format, which this kfctl no longer reads",
         hint="rewrite the file as kfdef.apps.kubeflow.org/v1 (`kfctl init DIR` writes a starter)")
-    spec = data.get("spec") if isinstance(data.get("spec"), dict) else {}
+    raw = data.get("spec")
+    spec: dict[str, Any] = raw if isinstance(raw, dict) else {}
     present = [key for key in spec if key in FIELD_MAP]
     shown = list(dict.fromkeys([*present, *_ALWAYS]))
     lines = ["How its fields map to kfdef.apps.kubeflow.org/v1:"]

@@ -20,7 +20,7 @@ from types import MappingProxyType
 from typing import Any
 
 from kfctl.config.schema import closest
-from kfctl.frozen import freeze  # noqa: F401  (re-exported for kfctl.config.selection)
+from kfctl.frozen import freeze
 from kfctl.config.yamlread import JsonPath, Location, SourceMap
 from kfctl.errors import Problem
 

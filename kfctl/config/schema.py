@@ -39,7 +39,8 @@ Locator = Callable[[JsonPath, bool], Location]
 def kfdef_schema() -> dict[str, Any]:
     """The KfDef JSON Schema shipped in the package."""
     text = resources.files("kfctl.config").joinpath(SCHEMA_FILE).read_text(encoding="utf-8")
-    return json.loads(text)
+    data: dict[str, Any] = json.loads(text)
+    return data
 
 
 @functools.cache
@@ -96,12 +97,13 @@ def explain(error: jsonschema.ValidationError, locate: Locator, *,
                 continue
             guess = closest(key, allowed)
             message = f"unknown {noun} {key!r}" + (f" (did you mean {guess!r}?)" if guess else "")
-            hint = f"{noun}s allowed here: {', '.join(allowed)}" if allowed else f"no {noun}s are allowed here"
+            hint: str | None = (f"{noun}s allowed here: {', '.join(allowed)}" if allowed
+                                else f"no {noun}s are allowed here")
             problems.append(locate((*path, key), True).problem(message, hint=hint))
         return problems
     if keyword == "required" and isinstance(instance, dict):
         return [locate(path, False).problem(f"missing required {noun} {name!r}")
-                for name in error.validator_value if name not in instance]
+                for name in _as_list(error.validator_value) if name not in instance]
     if keyword == "type":
         message = f"expected {_type_words(error.validator_value)}, got {kind_of(instance)}"
         if isinstance(instance, str | int | float) and not isinstance(instance, bool):
@@ -117,7 +119,7 @@ def explain(error: jsonschema.ValidationError, locate: Locator, *,
         if isinstance(instance, str | int | float) and not isinstance(instance, bool):
             message += f": {_show(instance)}"
     elif keyword in ("enum", "const"):
-        choices = error.validator_value if keyword == "enum" else [error.validator_value]
+        choices = _as_list(error.validator_value) if keyword == "enum" else [error.validator_value]
         message = f"{_show(instance)} is not allowed; expected {' or '.join(_show(c) for c in choices)}"
         if isinstance(instance, str):
             guess = closest(instance, [c for c in choices if isinstance(c, str)])

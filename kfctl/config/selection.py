@@ -38,9 +38,10 @@ from kfctl.catalog import Catalog, Component, Platform
 from kfctl.catalog.model import thaw
 from kfctl.config import aliases
 from kfctl.config.versions import choose_release
-from kfctl.config.model import PLATFORM_PLUGINS, Application, KfDef, Parameter, Repo, freeze
+from kfctl.config.model import PLATFORM_PLUGINS, Application, KfDef, Parameter, Repo
 from kfctl.config.schema import check, closest, validator_for
 from kfctl.errors import CatalogError, ConfigError, Problem
+from kfctl.frozen import freeze
 
 
 @dataclass(frozen=True)

@@ -209,6 +209,7 @@ class _Builder:
             return self._mapping(node, path, depth)
         if isinstance(node, yaml.SequenceNode):
             return [self.build(item, (*path, i), depth + 1) for i, item in enumerate(node.value)]
+        assert isinstance(node, yaml.ScalarNode)  # PyYAML has no fourth kind of node
         return self._scalar(node, path)
 
     def _scalar(self, node: yaml.ScalarNode, path: JsonPath) -> Any:

@@ -43,7 +43,7 @@ def validate(schema: Mapping[str, Any], values: Mapping[str, Any], *, owner: str
             # the value may be a KfDef secret: name the rule it breaks, never the value
             err.message = f"the value (a secret, not shown) fails {err.validator}: {err.validator_value!r}"
         if err.validator == "additionalProperties" and not where:
-            hint = f"known parameters: {known}"
+            hint: str | None = f"known parameters: {known}"
         else:
             hint = err.schema.get("description") if isinstance(err.schema, Mapping) else None
         problems.append(Problem(

@@ -77,7 +77,8 @@ def offline_environ(base: dict[str, str] | None = None) -> dict[str, str]:
 
 def _clean_stderr(text: str) -> tuple[str, list[str]]:
     """kustomize's error text without its deprecation warnings, and the warnings."""
-    errors, warnings = [], []
+    errors: list[str] = []
+    warnings: list[str] = []
     for line in text.splitlines():
         (warnings if line.startswith("# Warning:") else errors).append(line)
     return "\n".join(errors).strip(), warnings

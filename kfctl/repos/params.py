@@ -134,7 +134,7 @@ def rewrite(files: Iterable[EnvFile], values: Mapping[str, str]) -> None:
         lines = []
         for line in env.path.read_text(encoding="utf-8").splitlines():
             key = line.split("=", 1)[0].strip() if "=" in line and not line.lstrip().startswith("#") else None
-            lines.append(f"{key}={values[key]}" if key in values else line)
+            lines.append(f"{key}={values[key]}" if key is not None and key in values else line)
         fd, tmp = tempfile.mkstemp(dir=env.path.parent, prefix=".kfctl-")
         with os.fdopen(fd, "w", encoding="utf-8") as out:
             out.write("\n".join(lines) + "\n")

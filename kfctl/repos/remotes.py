@@ -34,7 +34,7 @@ import stat
 import tempfile
 import urllib.parse
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -71,7 +71,7 @@ class RemoteProblems(RepoError):
     def headline(count: int) -> str:
         return f"{count} remote resource{'s' if count != 1 else ''} could not be fetched"
 
-    def merged(self, others: list[RemoteProblems]) -> RemoteProblems:
+    def merged(self, others: Sequence[RemoteProblems]) -> RemoteProblems:
         """One error of this kind naming the items of all of ``others`` (each with its application)."""
         items = [item if not other.label else f"{item} [{other.label}]" for other in others for item in other.items]
         hints = "; ".join(dict.fromkeys(o.hint for o in others if o.hint))

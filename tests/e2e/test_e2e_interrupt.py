@@ -1,7 +1,8 @@
 """SIGKILL at random points of apply and of delete, then run the command again: it must finish cleanly.
 
-The kill point is drawn per seed as a number of output events, so kills land
-anywhere from the first write to the last health check.
+The kill point is drawn per seed as a number of output events, below the number
+a whole run prints, so kills land anywhere from the first write to the last
+health check; each test asserts that the kill happened.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import sys
 import pytest
 
 from kfctl.cluster import connect
+from kfctl.deploy import load_deployment
 from kfctl.engine.inventory import parent_name
 from kfctl.engine.observe import read_inventory
 
@@ -25,19 +27,25 @@ SEEDS = range(20)
 
 
 def run_and_kill(args: list[str], kill_after_events: int) -> int:
-    """Run kfctl in a subprocess with JSON output and SIGKILL it after that many events."""
+    """Run kfctl in a subprocess with JSON output and SIGKILL it after that many events.
+
+    Asserts that the kill happened: kfctl had not finished (no closing summary
+    among the events it printed) and it ended by SIGKILL, not by exiting.
+    """
     proc = subprocess.Popen([sys.executable, "-m", "kfctl", *args, "-o", "json"],
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    seen = 0
+    seen: list[dict] = []
     assert proc.stdout is not None
     for line in proc.stdout:
-        json.loads(line)
-        seen += 1
-        if seen >= kill_after_events:
+        seen.append(json.loads(line))
+        if len(seen) >= kill_after_events:
             proc.send_signal(signal.SIGKILL)
             break
-    proc.wait(timeout=120)
-    return seen
+    returncode = proc.wait(timeout=120)
+    finished = [e for e in seen if e.get("kind") == "summary" and (e.get("data") or {}).get("phase") == "end"]
+    assert not finished, f"kfctl finished after {len(seen)} events, before the kill point {kill_after_events}"
+    assert returncode == -signal.SIGKILL, f"kfctl was not killed: it exited {returncode} after {len(seen)} events"
+    return len(seen)
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -45,7 +53,9 @@ def test_apply_killed_at_a_random_point_then_applied_again_converges(seed, tmp_p
     rng = random.Random(seed)
     sim = kube_sim()
     kfdef = write_kfdef(tmp_path / "kf", components=COMPONENTS)
-    run_and_kill(["--kubeconfig", sim.kubeconfig_path, "apply", "-f", str(kfdef)], rng.randint(1, 250))
+    # a first apply prints at least an "applied" and a "healthy" event per object before its closing summary
+    objects = len(load_deployment(kfdef).plan.nodes)
+    run_and_kill(["--kubeconfig", sim.kubeconfig_path, "apply", "-f", str(kfdef)], rng.randint(1, 2 * objects))
     deployment, result = apply(sim, kfdef)
     assert result.ok, result.problems[:5]
     assert set(owned(sim, deployment)) == set(deployment.plan.nodes)  # nothing missing, nothing orphaned
@@ -66,8 +76,9 @@ def test_delete_killed_at_a_random_point_then_deleted_again_is_clean(seed, tmp_p
     cluster.apply({"apiVersion": "kubeflow.org/v1beta1", "kind": "Experiment",
                    "metadata": {"name": "mine", "namespace": "alice"}, "spec": {}})
     cluster.apply({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "by-hand", "namespace": "kubeflow"}})
+    # delete prints an event per object (deleted or kept) before its closing summary
     run_and_kill(["--kubeconfig", sim.kubeconfig_path, "delete", "--name", deployment.name, "--yes"],
-                 rng.randint(1, 120))
+                 rng.randint(1, len(deployment.plan.nodes)))
     finished = delete(sim, deployment.name)
     assert finished.ok, finished.stuck
     assert owned(sim, deployment) == {}

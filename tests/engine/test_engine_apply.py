@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import time
+
+import httpx
 import yaml
 
 from kfctl.cluster import connect
 from kfctl.engine import events as ev
 from kfctl.engine.apply import ApplyEngine, ApplyOptions
 from kfctl.engine.inventory import PART_OF
+from kfctl.errors import KfctlError
 from kfctl.plan import build_plan
+from kfctl.sim.clock import parse_time
 
 BASE = """
 apiVersion: v1
@@ -65,14 +70,65 @@ def writes(sim) -> list[dict]:
             and not e.get("dry_run")]
 
 
-def test_custom_resource_waits_for_established_crd(sim_cluster):
-    result = run(sim_cluster, docs(BASE))
+def widget_writes(timeline: list[dict]) -> list[dict]:
+    """Every write to the Widget, refused ones too: before its kind is served the sim records the bare path."""
+    return [e for e in timeline if e["verb"] in ("create", "update", "patch", "apply")
+            and (e["resource"] == "widgets" or "/widgets" in e["resource"])]
+
+
+def established_at(sim, timeout: float = 10.0) -> float:
+    """When the sim marked the Widget CRD Established (waited for; second precision: at most 1 s early)."""
+    cluster = connect(sim.kubeconfig_path, None)
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            crd = cluster.get("apiextensions.k8s.io/v1", "CustomResourceDefinition", None, "widgets.example.com")
+            conditions = ((crd or {}).get("status") or {}).get("conditions") or []
+            stamps = [c["lastTransitionTime"] for c in conditions if c["type"] == "Established" and c["status"] == "True"]
+            if stamps:
+                return parse_time(stamps[0])
+            assert time.monotonic() < deadline, "the CRD was never Established"
+            time.sleep(0.02)
+    finally:
+        cluster.close()
+
+
+def test_custom_resource_waits_for_established_crd(sim_factory):
+    sim = sim_factory(crd_establish_delay=10.0)  # 10 sim s (0.1 s): an early write cannot hide in a timestamp
+    events: list[ev.Event] = []
+    result = run(sim, docs(BASE), events=events)
     assert result.ok, result.problems
-    timeline = sim_cluster.timeline()
-    cr_writes = [e for e in timeline if e["resource"] == "widgets" and e["verb"] == "apply"]
-    assert cr_writes and all(e["code"] in (200, 201) for e in cr_writes)
-    crd_ready = [e for e in timeline if e["resource"] == "customresourcedefinitions" and e["verb"] in ("list", "watch", "get")]
-    assert crd_ready, "the engine followed the CRD before writing its custom resource"
+    timeline = sim.timeline()
+    [crd_created] = [e for e in timeline if e["resource"] == "customresourcedefinitions" and e["code"] == 201]
+    established = established_at(sim)
+    assert established >= crd_created["time"] + 10 - 1
+    # the server's view: no write of the Widget (accepted or refused) before its CRD was Established
+    writes_ = widget_writes(timeline)
+    assert [e["code"] for e in writes_] == [201], writes_
+    assert writes_[0]["time"] >= established, (writes_, established)
+    # the engine's view: it waited for the CRD instead of trying, being refused and retrying
+    widget = "Widget.example.com/kubeflow/w1"
+    assert not [e for e in events if e.obj == widget and e.kind in (ev.RETRY, ev.FAILED)]
+    order = [(e.obj, e.kind) for e in events if e.kind in (ev.HEALTHY, ev.APPLIED)]
+    assert order.index(("CustomResourceDefinition/widgets.example.com", ev.HEALTHY)) < \
+        order.index((widget, ev.APPLIED))
+
+
+def test_an_early_custom_resource_write_shows_in_the_timeline(sim_factory):
+    """The check above can fail: a Widget written before Established is in the timeline, early and refused."""
+    sim = sim_factory(crd_establish_delay=10.0, time_scale=0.1)  # 1 s to send it in
+    cluster = connect(sim.kubeconfig_path, None)
+    ns, _, crd, widget = docs(BASE)
+    cluster.apply(ns)
+    cluster.apply(crd)
+    cluster.close()
+    # straight over HTTP: kfctl's client would not send it (discovery says the kind is not served)
+    early = httpx.patch(sim.url + "/apis/example.com/v1/namespaces/kubeflow/widgets/w1", json=widget,
+                        params={"fieldManager": "test"}, headers={"Content-Type": "application/apply-patch+yaml"})
+    assert early.status_code == 404
+    established = established_at(sim)
+    [write] = widget_writes(sim.timeline())
+    assert write["code"] == 404 and write["time"] < established
 
 
 def test_reapply_makes_no_writes_and_keeps_resource_versions(sim_cluster):

@@ -7,11 +7,11 @@ real HTTP and checks what a user would see against a real cluster.
 from __future__ import annotations
 
 import json
+import select
 import shutil
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
@@ -195,12 +195,18 @@ def test_delete_wait_and_bounded_watch(kubectl, sim) -> None:
     watcher = subprocess.Popen(
         [str(KUBECTL), "--kubeconfig", sim.kubeconfig_path, "get", "configmap", "short-lived", "--watch",
          "--request-timeout=3s", "-o", "name"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(0.7)
+    # kubectl prints the object it listed, then watches from that list's resourceVersion: every later change
+    # reaches it, however long it takes to open the watch
+    assert watcher.stdout is not None
+    ready, _, _ = select.select([watcher.stdout], [], [], 15)
+    assert ready, "kubectl printed nothing within 15 s"
+    listed = watcher.stdout.readline().strip()
+    assert listed == "configmap/short-lived"
     kubectl("label", "configmap", "short-lived", "stage=2")
     out = kubectl("delete", "configmap", "short-lived", "--wait", "--timeout=10s").stdout
     assert 'configmap "short-lived" deleted' in out
     stdout, _ = watcher.communicate(timeout=15)
-    assert stdout.splitlines().count("configmap/short-lived") >= 2
+    assert [listed, *stdout.splitlines()].count("configmap/short-lived") >= 2
     gone = kubectl("get", "configmap", "short-lived", check=False)
     assert 'configmaps "short-lived" not found' in gone.stderr
 

@@ -216,20 +216,22 @@ def test_stopping_cuts_open_watches(sim_factory) -> None:
     import threading
 
     sim = sim_factory()
-    ended = threading.Event()
+    httpx.post(sim.url + CM, json={"metadata": {"name": "seen"}}).raise_for_status()
+    opened, ended = threading.Event(), threading.Event()
 
     def watch() -> None:
         try:
             with httpx.stream("GET", sim.url + CM, params={"watch": "1", "timeoutSeconds": "60"}, timeout=30) as r:
-                for _ in r.iter_lines():
-                    pass
+                for line in r.iter_lines():
+                    if line:
+                        opened.set()  # the ADDED event of "seen": the server is streaming this watch
         except httpx.HTTPError:
             pass
         ended.set()
 
     thread = threading.Thread(target=watch, daemon=True)
     thread.start()
-    time.sleep(0.3)
+    assert opened.wait(10), "the watch never delivered the existing ConfigMap"
     sim.stop()
     assert ended.wait(5), "a watch outlived the server"
 

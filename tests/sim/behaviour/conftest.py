@@ -55,6 +55,12 @@ class Client:
                 raise AssertionError(f"timed out waiting for {what or check}; last value {value!r}")
             time.sleep(0.02)
 
+    def slack(self) -> float:
+        """How late (sim s) the controllers have run behind their clock so far: a timestamp they wrote is at
+        most that late. At 100x, 10 ms of a busy machine is 1 sim s; an idle one keeps this near 0."""
+        lag = self.sim.behaviours.lag()
+        return max(lag["timers"]["max"], lag["events"]["max"])
+
     def events(self, namespace: str = "default", *, name: str = "", reason: str = "") -> list[Any]:
         items = self.core.list_namespaced_event(namespace).items
         return [e for e in items if (not name or e.involved_object.name.startswith(name)) and

@@ -50,7 +50,8 @@ def test_observed_readiness_matches_the_expected_delay(behaving) -> None:
     scheduled_at = next(c.last_transition_time for c in p.status.conditions if c.type == "PodScheduled")
     observed = ready_at.timestamp() - scheduled_at.timestamp()
     expected = expected_ready_delay(SPEC, kube.sim.profile)
-    assert abs(observed - expected) <= 2.5, (observed, expected)  # timestamps have second precision
+    slack = kube.slack()  # how late the controllers ran: a busy machine delays the timers that stamp
+    assert abs(observed - expected) <= 2.5 + slack, (observed, expected, slack)  # timestamps have second precision
 
 
 def test_crd_established_after_the_profile_delay(behaving) -> None:
@@ -68,7 +69,7 @@ def test_crd_established_after_the_profile_delay(behaving) -> None:
     established = parse_time(next(c.lastTransitionTime for c in crd.status.conditions if c.type == "Established"))
     created = parse_time(crd.metadata.creationTimestamp)
     assert start - 1 <= created  # timestamps have second precision; the clock thread may run a little late
-    assert created <= established <= created + REALISTIC.crd_establish_delay() + 3
+    assert created <= established <= created + REALISTIC.crd_establish_delay() + 3 + kube.slack()
 
 
 def test_nodes_follow_the_shape(behaving) -> None:
