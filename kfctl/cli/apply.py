@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -95,6 +96,18 @@ def refuse_downgrade(cluster, deployment) -> None:
                  "artifacts in SeaweedFS, is not carried back; see README.md, \"Upgrading\")")
 
 
+def refuse_lacking(cluster: Any, deployment: Any) -> None:
+    """Exit 2 before any write when the cluster lacks what the plan needs: a StorageClass its claims
+    name (they would stay Pending until --timeout) or a kind it does not serve and the plan does not define."""
+    from kfctl.engine.preflight import lacking
+
+    problems = lacking(cluster, deployment.plan)
+    if problems:
+        raise InputError(f"the cluster lacks what {len(problems)} objects need; nothing was changed:\n  "
+                         + "\n  ".join(problems),
+                         hint="fix the parameters or the cluster, then apply again")
+
+
 def print_problems(result, verbose: int = 0) -> None:
     """Each failed or blocked object, with why; without -v, repeats of one root cause as one line and a count."""
     groups: dict[tuple[str, str], list] = {}
@@ -167,12 +180,13 @@ def apply(opts: GlobalOptions, file: Path | None, overlays: tuple[Path, ...], dr
     from kfctl.engine.retry import Retrying
 
     cluster = connect(opts.kubeconfig, opts.context)
-    if not allow_downgrade:
-        try:
+    try:
+        if not allow_downgrade:
             refuse_downgrade(cluster, deployment)
-        except BaseException:
-            cluster.close()
-            raise
+        refuse_lacking(Retrying(cluster), deployment)
+    except BaseException:
+        cluster.close()
+        raise
     sink = make_sink(output, components=deployment.component_sizes(), verbose=opts.verbose)
     status = {**deployment.status(), "cluster": Retrying(cluster).identity()}
     engine = ApplyEngine(
