@@ -82,7 +82,7 @@ def main() -> None:
     print(f"no-op re-apply of 600 Deployments: {total * 1000:.1f} ms total, {unchanged}/600 detected unchanged")
 
 
-UPSTREAM = Path("/work/shared/upstream/kubeflow-manifests-v1.10.2.tar.gz")
+UPSTREAM = Path(__file__).resolve().parents[2] / "shared" / "upstream" / "kubeflow-manifests-v1.10.2.tar.gz"
 BIG_CRDS = (
     "manifests-1.10.2/applications/pipeline/upstream/third-party/argo/upstream/manifests/base/crds/full/"
     "argoproj.io_workflows.yaml",

@@ -50,11 +50,7 @@ def test_every_26_03_component_has_its_upstream_paths():
     release = parity.load_catalog(release=parity.RELEASE)
     assert set(COMPONENTS) == set(parity.UPSTREAM_PATHS) == set(release.components), (
         "every 26.03 component is compared with an upstream path")
-    root = Path("/tmp/up/manifests-26.03")
-    if root.exists():  # the extracted tarball, where present: every path is a kustomization
-        for component, paths in parity.UPSTREAM_PATHS.items():
-            for path in paths:
-                assert (root / path / "kustomization.yaml").exists(), f"{component}: {path}"
+    # that every path builds is test_every_component_is_compared's business (kustomize fails on a missing one)
 
 
 def test_every_component_is_compared(rows):
