@@ -14,9 +14,9 @@ from typing import Any
 import click
 
 from kfctl.cli.generate import kfdef_option, offline_option, overlay_option
+from kfctl.cli.loading import load_planned
 from kfctl.cli.main import GlobalOptions, global_options
 from kfctl.cli.output import make_sink, root_cause
-from kfctl.config import find_default_file
 from kfctl.errors import EXIT_FAILED, InputError
 
 _DURATION = re.compile(r"^\s*(?:(\d+)h)?\s*(?:(\d+)m)?\s*(?:(\d+(?:\.\d+)?)s?)?\s*$")
@@ -49,27 +49,7 @@ output_option = click.option(
     show_default=True, help="live: a progress table (a TTY); plain: timestamped lines; json: one event per line.")
 
 
-def load(file: Path | None, overlays: tuple[Path, ...], offline: bool = False, *, skip_invalid: bool = False,
-         secrets: bool = True):
-    """Validate, render and plan; with ``secrets`` (apply, diff) the KfDef's secret values are read once it is
-    valid, before rendering (a missing one is exit 2 before any request); without (``--dry-run``), placeholders
-    stand in."""
-    from kfctl.config import secret_values
-    from kfctl.deploy import load_deployment
-
-    path = file if file is not None else find_default_file()
-    display = str(file) if file is not None else path.name
-    deployment = load_deployment(path, overlays=overlays, display=display, offline=offline,
-                                 skip_invalid=skip_invalid, secrets=secret_values if secrets else None)
-    for warning in deployment.selection.warnings:
-        click.echo(f"warning: {warning}", err=True)
-    for skipped in deployment.rendering.skipped:
-        click.echo(f"warning: skipped (--skip-invalid): {skipped}", err=True)
-    # Demo defaults (the first user's password, client and cookie secrets, database passwords) are
-    # warned about where they take effect too, not only by generate/show.
-    for name in deployment.rendering.demo_defaults:
-        click.echo(f"warning: {name} keeps its demo default; set it in the KfDef before production use", err=True)
-    return deployment
+load = load_planned  # apply's and diff's way in: kfctl.cli.loading
 
 
 def refuse_downgrade(cluster, deployment) -> None:

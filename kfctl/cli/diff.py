@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from kfctl.cli.apply import load
+from kfctl.cli.loading import load_planned as load
 from kfctl.cli.generate import kfdef_option, offline_option, overlay_option
 from kfctl.cli.main import GlobalOptions, global_options
 from kfctl.errors import EXIT_CHANGES

@@ -18,16 +18,14 @@ withheld (:mod:`kfctl.render.secretref`).
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
 
+from kfctl.cli.loading import load_rendering
+
 from kfctl.cli.main import global_options
-from kfctl.config import Selection, find_default_file
 from kfctl.errors import InputError
-from kfctl.render import Rendering
-from kfctl.render.fromkfdef import render_kfdef
 from kfctl.render.secretref import is_withheld
 from kfctl.render.writer import SECRETS_EXAMPLE, write
 
@@ -48,17 +46,8 @@ offline_option = click.option(
          "beside the KfDef); every one that is not is named, exit 2. Also $KFCTL_OFFLINE=1.")
 
 
-def load(file: Path | None, overlays: tuple[Path, ...], offline: bool = False) -> tuple[Path, Selection, Rendering]:
-    """Find, validate and render the KfDef; warnings go to stderr."""
-    path = file if file is not None else find_default_file()
-    shown = str(file) if file is not None else path.name
-    selection, rendering = render_kfdef(path, overlays=overlays, display=shown, progress=sys.stderr.isatty(),
-                                        offline=offline)
-    for warning in selection.warnings:
-        click.echo(f"warning: {warning}", err=True)
-    for name in rendering.demo_defaults:
-        click.echo(f"warning: {name} keeps its demo default; set it in the KfDef before production use", err=True)
-    return path, selection, rendering
+# kept for callers that import it from here
+load = load_rendering
 
 
 @click.command()

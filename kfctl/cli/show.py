@@ -15,7 +15,8 @@ import click
 
 from kfctl.cli.main import global_options
 from kfctl.catalog import Catalog
-from kfctl.cli.generate import kfdef_option, load, offline_option, overlay_option
+from kfctl.cli.generate import kfdef_option, offline_option, overlay_option
+from kfctl.cli.loading import load_rendering as load
 from kfctl.errors import InputError
 from kfctl.render import to_yaml
 
