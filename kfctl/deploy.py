@@ -23,7 +23,7 @@ from kfctl.config import KfDef, Selection
 from kfctl.engine.readiness import Rule, rule_for_override
 from kfctl.plan import ObjectRef, Plan, build_plan
 from kfctl.render import Rendering
-from kfctl.render.fromkfdef import render_kfdef
+from kfctl.pipeline import render_kfdef
 
 
 @dataclass(frozen=True)

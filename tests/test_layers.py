@@ -20,7 +20,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "kfctl"
 FORBIDDEN = {
     "catalog": {"config", "render", "plan", "engine", "cli", "cluster", "sim", "deploy", "repos"},
     "config": {"render", "plan", "engine", "cli", "cluster", "sim", "deploy"},
-    "render": {"plan", "engine", "cli", "cluster", "sim", "deploy"},
+    "render": {"config", "repos", "pipeline", "plan", "engine", "cli", "cluster", "sim", "deploy"},
     "plan": {"engine", "cli", "cluster", "sim", "deploy"},
     "engine": {"cli", "cluster", "sim", "deploy"},
     "cluster": {"cli", "engine", "sim", "deploy"},

@@ -43,7 +43,7 @@ def announce(selection: Selection, rendering: Rendering) -> None:
 def load_rendering(file: Path | None, overlays: tuple[Path, ...], offline: bool = False
                    ) -> tuple[Path, Selection, Rendering]:
     """Find, validate and render the KfDef (generate, show); secret values are never read here."""
-    from kfctl.render.fromkfdef import render_kfdef
+    from kfctl.pipeline import render_kfdef
 
     path, shown = kfdef_path(file)
     selection, rendering = render_kfdef(path, overlays=overlays, display=shown, progress=sys.stderr.isatty(),

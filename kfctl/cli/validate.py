@@ -88,7 +88,7 @@ def validate(file: Path | None, output: str) -> None:
     selection = validate_file(path, load_catalog(), display=shown)
     # then render the catalog's components: every object is checked for what the API server would
     # refuse (exit 2, named). Repo applications are not fetched here: they are checked when built.
-    from kfctl.render.fromkfdef import refuse_invalid, request_for
+    from kfctl.pipeline import refuse_invalid, request_for
     from kfctl.render.renderer import render
 
     catalog = load_catalog().for_release(selection.release)

@@ -55,7 +55,7 @@ class SelectedComponent:
     #: the component that required it, when it was added automatically
     required_by: str | None = None
     #: parameter -> the spec.secrets entry it takes its value from (``valueFrom: {secret: NAME}``); its
-    #: value is put in at render time (:func:`kfctl.render.fromkfdef.request_for`), never kept here
+    #: value is put in at render time (:func:`kfctl.pipeline.request_for`), never kept here
     secrets: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
 
 

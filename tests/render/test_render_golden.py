@@ -15,7 +15,7 @@ import pytest
 from kfctl.kinds import split_api_version
 from kfctl.render import to_yaml
 from kfctl.render.checks import all_problems
-from kfctl.render.fromkfdef import render_kfdef
+from kfctl.pipeline import render_kfdef
 
 from render_paths import DATA, KFDEFS
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from types import SimpleNamespace
 
-from kfctl.render.fromkfdef import _cached_build
+from kfctl.pipeline import _cached_build
 
 
 class FakeRemotes:

@@ -7,7 +7,7 @@ import base64
 import pytest
 
 from kfctl.errors import ConfigError
-from kfctl.render.fromkfdef import render_kfdef
+from kfctl.pipeline import render_kfdef
 from kfctl.render.secretref import is_withheld, placeholder
 
 KFDEF = """\

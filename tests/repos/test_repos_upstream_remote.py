@@ -19,7 +19,7 @@ from remote_support import EXAMPLE_URLS, start_upstream_server
 
 from kfctl.cli.main import cli
 from kfctl.errors import EXIT_INPUT
-from kfctl.render.fromkfdef import render_kfdef
+from kfctl.pipeline import render_kfdef
 from kfctl.repos.lock import read_lock
 from shared_data import upstream_tarball
 

@@ -1,6 +1,8 @@
-"""From a KfDef to a rendering: the one bridge between ``kfctl.config`` and the renderer.
+"""The offline pipeline, assembled in one place: KfDef -> selection -> rendering -> checks.
 
-The renderer itself knows nothing of the KfDef; this module builds its
+It is the one bridge between ``kfctl.config`` (and ``kfctl.repos``) and the
+renderer, which depends on the catalog only and knows nothing of the KfDef;
+:func:`kfctl.deploy.load_deployment` adds the plan. This module builds the renderer's
 :class:`RenderRequest` from a resolved :class:`kfctl.config.Selection`:
 
 * components in the selection's dependency order, with their effective parameters;
