@@ -6,7 +6,9 @@ Expose them from a ``conftest.py`` with
 and stops it after the test. When the binaries are not built the test is
 skipped with how to build them, unless ``KFCTL_REQUIRE_REALCLUSTER=1`` (CI),
 which makes it fail. A failed test keeps the control plane's logs and audit
-log under its ``tmp_path`` (named in the test's report).
+log under its ``tmp_path``, or under ``$KFCTL_REALCLUSTER_LOGS/<test>`` when that is set
+(pytest keeps only its last three temporary folders; CI sets it to keep them as artifacts);
+the folder is named in the test's report.
 
 Tests of this tier carry the ``realcluster`` marker: ``pytest -m realcluster``
 runs only them, ``-m "not realcluster"`` everything else.
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from pathlib import Path
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -25,6 +28,8 @@ from kfctl.realcluster.binaries import MissingBinaries, bin_dir
 from kfctl.realcluster.cluster import RealCluster
 
 REQUIRE = "KFCTL_REQUIRE_REALCLUSTER"
+#: where a failed test's control-plane logs go (default: the test's tmp_path, which pytest rotates)
+KEEP = "KFCTL_REALCLUSTER_LOGS"
 #: settings a RealCluster takes (the sim's time scales, profiles and faults have no meaning here)
 SETTINGS = {"nodes", "node_cpu", "node_memory", "node_gpus", "node_pods", "pod_ready_ms", "token",
             "storage_classes"}
@@ -66,10 +71,12 @@ def real_factory(tmp_path: Any, request: pytest.FixtureRequest) -> Iterator[Call
 
     yield make
     failed = any(getattr(getattr(request.node, f"rep_{when}", None), "failed", False) for when in ("setup", "call"))
+    keep_root = os.environ.get(KEEP)
     for i, cluster in enumerate(reversed(started)):
         cluster.stop(keep=failed)
         if failed:
-            kept = tmp_path / f"realcluster-{i}"
+            name = "".join(c if c.isalnum() or c in "-_." else "_" for c in request.node.name)
+            kept = (Path(keep_root) / name if keep_root else tmp_path) / f"realcluster-{i}"
             shutil.copytree(cluster.logs, kept / "logs", dirs_exist_ok=True)
             if (cluster.workdir / "audit.log").exists():
                 shutil.copy2(cluster.workdir / "audit.log", kept / "audit.log")
