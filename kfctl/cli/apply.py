@@ -97,7 +97,14 @@ def apply(opts: GlobalOptions, file: Path | None, overlays: tuple[Path, ...], dr
     from kfctl.engine.apply import ApplyEngine, ApplyOptions
     from kfctl.engine.retry import Retrying
 
+    from kfctl.engine.permissions import check_write_access
+
     cluster = connect(opts.kubeconfig, opts.context)
+    try:
+        check_write_access(Retrying(cluster), deployment.plan)
+    except BaseException:
+        cluster.close()
+        raise
     sink = make_sink(output, components=deployment.component_sizes(), verbose=opts.verbose)
     status = {**deployment.status(), "cluster": Retrying(cluster).identity()}
     engine = ApplyEngine(
