@@ -205,7 +205,7 @@ class RealCluster:
                 "kfctl-realcluster")
 
     def stop(self, keep: bool = False) -> None:
-        """Stop every process (SIGTERM to its group, SIGKILL after 5 s); remove the work folder unless ``keep``."""
+        """Stop every process (SIGTERM to its group, SIGKILL after 2 s); remove the work folder unless ``keep``."""
         if self._stopped:
             return
         self._stopped = True
@@ -218,9 +218,10 @@ class RealCluster:
                     os.killpg(proc.pid, signal.SIGTERM)
                 except ProcessLookupError:
                     pass
+        deadline = time.monotonic() + 2.0  # a test cluster keeps nothing worth a long graceful shutdown
         for name, proc in reversed(list(self._procs.items())):
             try:
-                proc.wait(5)
+                proc.wait(max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 try:
                     os.killpg(proc.pid, signal.SIGKILL)
