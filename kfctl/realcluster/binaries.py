@@ -24,11 +24,18 @@ class MissingBinaries(RuntimeError):
     """The control plane is not built (or not where it is looked for)."""
 
 
+def _default_root() -> Path:
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "kfctl" / "controlplane"
+
+
+#: read when kfctl.realcluster is imported: tests that point XDG_CACHE_HOME elsewhere (for kfctl's own
+#: download cache) must still find the control plane the build script cached
+DEFAULT_ROOT = _default_root()
+
+
 def cache_root() -> Path:
     root = os.environ.get("KFCTL_CONTROLPLANE_CACHE")
-    if root:
-        return Path(root)
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "kfctl" / "controlplane"
+    return Path(root) if root else DEFAULT_ROOT
 
 
 def build_key(source: Path = REPO / "controlplane") -> str:

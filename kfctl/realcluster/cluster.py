@@ -333,8 +333,9 @@ class RealCluster:
     def timeline(self) -> list[dict[str, Any]]:
         """Every request of kfctl (and of other non-control-plane users), in the sim's record shape.
 
-        Read from the API server's audit log: ``verb`` is the audit verb (a server-side apply is a
-        ``patch`` there: the audit log does not keep the content type), ``resource`` the plural
+        Read from the API server's audit log: ``verb`` is the audit verb, except that a PATCH whose
+        body is a whole object (apiVersion and kind) is called ``apply`` as in the sim (the audit log
+        keeps no content type; PATCH bodies are logged for this), ``resource`` the plural
         (``/subresource`` added), ``code`` the response code, ``dry_run`` whether ``dryRun`` was set.
         A sentinel request first makes sure every earlier answer's audit event is written.
         """
@@ -378,9 +379,15 @@ class RealCluster:
                     continue
                 resource = ref["resource"] + (f"/{ref['subresource']}" if ref.get("subresource") else "")
                 stamp = event.get("stageTimestamp") or event.get("requestReceivedTimestamp") or ""
+                verb = event.get("verb", "")
+                body = event.get("requestObject")
+                if verb == "patch" and isinstance(body, dict) and body.get("apiVersion") and body.get("kind"):
+                    verb = "apply"  # a whole object: server-side apply (the audit log keeps no content type)
                 records.append({
-                    "time": _epoch(stamp), "verb": event.get("verb", ""), "resource": resource,
-                    "namespace": ref.get("namespace") or "", "name": ref.get("name") or "",
+                    "time": _epoch(stamp), "verb": verb, "resource": resource,
+                    # the audit log names a Namespace's own name as its namespace; the sim (and kfctl) say ""
+                    "namespace": "" if ref["resource"] == "namespaces" else ref.get("namespace") or "",
+                    "name": ref.get("name") or "",
                     "code": int((event.get("responseStatus") or {}).get("code") or 0),
                     "dry_run": "dryRun=" in (event.get("requestURI") or ""), "user": user})
         return records, seen

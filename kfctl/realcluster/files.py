@@ -299,6 +299,9 @@ rules:
   userGroups: ["system:serviceaccounts:kube-system", "system:nodes"]
 - level: None
   nonResourceURLs: ["/healthz*", "/livez*", "/readyz*"]
+# a PATCH's body tells a server-side apply (a whole object: apiVersion and kind) from other patches
+- level: Request
+  verbs: [patch]
 - level: Metadata
 """
 

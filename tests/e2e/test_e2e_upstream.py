@@ -1,6 +1,6 @@
 """Upstream Kubeflow manifests, unchanged, through KfDef repos: one pass, an upgrade, a delete.
 
-The tarballs in ``shared/upstream`` are served over loopback HTTP (so the real
+Both run on the sim and on the real control plane (``kube`` fixture). The tarballs in ``shared/upstream`` are served over loopback HTTP (so the real
 download path runs, with sha256 checked). ``common/user-namespace`` is left out
 of the per-part KfDefs: kustomize 5.8 leaves its Profile named
 ``$(profile-name)``, which a real API server refuses too; the single-application
@@ -93,8 +93,8 @@ def workloads_healthy(result) -> bool:
     return all(o.state == "healthy" for o in result.outcomes if (o.ref.group, o.ref.kind) in WORKLOAD_KINDS)
 
 
-def test_the_whole_example_as_one_application_installs_in_one_pass(served, tmp_path, kube_sim):
-    sim = kube_sim()
+def test_the_whole_example_as_one_application_installs_in_one_pass(served, tmp_path, kube):
+    sim = kube()
     deployment, result = apply(sim, kfdef(tmp_path / "one", served, "v1.10.2", split=False))
     assert len(deployment.plan) == 611
     assert workloads_healthy(result), [(str(o.ref), o.state, o.message) for o in result.problems]
@@ -104,8 +104,8 @@ def test_the_whole_example_as_one_application_installs_in_one_pass(served, tmp_p
     assert "Invalid value" in problems[0][1]
 
 
-def test_upgrade_from_1_9_1_to_1_10_2_by_parts_then_delete(served, tmp_path, kube_sim):
-    sim = kube_sim()
+def test_upgrade_from_1_9_1_to_1_10_2_by_parts_then_delete(served, tmp_path, kube):
+    sim = kube()
     old_file = kfdef(tmp_path / "old", served, "v1.9.1", split=True)
     old, result = apply(sim, old_file)
     assert result.ok, [(str(o.ref), o.message) for o in result.problems][:5]

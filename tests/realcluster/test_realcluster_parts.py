@@ -53,13 +53,16 @@ def test_the_timeline_reads_the_audit_log_leaving_out_the_control_plane_and_sent
     cluster = RealCluster.__new__(RealCluster)  # only the audit reader: no processes
     cluster.workdir = tmp_path
 
-    def event(user, verb, resource, name, code, uri="/x", namespace="kubeflow", sub=None):
+    def event(user, verb, resource, name, code, uri="/x", namespace="kubeflow", sub=None, body=None):
         ref = {"resource": resource, "namespace": namespace, "name": name, **({"subresource": sub} if sub else {})}
         return json.dumps({"user": {"username": user}, "verb": verb, "objectRef": ref, "requestURI": uri,
-                           "responseStatus": {"code": code}, "stageTimestamp": "2026-12-06T02:00:00.5Z"})
+                           "responseStatus": {"code": code}, "stageTimestamp": "2026-12-06T02:00:00.5Z",
+                           **({"requestObject": body} if body else {})})
 
     (tmp_path / "audit.log").write_text("\n".join([
-        event("kfctl-admin", "patch", "configmaps", "a", 201, "/api/v1/x?fieldManager=kfctl"),
+        event("kfctl-admin", "patch", "configmaps", "a", 201, "/api/v1/x?fieldManager=kfctl",
+              body={"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a"}}),
+        event("kfctl-admin", "patch", "namespaces", "n", 200, body={"metadata": {"labels": {"x": None}}}, namespace="n"),
         event("system:kube-controller-manager", "update", "deployments", "d", 200),
         event("kfctl-admin", "patch", "deployments", "d", 200, "/apis/x?dryRun=All"),
         event("kfctl-admin", "get", "deployments", "d", 200, sub="status"),
@@ -68,9 +71,10 @@ def test_the_timeline_reads_the_audit_log_leaving_out_the_control_plane_and_sent
     ]) + "\n")
     records, seen = cluster._read_audit("kfctl-realcluster-sync-1")
     assert seen
-    assert [(r["verb"], r["resource"], r["name"], r["code"], r["dry_run"]) for r in records] == [
-        ("patch", "configmaps", "a", 201, False), ("patch", "deployments", "d", 200, True),
-        ("get", "deployments/status", "d", 200, False)]
+    assert [(r["verb"], r["resource"], r["namespace"], r["name"], r["code"], r["dry_run"]) for r in records] == [
+        ("apply", "configmaps", "kubeflow", "a", 201, False), ("patch", "namespaces", "", "n", 200, False),
+        ("patch", "deployments", "kubeflow", "d", 200, True),
+        ("get", "deployments/status", "kubeflow", "d", 200, False)]
     assert records[0]["time"] == pytest.approx(1796522400.5)
 
 
