@@ -22,3 +22,4 @@ def repo_root() -> Path:
 
 
 from kfctl.sim.testing import sim_cluster, sim_factory  # noqa: E402,F401  (simulated cluster fixtures)
+from kfctl.realcluster.testing import pytest_runtest_makereport, real_factory  # noqa: E402,F401  (the real tier)

@@ -159,10 +159,13 @@ def apply(opts: GlobalOptions, file: Path | None, overlays: tuple[Path, ...], dr
     from kfctl.engine.results import ApplyOptions
     from kfctl.engine.retry import Retrying
 
+    from kfctl.engine.permissions import check_write_access
+
     cluster = connect(opts.kubeconfig, opts.context)
     try:
         if not allow_downgrade:
             refuse_downgrade(cluster, deployment)
+        check_write_access(Retrying(cluster), deployment.plan)
         refuse_lacking(Retrying(cluster), deployment)
     except BaseException:
         cluster.close()

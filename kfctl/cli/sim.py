@@ -76,13 +76,18 @@ def _faults(settings: tuple[str, ...], seed: int | None) -> dict[str, Any]:
                    "Change them later with PUT /_sim/faults.")
 @click.option("--seed", type=int, help="Seed of the fault injector and of the profile's delay jitter (same seed, "
                                       "same faults and delays).")
+@click.option("--real", is_flag=True,
+              help="Serve a REAL control plane instead (etcd, kube-apiserver, controller-manager, scheduler, KWOK "
+                   "nodes; built by scripts/build-controlplane). Takes --kubeconfig, --nodes, --node-cpu, "
+                   "--node-memory, --node-gpus and --storage-class; see kfctl/realcluster/README.md.")
 @click.pass_context
 def serve(ctx: click.Context, kubeconfig_path: str | None, port: int, token: str | None, time_scale: float,
           crd_establish_delay: float | None, profile: str, nodes: int, node_cpu: str, node_memory: str,
           node_gpus: int, parallel_image_pulls: bool, no_default_storage_class: bool, volume_binding_mode: str,
           storage_classes: tuple[str, ...], no_behaviour: bool,
-          namespace_delete_delay: float, persist: str | None, faults: tuple[str, ...], seed: int | None) -> None:
-    """Serve a simulated Kubernetes API on 127.0.0.1 until interrupted."""
+          namespace_delete_delay: float, persist: str | None, faults: tuple[str, ...], seed: int | None,
+          real: bool) -> None:
+    """Serve a simulated Kubernetes API on 127.0.0.1 until interrupted (--real: a real control plane)."""
     from kfctl.sim import Faults, SimCluster
     from kfctl.sim.behaviour import ClusterShape
     from kfctl.sim.behaviour.pods import quantity
@@ -92,6 +97,10 @@ def serve(ctx: click.Context, kubeconfig_path: str | None, port: int, token: str
     if not target:
         raise InputError("kfctl sim serve needs a kubeconfig path to write",
                          hint="pass --kubeconfig PATH (the file is created or replaced)")
+    if real:
+        _serve_real(ctx, target, nodes=nodes, node_cpu=node_cpu, node_memory=node_memory, node_gpus=node_gpus,
+                    storage_classes=storage_classes)
+        return
     try:
         fault_config = Faults.from_dict(_faults(faults, seed)) if faults else None
     except ValueError as exc:
@@ -136,3 +145,50 @@ def serve(ctx: click.Context, kubeconfig_path: str | None, port: int, token: str
     finally:
         cluster.stop()
     click.echo("Simulated cluster stopped.", err=True)
+
+
+#: options that only the simulated cluster has (refused with --real rather than silently ignored)
+SIM_ONLY = ("port", "token", "time_scale", "crd_establish_delay", "profile", "parallel_image_pulls",
+            "no_default_storage_class", "volume_binding_mode", "no_behaviour", "namespace_delete_delay", "persist",
+            "faults", "seed")
+
+
+def _serve_real(ctx: click.Context, target: str, *, nodes: int, node_cpu: str, node_memory: str, node_gpus: int,
+                storage_classes: tuple[str, ...]) -> None:
+    """Serve kfctl.realcluster's control plane until interrupted."""
+    from click.core import ParameterSource
+
+    from kfctl.realcluster import MissingBinaries, RealCluster, StartError
+
+    given = [name for name in SIM_ONLY if ctx.get_parameter_source(name) not in (ParameterSource.DEFAULT, None)]
+    if given:
+        options = ", ".join("--fault" if name == "faults" else "--" + name.replace("_", "-") for name in given)
+        raise InputError(f"{options}: only the simulated cluster has this; a real control plane runs in real time",
+                         hint="drop it, or drop --real")
+    try:
+        cluster = RealCluster(kubeconfig_path=target, nodes=nodes, node_cpu=node_cpu, node_memory=node_memory,
+                              node_gpus=node_gpus, storage_classes=storage_classes)
+    except MissingBinaries as exc:
+        raise InputError(str(exc)) from None
+    click.echo("Starting a real control plane (etcd, kube-apiserver, kube-controller-manager, kube-scheduler, "
+               "kwok)...", err=True)
+    stop = threading.Event()
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        cluster.start()
+    except StartError as exc:
+        raise InputError(f"the real control plane did not start: {exc}",
+                         hint=f"logs are in {cluster.logs}") from None
+    try:
+        click.echo(json.dumps({"url": cluster.url, "kubeconfig": cluster.kubeconfig_path, "real": True,
+                               "logs": str(cluster.logs)}))
+        click.echo(f"Serving a real Kubernetes v1.37.2 control plane at {cluster.url}; kubeconfig written to "
+                   f"{cluster.kubeconfig_path}; logs in {cluster.logs}. Press Ctrl-C to stop.", err=True)
+        while not stop.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        cluster.stop()
+    click.echo("Real control plane stopped.", err=True)

@@ -307,6 +307,32 @@ class Cluster:
                 found.append((group_version, res["kind"]))
         return found
 
+    def access_review(self, verb: str, group: str, resource: str, namespace: str | None) -> tuple[bool, str] | None:
+        """May these credentials ``verb`` ``resource`` (SelfSubjectAccessReview)? ``(allowed, reason)``;
+        None when the server does not answer access reviews (kfctl then learns from the writes)."""
+        body = {"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",
+                "spec": {"resourceAttributes": {"verb": verb, "group": group, "resource": resource,
+                                                **({"namespace": namespace} if namespace else {})}}}
+        try:
+            review = self._request("POST", "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews",
+                                   "SelfSubjectAccessReview", body=body)
+        except ApiError as exc:
+            if exc.status in (404, 405) or exc.transient:
+                return None
+            raise
+        status = (review or {}).get("status") or {}
+        return bool(status.get("allowed")), str(status.get("reason") or "")
+
+    def user(self) -> str:
+        """Who the server says these credentials are (SelfSubjectReview), or '' when it does not say."""
+        body = {"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"}
+        try:
+            review = self._request("POST", "/apis/authentication.k8s.io/v1/selfsubjectreviews", "SelfSubjectReview",
+                                   body=body)
+        except ApiError:
+            return ""
+        return str((((review or {}).get("status") or {}).get("userInfo") or {}).get("username") or "")
+
     def identity(self) -> str:
         """A stable identity of the cluster: the UID of kube-system (falls back to the server URL)."""
         live = self.get("v1", "Namespace", None, "kube-system")

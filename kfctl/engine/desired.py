@@ -9,7 +9,11 @@ Two adjustments to the rendered object, in one place for apply and diff:
   fills (annotation ``cert-manager.io/inject-ca-from`` or ``-from-secret``).
   Applying upstream's placeholder there would reset the injected CA on every
   apply (and break the webhook until cainjector notices); leaving it out lets
-  the injector own it.
+  the injector own it. Likewise the ``rules`` of a ClusterRole with an
+  ``aggregationRule``: kube-controller-manager's clusterrole-aggregation
+  controller writes them (the bundles, like upstream, say ``rules: []``);
+  applying them would empty the role on every apply and make kfctl and the
+  controller rewrite it in turn (seen on the real control plane, issue #14).
 """
 
 from __future__ import annotations
@@ -36,7 +40,13 @@ def _without_ca_bundles(manifest: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _without_aggregated_rules(manifest: dict[str, Any]) -> dict[str, Any]:
+    if manifest.get("kind") != "ClusterRole" or not manifest.get("aggregationRule") or "rules" not in manifest:
+        return manifest
+    return {key: value for key, value in manifest.items() if key != "rules"}
+
+
 def desired_manifest(manifest: Mapping[str, Any], *, set_id: str) -> dict[str, Any]:
     """The object to apply: controller-owned fields left out, ownership labels and hash added."""
-    base = _without_ca_bundles(dict(manifest))
+    base = _without_aggregated_rules(_without_ca_bundles(dict(manifest)))
     return label_member(base, set_id=set_id, digest=manifest_hash(base))

@@ -1,4 +1,7 @@
-"""The full default set of every platform: install in one pass, re-apply with no writes, delete cleanly."""
+"""The full default set of every platform: install in one pass, re-apply with no writes, delete cleanly.
+
+Runs on both tiers (the ``kube`` fixture): the sim, and the real control plane (``-m realcluster``).
+"""
 
 from __future__ import annotations
 
@@ -23,8 +26,8 @@ def cloud_builtins(sim, platform: str) -> None:
 
 
 @pytest.mark.parametrize("platform", PLATFORMS)
-def test_full_default_set_converges_reapplies_with_no_writes_and_deletes(platform, tmp_path, kube_sim):
-    sim = kube_sim()
+def test_full_default_set_converges_reapplies_with_no_writes_and_deletes(platform, tmp_path, kube):
+    sim = kube()
     cloud_builtins(sim, platform)
     kfdef = write_kfdef(tmp_path / "kf", platform=platform)
     deployment, result = apply(sim, kfdef)

@@ -1,5 +1,7 @@
 """SIGKILL at random points of apply and of delete, then run the command again: it must finish cleanly.
 
+On the sim at 20 random points each; on the real control plane (``-m realcluster``) apply at three.
+
 The kill point is drawn per seed as a number of output events, below the number
 a whole run prints, so kills land anywhere from the first write to the last
 health check; each test asserts that the kill happened.
@@ -85,3 +87,18 @@ def test_delete_killed_at_a_random_point_then_deleted_again_is_clean(seed, tmp_p
     assert cluster.get("v1", "ConfigMap", "kubeflow", parent_name(deployment.name)) is None
     assert cluster.get("v1", "ConfigMap", "kubeflow", "by-hand") is not None
     assert cluster.get("kubeflow.org/v1beta1", "Experiment", "alice", "mine") is not None
+
+
+@pytest.mark.realcluster
+@pytest.mark.parametrize("kill_after", [3, 40, 150])
+def test_apply_killed_on_the_real_control_plane_then_applied_again_converges(kill_after, tmp_path, real_factory):
+    """The same as above at a few kill points (early, during writes, during health checks), on the real tier."""
+    real = real_factory()
+    kfdef = write_kfdef(tmp_path / "kf", components=COMPONENTS)
+    run_and_kill(["--kubeconfig", real.kubeconfig_path, "apply", "-f", str(kfdef)], kill_after)
+    deployment, result = apply(real, kfdef)
+    assert result.ok, result.problems[:5]
+    assert set(owned(real, deployment)) == set(deployment.plan.nodes)  # nothing missing, nothing orphaned
+    cluster = connect(real.kubeconfig_path, None)
+    inventory = read_inventory(cluster, deployment.name, deployment.namespace)
+    assert {m.ref for m in inventory.members} == set(deployment.plan.nodes)

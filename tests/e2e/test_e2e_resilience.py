@@ -20,8 +20,8 @@ def test_apply_converges_under_the_flaky_profile(tmp_path, kube_sim):
     assert again.ok and again.writes == 0
 
 
-def test_delete_removes_webhooks_before_their_workloads_and_custom_resources_before_crds(tmp_path, kube_sim):
-    sim = kube_sim()
+def test_delete_removes_webhooks_before_their_workloads_and_custom_resources_before_crds(tmp_path, kube):
+    sim = kube()
     kfdef = write_kfdef(tmp_path / "kf", components=COMPONENTS)
     deployment, result = apply(sim, kfdef)
     assert result.ok

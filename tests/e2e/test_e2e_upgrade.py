@@ -43,8 +43,8 @@ def plural(ref) -> str:
     return info.plural if info else ref.kind.lower() + "s"
 
 
-def test_parameter_change_writes_only_what_changes_and_prune_removes_exactly_a_component(tmp_path, kube_sim):
-    sim = kube_sim()
+def test_parameter_change_writes_only_what_changes_and_prune_removes_exactly_a_component(tmp_path, kube):
+    sim = kube()
     kfdef = write_kfdef(tmp_path / "kf", components=COMPONENTS)
     before, result = apply(sim, kfdef)
     assert result.ok, result.problems[:5]

@@ -64,3 +64,15 @@ def test_injected_ca_bundles_are_left_to_the_injector():
     assert hook["webhooks"][0]["clientConfig"]["caBundle"] == "Cg=="  # the rendered object is not touched
     plain = dict(hook, metadata={"name": "h"})
     assert desired_manifest(plain, set_id="id")["webhooks"][0]["clientConfig"]["caBundle"] == "Cg=="
+
+
+def test_rules_of_an_aggregated_cluster_role_are_left_to_the_aggregation_controller():
+    from kfctl.engine.desired import desired_manifest
+
+    role = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": "kubeflow-edit"},
+            "aggregationRule": {"clusterRoleSelectors": [{"matchLabels": {"aggregate-to-kubeflow-edit": "true"}}]},
+            "rules": []}
+    assert "rules" not in desired_manifest(role, set_id="id")
+    assert role["rules"] == []  # the rendered object is not touched
+    plain = {key: value for key, value in role.items() if key != "aggregationRule"}
+    assert desired_manifest(plain, set_id="id")["rules"] == []

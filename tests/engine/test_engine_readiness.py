@@ -235,6 +235,14 @@ def test_generic_custom_resource_and_kstatus_conditions():
     assert assess(reconciling).status is Status.IN_PROGRESS
 
 
+def test_cert_manager_issuers_and_certificates_wait_for_their_ready_condition():
+    for kind in ("Certificate", "Issuer", "ClusterIssuer"):
+        fresh = obj(f"apiVersion: cert-manager.io/v1\nkind: {kind}\nmetadata: {{name: c}}")
+        assert assess(fresh).status is Status.IN_PROGRESS and "condition Ready" in assess(fresh).message
+        fresh["status"] = {"conditions": [{"type": "Ready", "status": "True"}]}
+        assert assess(fresh).ready
+
+
 def test_override_by_condition_and_exists():
     rule = rule_for_override({"kind": "Foo", "name": "f", "condition": {"type": "Synced"}})
     live = obj("apiVersion: example.com/v1\nkind: Foo\nmetadata: {name: f}\nstatus: {conditions: [{type: Ready, status: 'True'}]}")

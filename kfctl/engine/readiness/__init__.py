@@ -50,6 +50,9 @@ RULES: Mapping[tuple[str, str], Rule] = {
     ("apiregistration.k8s.io", "APIService"): others.apiservice,
     ("admissionregistration.k8s.io", "MutatingWebhookConfiguration"): others.webhook_configuration,
     ("admissionregistration.k8s.io", "ValidatingWebhookConfiguration"): others.webhook_configuration,
+    ("cert-manager.io", "Certificate"): others.ready_condition,
+    ("cert-manager.io", "Issuer"): others.ready_condition,
+    ("cert-manager.io", "ClusterIssuer"): others.ready_condition,
 }
 
 __all__ = ["RULES", "Status", "Verdict", "assess", "group_of", "rule_for_override"]

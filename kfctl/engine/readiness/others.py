@@ -109,5 +109,14 @@ def generic(obj: dict[str, Any]) -> Verdict:
     return in_progress(f"waiting for condition Ready {describe(ready)}".rstrip())
 
 
+def ready_condition(obj: dict[str, Any]) -> Verdict:
+    """Kinds whose controller always writes a Ready condition (cert-manager's Issuers and Certificates):
+    none yet means the controller has not looked at it, not that it is ready. On the real control plane
+    an install could otherwise end before cert-manager had marked its ClusterIssuer Ready (issue #14)."""
+    if condition(obj, "Ready") is None:
+        return in_progress("waiting for its controller to set condition Ready")
+    return generic(obj)
+
+
 def exists(obj: dict[str, Any]) -> Verdict:
     return current("exists")

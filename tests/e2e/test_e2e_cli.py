@@ -1,0 +1,108 @@
+"""The command line against both tiers: diff exit codes, a field-manager conflict, too few permissions.
+
+Each scenario runs on the sim and on the real control plane (``kube`` fixture) with the same
+assertions, except the RBAC one: the sim has no authorizer (a deliberate difference, see
+kfctl/sim/README.md), so it runs on the real tier only.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from kfctl.cli.main import cli
+
+from e2e_support import WRITE_VERBS, write_kfdef
+
+KUBECTL = Path(sys.executable).parent / "kubectl"
+ENFORCE = "pod-security.kubernetes.io/enforce"
+
+
+def kfctl(cluster, *args: str, kubeconfig: str | None = None):
+    return CliRunner().invoke(cli, ["--kubeconfig", kubeconfig or cluster.kubeconfig_path, *args])
+
+
+def set_enforce(kfdef: Path, level: str) -> None:
+    marker = "  - name: kubeflow-core\n"
+    text = kfdef.read_text()
+    assert marker in text
+    kfdef.write_text(text.replace(marker, f"{marker}    parameters:\n    - {{name: podSecurityEnforce, value: {level}}}\n", 1))
+
+
+def writes(cluster) -> list[dict]:
+    return [e for e in cluster.timeline() if e["verb"] in WRITE_VERBS and not e.get("dry_run")]
+
+
+def test_diff_exit_codes_before_and_after_apply_and_after_a_parameter_change(tmp_path, kube):
+    cluster = kube()
+    kfdef = write_kfdef(tmp_path / "kf", components="kubeflow-core")
+    before = kfctl(cluster, "diff", "-f", str(kfdef), "-q")
+    assert before.exit_code == 3, before.output
+    assert "create   Namespace/kubeflow [kubeflow-core]" in before.output
+    assert writes(cluster) == []  # diff changes nothing
+    assert kfctl(cluster, "apply", "-f", str(kfdef), "-o", "plain").exit_code == 0
+    same = kfctl(cluster, "diff", "-f", str(kfdef))
+    assert same.exit_code == 0, same.output
+    assert "no changes (7 unchanged)" in same.output
+    mark = len(writes(cluster))
+    set_enforce(kfdef, "restricted")
+    changed = kfctl(cluster, "diff", "-f", str(kfdef))
+    assert changed.exit_code == 3, changed.output
+    assert "update   Namespace/kubeflow [kubeflow-core]" in changed.output
+    assert f"-    {ENFORCE}: baseline" in changed.output and f"+    {ENFORCE}: restricted" in changed.output
+    assert len(writes(cluster)) == mark
+
+
+def test_a_field_another_manager_owns_is_a_conflict_until_forced(tmp_path, kube):
+    cluster = kube()
+    kfdef = write_kfdef(tmp_path / "kf", components="kubeflow-core")
+    assert kfctl(cluster, "apply", "-f", str(kfdef), "-o", "plain").exit_code == 0
+    # alice takes the label over (forced), then the KfDef changes it: kfctl must not silently take it back
+    taken = subprocess.run([str(KUBECTL), "--kubeconfig", cluster.kubeconfig_path, "apply", "--server-side",
+                            "--field-manager=alice", "--force-conflicts", "-f", "-"],
+                           input=f"apiVersion: v1\nkind: Namespace\nmetadata:\n  name: kubeflow\n  labels:\n"
+                                 f"    {ENFORCE}: privileged\n", capture_output=True, text=True, timeout=60)
+    assert taken.returncode == 0, taken.stderr
+    set_enforce(kfdef, "restricted")
+    refused = kfctl(cluster, "apply", "-f", str(kfdef), "-o", "plain", "--timeout", "60")
+    assert refused.exit_code == 1, refused.output
+    assert "Namespace/kubeflow" in refused.output and 'conflict with "alice"' in refused.output
+    assert "--force-conflicts" in refused.output
+    forced = kfctl(cluster, "apply", "-f", str(kfdef), "-o", "plain", "--force-conflicts")
+    assert forced.exit_code == 0, forced.output
+    path = ENFORCE.replace(".", "\\.")
+    namespace = subprocess.run([str(KUBECTL), "--kubeconfig", cluster.kubeconfig_path, "get", "namespace", "kubeflow",
+                                "-o", f"jsonpath={{.metadata.labels.{path}}}"],
+                               capture_output=True, text=True, timeout=60)
+    assert namespace.stdout == "restricted"
+
+
+@pytest.mark.realcluster
+def test_a_token_bound_to_a_limited_role_is_refused_before_anything_changes(tmp_path, real_factory):
+    cluster = real_factory()
+    api = cluster.api
+    api.create("v1", "serviceaccounts", "default", {"metadata": {"name": "deployer"}}, "test")
+    api.create("rbac.authorization.k8s.io/v1", "clusterroles", None, {"metadata": {"name": "deployer"}, "rules": [
+        {"apiGroups": ["*"], "resources": ["*"], "verbs": ["get", "list", "watch"]},
+        {"apiGroups": [""], "resources": ["namespaces", "configmaps", "serviceaccounts", "services"],
+         "verbs": ["create", "patch", "update", "delete"]}]}, "test")
+    api.create("rbac.authorization.k8s.io/v1", "clusterrolebindings", None, {
+        "metadata": {"name": "deployer"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "deployer"},
+        "subjects": [{"kind": "ServiceAccount", "name": "deployer", "namespace": "default"}]}, "test")
+    token = api.request("POST", "/api/v1/namespaces/default/serviceaccounts/deployer/token",
+                        body={"spec": {"expirationSeconds": 3600}})["status"]["token"]
+    limited = cluster.kubeconfig_for_token(token, tmp_path / "deployer.kubeconfig")
+    kfdef = write_kfdef(tmp_path / "kf", components="kubeflow-core")
+    mark = len(writes(cluster))
+    refused = kfctl(cluster, "apply", "-f", str(kfdef), "-o", "plain", kubeconfig=limited)
+    assert refused.exit_code == 2, refused.output
+    assert "patch clusterroles.rbac.authorization.k8s.io" in refused.output
+    assert "system:serviceaccount:default:deployer" in refused.output
+    reviews = ("selfsubjectaccessreviews", "selfsubjectreviews")  # questions, not changes
+    assert [e for e in writes(cluster)[mark:] if e["resource"] not in reviews] == []  # nothing was changed
+    print(refused.output)
