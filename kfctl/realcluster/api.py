@@ -9,6 +9,8 @@ apart from kfctl's in the audit log. Only ``kfctl/cluster`` imports the
 
 from __future__ import annotations
 
+import builtins
+
 import json
 import ssl
 from typing import Any
@@ -82,6 +84,6 @@ class API:
                             content_type="application/merge-patch+json", params={"fieldManager": manager})
 
     def json_patch(self, api_version: str, plural: str, namespace: str | None, name: str,
-                   operations: list[dict[str, Any]], manager: str) -> dict[str, Any]:
+                   operations: builtins.list[dict[str, Any]], manager: str) -> dict[str, Any]:
         return self.request("PATCH", path(api_version, plural, namespace, name), body=operations,
                             content_type="application/json-patch+json", params={"fieldManager": manager})

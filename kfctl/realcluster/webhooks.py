@@ -41,7 +41,7 @@ import ssl
 import threading
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler
-from typing import TYPE_CHECKING, Any
+from typing import Any, TYPE_CHECKING, cast
 
 if TYPE_CHECKING:
     from kfctl.realcluster.api import API
@@ -135,7 +135,7 @@ class Responder:
                 return
             conn.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
             tls = self._context(*service).wrap_socket(conn, server_side=True)
-            _Handler(tls, (host, int(port or 0)), _Server(self, service))
+            _Handler(tls, (host, int(port or 0)), cast(Any, _Server(self, service)))  # quacks as a server
         except (OSError, ssl.SSLError, ValueError) as exc:
             log.debug("webhook connection ended: %s", exc)
         finally:
