@@ -49,11 +49,11 @@ def test_diff_exit_codes_before_and_after_apply_and_after_a_parameter_change(tmp
     assert same.exit_code == 0, same.output
     assert "no changes (7 unchanged)" in same.output
     mark = len(writes(cluster))
-    set_enforce(kfdef, "restricted")
+    set_enforce(kfdef, "baseline")  # 26.03's kubeflow namespace enforces restricted, as upstream's does
     changed = kfctl(cluster, "diff", "-f", str(kfdef))
     assert changed.exit_code == 3, changed.output
     assert "update   Namespace/kubeflow [kubeflow-core]" in changed.output
-    assert f"-    {ENFORCE}: baseline" in changed.output and f"+    {ENFORCE}: restricted" in changed.output
+    assert f"-    {ENFORCE}: restricted" in changed.output and f"+    {ENFORCE}: baseline" in changed.output
     assert len(writes(cluster)) == mark
 
 
@@ -67,7 +67,7 @@ def test_a_field_another_manager_owns_is_a_conflict_until_forced(tmp_path, kube)
                            input=f"apiVersion: v1\nkind: Namespace\nmetadata:\n  name: kubeflow\n  labels:\n"
                                  f"    {ENFORCE}: privileged\n", capture_output=True, text=True, timeout=60)
     assert taken.returncode == 0, taken.stderr
-    set_enforce(kfdef, "restricted")
+    set_enforce(kfdef, "baseline")  # a change of the KfDef (26.03's default is restricted)
     refused = kfctl(cluster, "apply", "-f", str(kfdef), "-o", "plain", "--timeout", "60")
     assert refused.exit_code == 1, refused.output
     assert "Namespace/kubeflow" in refused.output and 'conflict with "alice"' in refused.output
@@ -78,7 +78,7 @@ def test_a_field_another_manager_owns_is_a_conflict_until_forced(tmp_path, kube)
     namespace = subprocess.run([str(KUBECTL), "--kubeconfig", cluster.kubeconfig_path, "get", "namespace", "kubeflow",
                                 "-o", f"jsonpath={{.metadata.labels.{path}}}"],
                                capture_output=True, text=True, timeout=60)
-    assert namespace.stdout == "restricted"
+    assert namespace.stdout == "baseline"
 
 
 @pytest.mark.realcluster
