@@ -165,8 +165,8 @@ def apply(opts: GlobalOptions, file: Path | None, overlays: tuple[Path, ...], dr
     try:
         if not allow_downgrade:
             refuse_downgrade(cluster, deployment)
-        check_write_access(Retrying(cluster), deployment.plan)
         refuse_lacking(Retrying(cluster), deployment)
+        check_write_access(Retrying(cluster), deployment.plan)
     except BaseException:
         cluster.close()
         raise
