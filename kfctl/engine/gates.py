@@ -6,6 +6,9 @@
   pods, and objects the webhook admits must wait for that. Endpoints are not
   watched (they are not ours): they are looked at, one list per Service per
   look, 0.25 s after a workload turns healthy, backing off to every 2 s.
+  Between looks a Service's slices are remembered, so webhook configurations
+  checked as they are written or as their watch events arrive (KServe has
+  seven on one Service) do not list again.
 * :class:`DeadlineGate`: a rollout's ProgressDeadlineExceeded fails it at once,
   except when the deadline is an earlier attempt's (found at this run's first
   look at an object that existed before) or when its pods only wait for image
@@ -34,8 +37,9 @@ class WebhookGate:
         self.waiting: set[ObjectRef] = set()
         self._next_look = 0.0
         self._interval = ENDPOINT_POLL[0]
-        #: during one look, each Service's endpoint slices are listed once, however many webhooks call it
-        self._seen: dict[tuple[str, str], list[Obj]] | None = None
+        #: each Service's endpoint slices, listed once per look however many webhooks call it
+        #: (forgotten when a look starts, a workload turns healthy, or after the slowest look's interval)
+        self._seen: dict[tuple[str, str], tuple[float, list[Obj]]] = {}
 
     def check(self, ref: ObjectRef, live: Mapping[str, Any]) -> str | None:
         """Why this webhook configuration cannot answer yet (it then waits here), or None."""
@@ -50,6 +54,7 @@ class WebhookGate:
         """A workload turned healthy: perhaps the server behind a waiting webhook. Look again soon."""
         self._next_look = 0.0
         self._interval = ENDPOINT_POLL[0]
+        self._seen = {}
 
     @contextmanager
     def look(self, now: float) -> Iterator[list[ObjectRef]]:
@@ -60,10 +65,7 @@ class WebhookGate:
         self._next_look = now + self._interval
         self._interval = min(self._interval * 2, ENDPOINT_POLL[1])
         self._seen = {}
-        try:
-            yield list(self.waiting)
-        finally:
-            self._seen = None
+        yield list(self.waiting)
 
     def unreachable(self, live: Mapping[str, Any]) -> str | None:
         """Why a webhook cannot answer yet: its Service has no ready endpoint (None when all can)."""
@@ -75,15 +77,14 @@ class WebhookGate:
             if not service.get("name"):
                 continue
             key = (str(service.get("namespace") or ""), str(service["name"]))
-            slices = self._seen.get(key) if self._seen is not None else None
-            if slices is None:
+            listed_at, slices = self._seen.get(key, (0.0, None))
+            if slices is None or time.monotonic() - listed_at > ENDPOINT_POLL[1]:
                 try:
                     slices, _ = self.cluster.list("discovery.k8s.io/v1", "EndpointSlice", namespace=key[0] or None,
                                                   label_selector=f"kubernetes.io/service-name={key[1]}")
                 except Exception:  # cannot tell: let the objects it admits find out (they retry)
                     return None
-                if self._seen is not None:
-                    self._seen[key] = slices
+                self._seen[key] = (time.monotonic(), slices)
             if not any((ep.get("conditions") or {}).get("ready") is not False
                        for sl in slices for ep in sl.get("endpoints") or ()):
                 return f"waiting for ready endpoints of service {service.get('namespace')}/{service['name']}"

@@ -310,9 +310,11 @@ def test_a_webhook_counts_as_healthy_only_once_its_service_has_ready_endpoints(s
     outcome = {str(o.ref): o for o in result.outcomes}["ValidatingWebhookConfiguration/guard"]
     assert outcome.state == "failed"
     assert "waiting for ready endpoints of service kubeflow/guard" in outcome.message
-    # one list per look for the shared Service, looks spaced out while nothing changes (not 4 x 4 a second)
+    # one list per look for the shared Service, looks spaced out while nothing changes (not 4 x 4 a second),
+    # and the four configurations checked as they are written and watched share one list between looks:
+    # at most one list then, plus looks after 0, 0.25, 0.75 s (and 1.75 s on a slow machine)
     looks = [e for e in sim_cluster.timeline() if e["resource"] == "endpointslices" and e["verb"] == "list"]
-    assert 0 < len(looks) <= 4 + 6, len(looks)
+    assert 0 < len(looks) <= 1 + 5, len(looks)
 
 
 def test_with_fewer_workers_than_startable_objects_the_longest_chain_starts_first(sim_cluster):

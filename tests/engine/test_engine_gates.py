@@ -33,11 +33,33 @@ def test_a_webhook_waits_for_a_ready_endpoint_of_every_service_it_calls():
     assert HOOKS in gate.waiting
     slices.ready["a"] = True
     slices.ready["b"] = False
+    gate.workload_healthy()  # what makes endpoints worth listing again
     assert gate.check(HOOKS, config("a", "b")) == "waiting for ready endpoints of service ns/b"
     slices.ready["b"] = True
+    gate.workload_healthy()
     assert gate.check(HOOKS, config("a", "b")) is None and not gate.waiting
     assert gate.unreachable(config("down", policy="Ignore")) is None  # not called when down
     assert gate.unreachable(config("down", policy="Ignore", kind="MutatingWebhookConfiguration")) is not None
+
+
+def test_checks_between_looks_share_one_list_per_service_until_a_look_or_a_healthy_workload():
+    slices = Slices()
+    gate = WebhookGate(slices)
+    others = [ObjectRef(HOOKS.group, HOOKS.kind, "", f"hooks-{i}") for i in range(7)]  # KServe: seven, one Service
+    for ref in others:
+        gate.check(ref, config("a"))  # as each is written, and again as its watch event arrives
+        gate.check(ref, config("a"))
+    assert slices.calls == 1
+    with gate.look(0.0) as due:
+        assert sorted(due) == sorted(others)
+        for ref in due:
+            gate.check(ref, config("a"))
+    assert slices.calls == 2
+    slices.ready["a"] = True
+    gate.check(others[0], config("a"))
+    assert slices.calls == 2 and gate.waiting  # not yet looked at again
+    gate.workload_healthy()
+    assert gate.check(others[0], config("a")) is None and slices.calls == 3
 
 
 def test_looks_back_off_and_share_one_list_per_service():
