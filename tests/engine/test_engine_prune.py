@@ -62,3 +62,6 @@ def test_stale_members_and_the_keep_rule():
     assert kept_reason(claim) and kept_reason(crd)
     assert kept_reason(claim, delete_storage=True) is None and kept_reason(crd, purge_crds=True) is None
     assert kept_reason(ObjectRef("", "ConfigMap", "ns", "a")) is None
+    profile = ObjectRef("kubeflow.org", "Profile", "", "kubeflow-user-example-com")  # its namespace is a user's
+    assert "namespace" in (kept_reason(profile) or "")
+    assert kept_reason(profile, purge_crds=True, delete_storage=True)  # neither flag deletes a user's namespace
