@@ -5,7 +5,8 @@ deployment (:func:`kfctl.deploy.load_deployment`, which assembles the offline
 pipeline: KfDef validation, selection, rendering, the checks against what the
 API server would refuse, the plan). Both paths end in :func:`announce`, so
 every command prints the same warnings: the KfDef's, objects left out by
-``--skip-invalid``, and parameters still at a demo default.
+``--skip-invalid``, parameters still at a demo default, and parameters of two
+components that should agree and do not.
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ def announce(selection: Selection, rendering: Rendering) -> None:
     # warned about by every command, also by apply, where they take effect
     for name in rendering.demo_defaults:
         click.echo(f"warning: {name} keeps its demo default; set it in the KfDef before production use", err=True)
+    for mismatch in rendering.mismatches:
+        click.echo(f"warning: {mismatch}", err=True)
 
 
 def load_rendering(file: Path | None, overlays: tuple[Path, ...], offline: bool = False

@@ -136,6 +136,8 @@ class Rendering:
     demo_defaults: tuple[str, ...] = ()
     #: objects left out because the API server would refuse them (``--skip-invalid``), with why
     skipped: tuple[str, ...] = ()
+    #: parameters of two selected components that should agree and do not (``x-kfctl-same-as``)
+    mismatches: tuple[str, ...] = ()
 
     @property
     def resources(self) -> tuple[Resource, ...]:

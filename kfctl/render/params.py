@@ -74,3 +74,22 @@ def effective(
             values.update({k: thaw(v) for k, v in layer.items()})
     validate(schema, values, owner=owner, file=file)
     return values
+
+
+def mismatches(schemas: Mapping[str, Mapping[str, Any]], values: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """Parameters marked ``x-kfctl-same-as: COMPONENT.PARAMETER`` whose value differs from that one's.
+
+    A component declares which other component's value it must repeat (user-profile's owner is Dex's user:
+    a Profile owned by someone else leaves that user with no namespace). Checked only when both are selected.
+    """
+    found = []
+    for owner, schema in schemas.items():
+        for name, spec in (schema.get("properties") or {}).items():
+            target = spec.get("x-kfctl-same-as")
+            if not target or name not in values.get(owner, {}):
+                continue
+            other, _, param = str(target).partition(".")
+            if other in values and param in values[other] and values[other][param] != values[owner][name]:
+                found.append(f"{owner}.{name} is {values[owner][name]!r} but {other}.{param} is "
+                             f"{values[other][param]!r}; set both to the same value")
+    return found

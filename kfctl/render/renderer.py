@@ -180,7 +180,9 @@ def render(request: RenderRequest, catalog: Catalog | None = None) -> Rendering:
 
     order = [PLATFORM_GROUP, *request.components, USER_GROUP]
     bundles = tuple(Bundle(name, versions[name], tuple(by_group[name])) for name in order if by_group.get(name))
-    return Rendering(request=request, bundles=bundles, patches=tuple(uses), demo_defaults=tuple(demo))
+    differ = params.mismatches({c.name: c.parameters for c in components}, values_of)
+    return Rendering(request=request, bundles=bundles, patches=tuple(uses), demo_defaults=tuple(demo),
+                     mismatches=tuple(differ))
 
 
 def to_yaml(resources: Any) -> str:

@@ -175,3 +175,37 @@ def test_request_is_frozen():
     assert req.components == ("alpha",)
     with pytest.raises(TypeError):
         req.parameters["alpha"]["y"] = 1  # type: ignore[index]
+
+
+MISMATCH_KFDEF = """\
+apiVersion: kfdef.apps.kubeflow.org/v1
+kind: KfDef
+metadata: {name: demo}
+spec:
+  version: "26.03"
+  applications:
+  - name: dex
+    parameters:
+    - {name: userEmail, value: alice@example.org}
+  - name: oauth2-proxy
+  - name: istio
+  - name: profiles
+  - name: user-profile%s
+"""
+
+
+def test_the_first_profile_must_be_owned_by_dexs_user(tmp_path):
+    from kfctl.pipeline import render_kfdef
+    from kfctl.render.params import mismatches
+
+    path = tmp_path / "kfdef.yaml"
+    path.write_text(MISMATCH_KFDEF % "")
+    _, rendering = render_kfdef(path)
+    assert rendering.mismatches == ("user-profile.owner is 'user@example.com' but dex.userEmail is "
+                                    "'alice@example.org'; set both to the same value",)
+    path.write_text(MISMATCH_KFDEF % "\n    parameters:\n    - {name: owner, value: alice@example.org}")
+    assert render_kfdef(path)[1].mismatches == ()
+    # only between selected components: no dex, nothing to agree with
+    schema = {"properties": {"owner": {"x-kfctl-same-as": "dex.userEmail"}}}
+    assert mismatches({"user-profile": schema}, {"user-profile": {"owner": "a@b"}}) == []
+    assert mismatches({"user-profile": schema}, {"user-profile": {"owner": "a@b"}, "dex": {"userEmail": "a@b"}}) == []
