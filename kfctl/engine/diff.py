@@ -21,9 +21,9 @@ import yaml
 from kfctl.engine.clusterapi import ClusterAPI
 from kfctl.engine.decide import Action, after_refusal, decide
 from kfctl.engine.desired import desired_manifest
-from kfctl.engine.inventory import applyset_id
+from kfctl.engine.inventory import applyset_id, read_inventory
 from kfctl.engine.objects import CLEAR_CONVERSION_WEBHOOK, stale_conversion_webhook
-from kfctl.engine.observe import list_owned, read_inventory
+from kfctl.engine.observe import list_owned
 from kfctl.engine.keep import kept_reason
 from kfctl.errors import ClusterError
 from kfctl.plan import ObjectRef, Plan

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from kfctl.engine.clusterapi import ClusterAPI
-from kfctl.engine.inventory import Inventory
-from kfctl.engine.observe import list_owned, read_inventory
+from kfctl.engine.inventory import Inventory, read_inventory
+from kfctl.engine.observe import list_owned
 from kfctl.engine.readiness import assess
 
 

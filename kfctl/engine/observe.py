@@ -1,6 +1,7 @@
-"""Reading a deployment back from the cluster: its inventory and its members' live state.
+"""Reading a deployment back from the cluster: its members' live state.
 
-Shared by ``diff``, ``status`` and ``delete``: one label-selected LIST per
+Shared by ``diff``, ``status`` and ``delete`` (the inventory itself is read by
+:func:`kfctl.engine.inventory.read_inventory`): one label-selected LIST per
 kind finds the deployment's objects, so reading 600 objects costs a few dozen
 requests. Kinds the server does not serve (a CRD already deleted) simply
 have no live objects.
@@ -13,17 +14,9 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from kfctl.engine.clusterapi import ClusterAPI
-from kfctl.engine.inventory import PART_OF, Inventory, applyset_id, parent_name, read_parent
+from kfctl.engine.inventory import PART_OF, applyset_id, read_inventory  # noqa: F401  (read_inventory: re-exported, it lived here)
 from kfctl.errors import KindNotServed, NotFound
 from kfctl.plan import ObjectRef
-
-
-def read_inventory(cluster: ClusterAPI, deployment: str, namespace: str) -> Inventory | None:
-    """The deployment's recorded inventory, or None when it was never applied (or is deleted)."""
-    if cluster.get("v1", "Namespace", None, namespace) is None:
-        return None
-    live = cluster.get("v1", "ConfigMap", namespace, parent_name(deployment))
-    return None if live is None else read_parent(live, deployment=deployment)
 
 
 def list_owned(cluster: ClusterAPI, deployment: str, namespace: str, kinds: Iterable[tuple[str, str]],
