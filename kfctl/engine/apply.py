@@ -27,6 +27,7 @@ from kfctl.engine import events as ev
 from kfctl.engine.compare import same_object
 from kfctl.engine.decide import Action, after_refusal, decide
 from kfctl.engine.desired import desired_manifest
+from kfctl.engine.observe import list_whole
 from kfctl.engine.prune import PruneResult, prune, stale_members
 from kfctl.engine.inventory import (
     PART_OF,
@@ -42,7 +43,6 @@ from kfctl.engine.pods import pods_of, pods_say, still_pulling
 from kfctl.engine.readiness import Rule, Status, Verdict, assess
 from kfctl.engine.objects import (
     CLEAR_CONVERSION_WEBHOOK,
-    LISTED_WHOLE,
     dropped_stored_versions,
     resource_version,
     stale_conversion_webhook,
@@ -130,7 +130,7 @@ class ApplyEngine:
         self.writes = 0
         self.writes_lock = threading.Lock()
         self.fresh_namespaces: set[str] = set()
-        #: (group, kind) -> name -> object, for kinds listed whole before applying (see _prefetch)
+        #: (apiVersion, kind) -> name -> object, for kinds listed whole before applying (see _prefetch)
         self.existing: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
         self.manifests = {ref: desired_manifest(node.manifest, set_id=self.set_id) for ref, node in plan.nodes.items()}
         self.tracker = Tracker(cluster, f"{PART_OF}={self.set_id}", self._on_object)
@@ -177,7 +177,7 @@ class ApplyEngine:
         deadline = time.monotonic() + self.options.object_timeout
         with self.live_lock:
             live = self.live.get(ref)
-        known = self.existing.get((ref.group, ref.kind))
+        known = self.existing.get((api_version, ref.kind))
         if live is None and known is not None:
             live = known.get(ref.name)  # listed once for the whole kind: no GET per object
         elif live is None and not (ref.namespace and ref.namespace in self.fresh_namespaces):
@@ -357,11 +357,7 @@ class ApplyEngine:
         object someone else made is in the way costs one request per kind, not one per object.
         """
         kinds = {(self._api_version(r), r.kind) for r in self.plan.nodes}
-        for api, kind in sorted(kinds):
-            group = api.split("/", 1)[0] if "/" in api else ""
-            if (group, kind) in LISTED_WHOLE:
-                items, _ = self.retrying.list(api, kind)
-                self.existing[(group, kind)] = {str((i.get("metadata") or {}).get("name")): i for i in items}
+        self.existing = list_whole(self.retrying, kinds)
         watchers = [self.tracker.ensure(api, kind) for api, kind in sorted(kinds)]
         for watcher in watchers:
             watcher.attempted.wait(30)
