@@ -25,21 +25,18 @@ def role(name: str) -> dict:
             "rules": [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get"]}]}
 
 
-CRD = {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
-       "metadata": {"name": "widgets.example.com"},
-       "spec": {"group": "example.com", "scope": "Namespaced",
-                "names": {"kind": "Widget", "plural": "widgets", "singular": "widget", "listKind": "WidgetList"},
-                "versions": [{"name": "v1", "served": True, "storage": True,
-                              "schema": {"openAPIV3Schema": {"type": "object"}}}]}}
+#: cluster-scoped, and not among the kinds listed whole: fetched by name
+VOLUME = {"apiVersion": "v1", "kind": "PersistentVolume", "metadata": {"name": "data"},
+          "spec": {"capacity": {"storage": "1Gi"}, "accessModes": ["ReadWriteOnce"], "hostPath": {"path": "/data"}}}
 
 
 def objects() -> list[dict]:
     """A deployment of 124 objects, most in a namespace it creates, a few in one that exists."""
-    out: list[dict] = [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "team"}}, CRD]
+    out: list[dict] = [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "team"}}, VOLUME]
     out += [cm("team", f"c{i}") for i in range(60)] + [secret("team", f"s{i}") for i in range(20)]
     out += [role(f"r{i}") for i in range(30)]
-    out += [{"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": f"w{i}", "namespace": "team"}}
-            for i in range(5)]
+    # a custom resource whose CRD is not installed: a kind not served has no objects to ask for
+    out += [{"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": f"w{i}"}} for i in range(5)]
     out += [cm("default", f"d{i}") for i in range(LIST_FROM + 2)] + [secret("default", "one")]
     return out
 
@@ -60,10 +57,11 @@ def test_a_diff_on_an_empty_cluster_lists_a_few_kinds_instead_of_getting_each_ob
     assert len(changes) == len(plan) == 124 and {c.action for c in changes} == {"create"}
     asked = object_requests(sim_cluster, since)
     gets = Counter(r["resource"] for r in asked if r["verb"] == "get")
-    # Nothing in the namespace that does not exist, nor of the kind not served yet, is asked for. The
+    # Nothing in the namespace that does not exist, nor of the kind not served, is asked for. The
     # ClusterRoles and namespaces are listed whole, the ConfigMaps in "default" listed there once; the
-    # CRD and the lone Secret in "default" cost a GET each. One GET per object would be 124.
-    assert gets == {"customresourcedefinitions": 1, "namespaces": 1, "secrets": 1}, gets
+    # PersistentVolume and the lone Secret in "default" cost a GET each (the namespace GET is the
+    # inventory's). One GET per object would be 124.
+    assert gets == {"persistentvolumes": 1, "namespaces": 1, "secrets": 1}, gets
     assert Counter((r["resource"], r["namespace"]) for r in asked if r["verb"] == "list")[("configmaps", "default")] == 1
     assert len(asked) <= 15, [(r["verb"], r["resource"], r["namespace"], r["name"]) for r in asked]
     assert "+kind: ConfigMap" in next(c for c in changes if c.ref.name == "c0").detail
