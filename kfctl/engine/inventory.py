@@ -99,6 +99,11 @@ class Inventory:
     def id(self) -> str:
         return applyset_id(self.deployment, self.namespace)
 
+    @property
+    def kinds(self) -> set[tuple[str, str]]:
+        """The ``(apiVersion, kind)`` pairs of the members: what to list to find them."""
+        return {(m.api_version, m.kind) for m in self.members}
+
 
 def label_member(manifest: Mapping[str, Any], *, set_id: str, digest: str) -> dict[str, Any]:
     """A copy of a manifest with the ownership label, managed-by label and applied-hash annotation."""
