@@ -3,8 +3,9 @@
 A simulated cluster on the ``instant`` profile runs in a process of its own
 and holds nothing kfctl made, as before a first install. For each release's
 default set (``kfctl init --version``) this prints: the objects, the requests
-one diff makes and the time of the engine's part (``kfctl.engine.diff.compute``,
-in this process, plan already rendered), then the wall and CPU seconds of the
+the engine's part makes (``kfctl.engine.diff.compute``, in this process, plan
+already rendered, discovery cached) and its time, the requests of one whole
+``kfctl diff -q`` (discovery included), then the wall and CPU seconds of the
 whole command as users run it (a process of its own: imports, loading and
 rendering the KfDef, the engine, the output), with ``-q`` and with every
 create's YAML printed. Each time is the best of ``--runs``: the machine is
@@ -70,9 +71,11 @@ def one(release: str, kubeconfig: str, url: str, folder: Path, runs: int) -> dic
         cluster.close()
     if any(c.action != "create" for c in changes):
         raise SystemExit(f"{release}: the cluster is not empty: {[str(c.ref) for c in changes if c.action != 'create'][:5]}")
+    before = requests_made(url)
     quiet = [command(kubeconfig, kfdef, "-q") for _ in range(runs)]
+    command_asked = (requests_made(url) - before - 1) // runs
     full = [command(kubeconfig, kfdef) for _ in range(runs)]
-    return {"objects": len(changes), "requests": asked, "engine": min(engine),
+    return {"objects": len(changes), "requests": asked, "engine": min(engine), "command_requests": command_asked,
             "quiet_wall": min(w for w, _ in quiet), "quiet_cpu": min(c for _, c in quiet),
             "full_wall": min(w for w, _ in full), "full_cpu": min(c for _, c in full)}
 
@@ -88,11 +91,12 @@ def main() -> None:
             url = yaml.safe_load(Path(kubeconfig).read_text())["clusters"][0]["cluster"]["server"]
             print(f"kfctl diff against an empty cluster (instant sim in its own process, {os.cpu_count()} cores, "
                   f"best of {args.runs})")
-            print(f"{'release':>8} {'objects':>8} {'requests':>9} {'engine s':>9} "
+            print(f"{'release':>8} {'objects':>8} {'requests':>9} {'engine s':>9} {'cmd req':>8} "
                   f"{'diff -q s':>10} {'cpu s':>6} {'diff s':>7} {'cpu s':>6}")
             for release in args.releases.split(","):
                 row = one(release, kubeconfig, url, Path(tmp), args.runs)
                 print(f"{release:>8} {row['objects']:>8} {row['requests']:>9} {row['engine']:>9.2f} "
+                      f"{row['command_requests']:>8} "
                       f"{row['quiet_wall']:>10.2f} {row['quiet_cpu']:>6.2f} {row['full_wall']:>7.2f} "
                       f"{row['full_cpu']:>6.2f}", flush=True)
         finally:
