@@ -60,7 +60,7 @@ def refuse_downgrade(cluster, deployment) -> None:
     to SeaweedFS after the upgrade are not in 1.10's MinIO claim (README.md, "Upgrading").
     """
     from kfctl.config.versions import downgrade
-    from kfctl.engine.observe import read_inventory
+    from kfctl.engine.inventory import read_inventory
     from kfctl.engine.retry import Retrying
 
     recorded = read_inventory(Retrying(cluster), deployment.name, deployment.namespace)

@@ -24,25 +24,25 @@ from typing import Any
 
 from kfctl.engine.clusterapi import ClusterAPI
 from kfctl.engine import events as ev
-from kfctl.engine.compare import first_difference, same_object
+from kfctl.engine.compare import same_object
 from kfctl.engine.decide import Action, after_refusal, decide
 from kfctl.engine.desired import desired_manifest
+from kfctl.engine.observe import list_whole
 from kfctl.engine.prune import PruneResult, prune, stale_members
 from kfctl.engine.inventory import (
     PART_OF,
     Inventory,
     Member,
     applyset_id,
-    parent_manifest,
-    parent_name,
-    read_parent,
+    read_inventory,
+    ready_condition,
+    write_inventory,
 )
 from kfctl.engine.gates import DeadlineGate, WebhookGate
 from kfctl.engine.pods import pods_of, pods_say, still_pulling
 from kfctl.engine.readiness import Rule, Status, Verdict, assess
 from kfctl.engine.objects import (
     CLEAR_CONVERSION_WEBHOOK,
-    LISTED_WHOLE,
     dropped_stored_versions,
     resource_version,
     stale_conversion_webhook,
@@ -63,7 +63,7 @@ from kfctl.engine.retry import Retrying, call_with_retry
 from kfctl.engine.schedule import Schedule
 from kfctl.engine.teardown import Target, wait_gone
 from kfctl.engine.tracker import Tracker
-from kfctl.errors import ApiError, KfctlError, OperationFailed
+from kfctl.errors import ApiError, KfctlError
 from kfctl.plan import ObjectRef, Plan
 from kfctl.plan.index import WORKLOAD_KINDS
 
@@ -130,7 +130,7 @@ class ApplyEngine:
         self.writes = 0
         self.writes_lock = threading.Lock()
         self.fresh_namespaces: set[str] = set()
-        #: (group, kind) -> name -> object, for kinds listed whole before applying (see _prefetch)
+        #: (apiVersion, kind) -> name -> object, for kinds listed whole before applying (see _prefetch)
         self.existing: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
         self.manifests = {ref: desired_manifest(node.manifest, set_id=self.set_id) for ref, node in plan.nodes.items()}
         self.tracker = Tracker(cluster, f"{PART_OF}={self.set_id}", self._on_object)
@@ -177,7 +177,7 @@ class ApplyEngine:
         deadline = time.monotonic() + self.options.object_timeout
         with self.live_lock:
             live = self.live.get(ref)
-        known = self.existing.get((ref.group, ref.kind))
+        known = self.existing.get((api_version, ref.kind))
         if live is None and known is not None:
             live = known.get(ref.name)  # listed once for the whole kind: no GET per object
         elif live is None and not (ref.namespace and ref.namespace in self.fresh_namespaces):
@@ -357,11 +357,7 @@ class ApplyEngine:
         object someone else made is in the way costs one request per kind, not one per object.
         """
         kinds = {(self._api_version(r), r.kind) for r in self.plan.nodes}
-        for api, kind in sorted(kinds):
-            group = api.split("/", 1)[0] if "/" in api else ""
-            if (group, kind) in LISTED_WHOLE:
-                items, _ = self.retrying.list(api, kind)
-                self.existing[(group, kind)] = {str((i.get("metadata") or {}).get("name")): i for i in items}
+        self.existing = list_whole(self.retrying, kinds)
         watchers = [self.tracker.ensure(api, kind) for api, kind in sorted(kinds)]
         for watcher in watchers:
             watcher.attempted.wait(30)
@@ -370,7 +366,8 @@ class ApplyEngine:
 
     def run(self) -> ApplyResult:
         self.emit(ev.SUMMARY, None, f"applying {len(self.plan)} objects", phase="start")
-        old = self._read_parent()
+        old = read_inventory(self.retrying, self.deployment, self.namespace, refuse_foreign=True,
+                             require_namespace=ObjectRef("", "Namespace", "", self.namespace) not in self.plan.nodes)
         self._prefetch()
         workers = max(1, self.options.concurrency)
         pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="apply")
@@ -494,29 +491,7 @@ class ApplyEngine:
         ns_ref = ObjectRef("", "Namespace", "", self.namespace)
         if ns_ref in self.state:
             return self.state[ns_ref] == HEALTHY
-        return True  # not ours: it must exist already (checked in _read_parent)
-
-    def _read_parent(self) -> Inventory | None:
-        live = self.retrying.get("v1", "ConfigMap", self.namespace, parent_name(self.deployment)) if self._namespace_exists() else None
-        if live is None:
-            return None
-        inventory = read_parent(live, deployment=self.deployment)
-        if inventory.tooling and not inventory.tooling.startswith("kfctl/"):
-            raise OperationFailed(
-                f"ConfigMap/{self.namespace}/{parent_name(self.deployment)} is an ApplySet parent of {inventory.tooling}; "
-                "kfctl will not take over another tool's deployment"
-            )
-        return inventory
-
-    def _namespace_exists(self) -> bool:
-        ns_ref = ObjectRef("", "Namespace", "", self.namespace)
-        live = self.retrying.get("v1", "Namespace", None, self.namespace)
-        if live is None and ns_ref not in self.plan.nodes:
-            raise OperationFailed(
-                f"namespace {self.namespace} does not exist and is not part of the deployment",
-                hint="create it, or include the kubeflow-core component",
-            )
-        return live is not None
+        return True  # not ours: it must exist already (read_inventory refuses it otherwise)
 
     def members(self) -> list[Member]:
         return [
@@ -527,27 +502,8 @@ class ApplyEngine:
     def _write_parent(self, old: Inventory | None, *, final: bool, released: frozenset[str] = frozenset()) -> None:
         """Record the inventory. Before applying: widened to old + new members (only if that adds any).
         After: the new members plus old ones not yet pruned or released, and the final status."""
-        members = {m.ref: m for m in self.members()}
-        if old is not None:
-            for m in old.members:  # old members stay until they are pruned or released
-                if str(m.ref) not in released:
-                    members.setdefault(m.ref, m)
-        if not final and old is not None and set(members) <= {m.ref for m in old.members}:
-            return  # the recorded inventory already covers everything this run may write
-        ok = all(s == HEALTHY for s in self.state.values())
-        if final:
-            condition = {
-                "type": "Ready",
-                "status": "True" if ok else "False",
-                "reason": "Healthy" if ok else "Failed",
-                "message": f"{sum(s == HEALTHY for s in self.state.values())} of {len(self.state)} objects healthy",
-            }
-        else:
-            condition = {"type": "Ready", "status": "Unknown", "reason": "Applying", "message": "apply in progress"}
-        status = {**self.status_extra, "conditions": [condition]}
-        manifest = parent_manifest(deployment=self.deployment, namespace=self.namespace, members=members.values(), status=status)
-        live = self.retrying.get("v1", "ConfigMap", self.namespace, parent_name(self.deployment))
-        if live is not None and first_difference(manifest, live) is None:
-            return
-        self._count_write()
-        self.retrying.apply(manifest, force=True)
+        healthy = sum(s == HEALTHY for s in self.state.values())
+        condition = ready_condition(final=final, healthy=healthy, total=len(self.state))
+        write_inventory(self.retrying, deployment=self.deployment, namespace=self.namespace, members=self.members(),
+                        old=old, status={**self.status_extra, "conditions": [condition]}, released=released,
+                        widen_only=not final, count_write=self._count_write)

@@ -26,8 +26,9 @@ from typing import Any
 from kfctl.engine.clusterapi import ClusterAPI
 from kfctl.engine import events as ev
 from kfctl.engine.keep import kept_reason
-from kfctl.engine.inventory import PART_OF, Inventory, Member, applyset_id, owner_of, parent_name, release_patch
-from kfctl.engine.observe import list_owned, read_inventory
+from kfctl.engine.inventory import (Inventory, Member, applyset_id, delete_inventory, owner_of, parent_name,
+                                    read_inventory, release_patch)
+from kfctl.engine.observe import list_owned
 from kfctl.engine.teardown import Target, delete_in_order
 from kfctl.errors import ApiError, KindNotServed, NotFound
 from kfctl.plan import ObjectRef
@@ -111,7 +112,7 @@ class DeleteEngine:
         if not members:
             # An apply interrupted before it recorded its inventory can only have created the namespace.
             ns = self.cluster.get("v1", "Namespace", None, self.namespace)
-            if ns is not None and ((ns.get("metadata") or {}).get("labels") or {}).get(PART_OF) == self.set_id:
+            if ns is not None and owner_of(ns) == self.set_id:
                 members = [Member("v1", "Namespace", "", self.namespace, "")]
         live = list_owned(self.cluster, self.deployment, self.namespace, {(m.api_version, m.kind) for m in members},
                           concurrency=self.options.concurrency)
@@ -169,7 +170,7 @@ class DeleteEngine:
                 continue
             for item in items:
                 ref = ObjectRef.of(item)
-                if ref in owned or ((item.get("metadata") or {}).get("labels") or {}).get(PART_OF) == self.set_id:
+                if ref in owned or owner_of(item) == self.set_id:
                     continue
                 if ref.kind == "ConfigMap" and ref.name == parent_name(self.deployment):
                     continue
@@ -208,7 +209,7 @@ class DeleteEngine:
         if not stuck:
             # Everything the inventory lists is gone: now the inventory itself, then the namespaces.
             if not self.options.dry_run:
-                self.cluster.delete("v1", "ConfigMap", self.namespace, parent_name(self.deployment))
+                delete_inventory(self.cluster, self.deployment, self.namespace)
             stuck = delete_all(namespaces)
         for ref, why in stuck:
             self.emit(ev.FAILED, ref, f"stuck: {why}")

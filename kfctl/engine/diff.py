@@ -6,14 +6,20 @@ differs from the live object: a unified diff of the two), ``unchanged``, or
 members that are no longer rendered are listed as ``prune`` (or ``keep`` for
 CRDs and PVCs, which prune keeps). Secret values never appear: each is shown
 as ``***``, with a marker when it changes.
+
+The deployment's own objects come from one label-selected LIST per kind; the
+others are found by :class:`kfctl.engine.observe.Lookup`, which skips what
+cannot exist and lists instead of fetching one by one, so a diff before the
+first install costs about a hundred requests, not one per object.
 """
 
 from __future__ import annotations
 
 import difflib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import yaml
@@ -21,9 +27,9 @@ import yaml
 from kfctl.engine.clusterapi import ClusterAPI
 from kfctl.engine.decide import Action, after_refusal, decide
 from kfctl.engine.desired import desired_manifest
-from kfctl.engine.inventory import applyset_id
+from kfctl.engine.inventory import applyset_id, read_inventory
 from kfctl.engine.objects import CLEAR_CONVERSION_WEBHOOK, stale_conversion_webhook
-from kfctl.engine.observe import list_owned, read_inventory
+from kfctl.engine.observe import Lookup, list_owned
 from kfctl.engine.keep import kept_reason
 from kfctl.errors import ClusterError
 from kfctl.plan import ObjectRef, Plan
@@ -36,7 +42,14 @@ class Change:
     ref: ObjectRef
     component: str
     action: str  # create | update | unchanged | refuse | prune | keep
-    detail: str = ""
+    #: the unified diff or the reason, or what renders it when first asked for (see :attr:`detail`)
+    text: str | Callable[[], str] = field(default="", compare=False, repr=False)
+
+    @cached_property
+    def detail(self) -> str:
+        """The unified diff or the reason. A create's diff (the whole manifest as YAML, the costly part
+        of a diff against an empty cluster) is rendered only when asked for: ``kfctl diff -q`` never is."""
+        return self.text() if callable(self.text) else self.text
 
     @property
     def pending(self) -> bool:
@@ -90,24 +103,30 @@ def compute(cluster: ClusterAPI, plan: Plan, *, deployment: str, namespace: str,
     """Each planned object's change, decided as apply decides it (:func:`kfctl.engine.decide.decide`)."""
     set_id = applyset_id(deployment, namespace)
     manifests = {ref: desired_manifest(node.manifest, set_id=set_id) for ref, node in plan.nodes.items()}
-    kinds = {(str(m["apiVersion"]), str(m["kind"])) for m in manifests.values()}
+    versions = {ref: str(m["apiVersion"]) for ref, m in manifests.items()}
     inventory = read_inventory(cluster, deployment, namespace)
+    # Only objects of a served kind in a namespace that exists can exist: the others are not asked for
+    # (a kind not served yet has no objects, its CRD comes with this apply; nothing is retried).
+    lookup = Lookup(cluster, concurrency=concurrency)
+    candidates = {ref: api for ref, api in versions.items() if not lookup.absent(ref)}
+    served = {pair for pair in {(api, ref.kind) for ref, api in candidates.items()} if cluster.serves(*pair)}
+    possible = {ref: api for ref, api in candidates.items() if (api, ref.kind) in served}
+    kinds = {(api, ref.kind) for ref, api in possible.items()}
     if inventory is not None:
-        kinds |= {(m.api_version, m.kind) for m in inventory.members}
-    owned = list_owned(cluster, deployment, namespace, kinds, concurrency=concurrency,
-                       versions={ref: str(m["apiVersion"]) for ref, m in manifests.items()})
+        kinds |= inventory.kinds
+    owned = list_owned(cluster, deployment, namespace, kinds, concurrency=concurrency, versions=versions)
+    # Not members, but they may still exist, owned by someone else.
+    lookup.prepare({ref: api for ref, api in possible.items() if ref not in owned})
 
     def one(ref: ObjectRef) -> Change:
         manifest = manifests[ref]
         component = plan.nodes[ref].component
         live = owned.get(ref)
-        if live is None and cluster.serves(str(manifest["apiVersion"]), ref.kind):
-            # Not a member: it may still exist, owned by someone else. A kind not served yet has no
-            # objects (its CRD comes with this apply), so it is not asked for, and nothing is retried.
-            live = cluster.get(str(manifest["apiVersion"]), ref.kind, ref.namespace or None, ref.name)
+        if live is None and ref in possible:
+            live = lookup.get(possible[ref], ref)
         decision = decide(manifest, live, set_id=set_id, adopt=adopt)
         if decision.action is Action.CREATE:
-            return Change(ref, component, "create", unified(None, manifest, str(ref)))
+            return Change(ref, component, "create", lambda: unified(None, manifest, str(ref)))
         if decision.action is Action.NEEDS_ADOPT:
             return Change(ref, component, "refuse", decision.reason)
         if decision.action is Action.SKIP:

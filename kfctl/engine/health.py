@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from kfctl.engine.clusterapi import ClusterAPI
-from kfctl.engine.inventory import Inventory
-from kfctl.engine.observe import list_owned, read_inventory
+from kfctl.engine.inventory import Inventory, read_inventory
+from kfctl.engine.observe import list_owned
 from kfctl.engine.readiness import assess
 
 
@@ -27,7 +27,7 @@ def read_health(cluster: ClusterAPI, deployment: str, namespace: str) -> tuple[I
     inventory = read_inventory(cluster, deployment, namespace)
     if inventory is None:
         return None, []
-    live = list_owned(cluster, deployment, namespace, {(m.api_version, m.kind) for m in inventory.members})
+    live = list_owned(cluster, deployment, namespace, inventory.kinds)
     versions = dict((inventory.status or {}).get("components") or {})
     by_component: dict[str, list[tuple[str, str | None]]] = {}
     for member in inventory.members:

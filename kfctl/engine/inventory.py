@@ -12,6 +12,10 @@ The parent's data also records the deployment's status (what was applied,
 component versions, the cluster it belongs to) and the list of its members,
 so delete works after the bundles changed and can resume after interruption.
 The user's KfDef file is never written.
+
+Reading and writing the parent (:func:`read_inventory`, :func:`write_inventory`)
+live here too, with everything they need passed in, so apply, diff, status
+and delete read the inventory one way and only apply writes it.
 """
 
 from __future__ import annotations
@@ -19,11 +23,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from kfctl import __version__
+from kfctl.engine.clusterapi import ClusterAPI
+from kfctl.engine.compare import first_difference
+from kfctl.errors import OperationFailed
 from kfctl.kinds import split_api_version
 from kfctl.plan import ObjectRef
 
@@ -91,6 +98,11 @@ class Inventory:
     @property
     def id(self) -> str:
         return applyset_id(self.deployment, self.namespace)
+
+    @property
+    def kinds(self) -> set[tuple[str, str]]:
+        """The ``(apiVersion, kind)`` pairs of the members: what to list to find them."""
+        return {(m.api_version, m.kind) for m in self.members}
 
 
 def label_member(manifest: Mapping[str, Any], *, set_id: str, digest: str) -> dict[str, Any]:
@@ -168,3 +180,71 @@ def released_from(live: Mapping[str, Any]) -> str | None:
 def owner_of(live: Mapping[str, Any]) -> str | None:
     """The applyset id a live object belongs to, if any."""
     return ((live.get("metadata") or {}).get("labels") or {}).get(PART_OF)
+
+
+def read_inventory(cluster: ClusterAPI, deployment: str, namespace: str, *, require_namespace: bool = False,
+                   refuse_foreign: bool = False) -> Inventory | None:
+    """The deployment's recorded inventory, or None when it was never applied (or is deleted).
+
+    ``require_namespace``: a namespace that does not exist is refused (apply, when its plan does
+    not create the namespace) instead of meaning "never applied". ``refuse_foreign``: a parent
+    another tool wrote is refused (apply will not take over another tool's deployment).
+    """
+    if cluster.get("v1", "Namespace", None, namespace) is None:
+        if require_namespace:
+            raise OperationFailed(
+                f"namespace {namespace} does not exist and is not part of the deployment",
+                hint="create it, or include the kubeflow-core component",
+            )
+        return None
+    live = cluster.get("v1", "ConfigMap", namespace, parent_name(deployment))
+    if live is None:
+        return None
+    inventory = read_parent(live, deployment=deployment)
+    if refuse_foreign and inventory.tooling and not inventory.tooling.startswith(f"{TOOL}/"):
+        raise OperationFailed(
+            f"ConfigMap/{namespace}/{parent_name(deployment)} is an ApplySet parent of {inventory.tooling}; "
+            "kfctl will not take over another tool's deployment"
+        )
+    return inventory
+
+
+def delete_inventory(cluster: ClusterAPI, deployment: str, namespace: str) -> None:
+    """Remove the parent (delete does it last, once every member is gone or released)."""
+    cluster.delete("v1", "ConfigMap", namespace, parent_name(deployment))
+
+
+def ready_condition(*, final: bool, healthy: int, total: int) -> dict[str, str]:
+    """The parent's Ready condition: Unknown while an apply runs, then True or False with the healthy count."""
+    if not final:
+        return {"type": "Ready", "status": "Unknown", "reason": "Applying", "message": "apply in progress"}
+    ok = healthy == total
+    return {"type": "Ready", "status": "True" if ok else "False", "reason": "Healthy" if ok else "Failed",
+            "message": f"{healthy} of {total} objects healthy"}
+
+
+def write_inventory(cluster: ClusterAPI, *, deployment: str, namespace: str, members: Iterable[Member],
+                    old: Inventory | None, status: Mapping[str, Any], released: Collection[str] = frozenset(),
+                    widen_only: bool = False, count_write: Callable[[], None] = lambda: None) -> bool:
+    """Record ``members`` and ``status`` in the parent; returns whether anything was written.
+
+    Old members stay listed until they are pruned or ``released`` (given as ``str(ref)``).
+    ``widen_only`` (before an apply writes anything): written only when that adds members the
+    old inventory lacks, so an interrupted apply leaves every object it may have written listed.
+    Nothing is written when the live parent already says the same. ``count_write`` is called
+    just before the write.
+    """
+    merged = {m.ref: m for m in members}
+    if old is not None:
+        for m in old.members:
+            if str(m.ref) not in released:
+                merged.setdefault(m.ref, m)
+    if widen_only and old is not None and set(merged) <= {m.ref for m in old.members}:
+        return False  # the recorded inventory already covers everything this run may write
+    manifest = parent_manifest(deployment=deployment, namespace=namespace, members=merged.values(), status=status)
+    live = cluster.get("v1", "ConfigMap", namespace, parent_name(deployment))
+    if live is not None and first_difference(manifest, live) is None:
+        return False
+    count_write()
+    cluster.apply(manifest, force=True)
+    return True

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from kfctl.engine import events as ev
 from kfctl.engine.clusterapi import ClusterAPI
-from kfctl.engine.inventory import PART_OF, Inventory, Member, release_patch
+from kfctl.engine.inventory import Inventory, Member, owner_of, release_patch
 from kfctl.engine.keep import kept_reason
 from kfctl.engine.teardown import Target, delete_in_order
 from kfctl.plan import ObjectRef
@@ -55,7 +55,7 @@ def prune(cluster: ClusterAPI, stale: list[Member], *, set_id: str, purge_crds: 
             targets.append(Target(member.api_version, member.ref, member.component))
             continue
         live = cluster.get(member.api_version, member.kind, member.namespace or None, member.name)
-        if live is not None and ((live.get("metadata") or {}).get("labels") or {}).get(PART_OF) == set_id:
+        if live is not None and owner_of(live) == set_id:
             count_write()
             cluster.merge_patch(member.api_version, member.kind, member.namespace or None, member.name,
                                 release_patch(set_id))

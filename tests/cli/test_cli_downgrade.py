@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from kfctl.cli.main import cli
 from kfctl.cluster import connect
-from kfctl.engine.observe import read_inventory
+from kfctl.engine.inventory import read_inventory
 
 WRITES = ("create", "update", "patch", "apply", "delete", "deletecollection")
 

@@ -20,7 +20,7 @@ import pytest
 from kfctl.cluster import connect
 from kfctl.deploy import load_deployment
 from kfctl.engine.inventory import parent_name
-from kfctl.engine.observe import read_inventory
+from kfctl.engine.inventory import read_inventory
 
 from e2e_support import apply, delete, owned, write_kfdef
 

@@ -30,7 +30,7 @@ from kfctl.cli.main import cli
 from kfctl.cluster import connect
 from kfctl.deploy import load_deployment
 from kfctl.engine.inventory import PART_OF, RELEASED_FROM
-from kfctl.engine.observe import read_inventory
+from kfctl.engine.inventory import read_inventory
 from kfctl.kinds import BUILTIN
 
 from e2e_support import WRITE_VERBS, apply, owned, refused_writes, write_kfdef
