@@ -97,7 +97,7 @@ class Behaviours:
 
     def start(self) -> Behaviours:
         """Register nodes and the default StorageClass, replay what is stored, then react to changes."""
-        register_nodes(self.runtime, self.shape.nodes)
+        register_nodes(self.runtime, self.shape.nodes, self.shape.kubernetes_version)
         self.storage.install_default_class()
         self._replay()
         self.runtime.start()
