@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 
 PATCH_TYPES = (JSON_PATCH, MERGE, STRATEGIC, APPLY)
 REVIEWS = ("SelfSubjectAccessReview", "SelfSubjectRulesReview")
+TOKEN_PREFIX = "/_sim/token/"
 
 
 def _dumps(body: Any) -> bytes:
@@ -70,11 +71,15 @@ class APIServer:
         else:
             length = int(h.headers.get("Content-Length") or 0)
             raw = h.rfile.read(length) if length else b""
+        prefix_token = None
+        if path.startswith(TOKEN_PREFIX):  # a kubeconfig context of a shape's user (kubectl sends no token over http)
+            prefix_token, _, rest = path[len(TOKEN_PREFIX):].partition("/")
+            path = "/" + rest.rstrip("/") if rest.rstrip("/") else "/"
         record = {"verb": method.lower(), "resource": path, "namespace": "", "name": "", "dry_run": False}
         h._sim_request = record  # type: ignore[attr-defined]  # recorded by send(), before the client has the answer
         code = 500
         try:
-            record["user"] = self._authenticate(h)
+            record["user"] = self._authenticate(h, prefix_token)
             code = self._route(h, method, path, query, raw, record)
         except DroppedConnection:
             code = 0
@@ -99,15 +104,23 @@ class APIServer:
                 pass
         self._record(h, code)  # answers that send() did not write: watches, dropped connections
 
-    def _authenticate(self, h: BaseHTTPRequestHandler) -> User:
-        """The admin (the sim's own token, or anyone when it has none) or a shape's user; 401 otherwise."""
+    def _authenticate(self, h: BaseHTTPRequestHandler, prefix_token: str | None = None) -> User:
+        """The admin (the sim's own token, or anyone when it has none) or a shape's user; 401 otherwise.
+
+        A token may also come as the path prefix ``/_sim/token/<token>/``: kubectl and client-go send
+        credentials only over TLS, so the kubeconfig contexts of a shape's users name it in the server URL.
+        """
         header = h.headers.get("Authorization") or ""
+        if prefix_token is not None:
+            header = f"Bearer {prefix_token}"
         if self.users and header.startswith("Bearer "):
             for token, user in self.users.items():
                 if hmac.compare_digest(header.encode(), f"Bearer {token}".encode()):
                     return user
         if self.token is not None and not hmac.compare_digest(header.encode(), f"Bearer {self.token}".encode()):
             raise status.unauthorized()
+        if prefix_token is not None and self.token is None:
+            raise status.unauthorized()  # a user's context with a token nobody has
         return ADMIN
 
     def _record(self, h: BaseHTTPRequestHandler, code: int) -> None:

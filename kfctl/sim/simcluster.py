@@ -140,13 +140,25 @@ class SimCluster:
         return str(self._kubeconfig)
 
     def kubeconfig(self) -> dict[str, Any]:
+        """The admin's context (current), and one context ``kfctl-sim-<user>`` per user of the shape.
+
+        A user's cluster URL carries its token as a path prefix (``/_sim/token/<token>``) because kubectl
+        and client-go send a token only over TLS; the user entry holds the token too, for clients that do.
+        """
         user: dict[str, Any] = {"token": self.token} if self.token else {}
+        clusters = [{"name": "kfctl-sim", "cluster": {"server": self.url}}]
+        users = [{"name": "kfctl-sim", "user": user}]
+        contexts = [{"name": "kfctl-sim", "context": {"cluster": "kfctl-sim", "user": "kfctl-sim",
+                                                      "namespace": "default"}}]
+        for spec in self.shape.users:
+            name = f"kfctl-sim-{spec.name}"
+            clusters.append({"name": name, "cluster": {"server": f"{self.url}/_sim/token/{spec.token}"}})
+            users.append({"name": name, "user": {"token": spec.token}})
+            contexts.append({"name": name, "context": {"cluster": name, "user": name,
+                                                       "namespace": spec.namespace or "default"}})
         return {
             "apiVersion": "v1", "kind": "Config", "preferences": {},
-            "clusters": [{"name": "kfctl-sim", "cluster": {"server": self.url}}],
-            "users": [{"name": "kfctl-sim", "user": user}],
-            "contexts": [{"name": "kfctl-sim", "context": {"cluster": "kfctl-sim", "user": "kfctl-sim",
-                                                          "namespace": "default"}}],
+            "clusters": clusters, "users": users, "contexts": contexts,
             "current-context": "kfctl-sim",
         }
 
