@@ -141,7 +141,8 @@ def serve(ctx: click.Context, kubeconfig_path: str | None, port: int, token: str
     click.echo(json.dumps({"url": cluster.url, "kubeconfig": cluster.kubeconfig_path,
                            "persist": persist, "timeScale": time_scale,
                            "profile": profile if not no_behaviour else None,
-                           "serializeImagePulls": None if no_behaviour else not parallel_image_pulls}))
+                           "serializeImagePulls": None if no_behaviour else shape.serialize_image_pulls,
+                           "contexts": {u.name: f"kfctl-sim-{u.name}" for u in cluster.shape.users}}))
     click.echo(f"Serving a simulated Kubernetes API at {cluster.url}; kubeconfig written to "
                f"{cluster.kubeconfig_path}. Press Ctrl-C to stop.", err=True)
     try:

@@ -17,6 +17,7 @@ from typing import Any, Callable
 
 import httpx
 import pytest
+import yaml
 from kubernetes import client, config
 
 from kfctl.sim.shape import ShapeError, load_shape
@@ -236,12 +237,22 @@ def test_cli_refuses_a_bad_shape_or_node_flags_beside_it(runner, tmp_path: Path)
 
 def test_cli_serves_a_shaped_cluster(tmp_path: Path) -> None:
     kubeconfig = tmp_path / "kc"
+    shape = tmp_path / "shape.yaml"
+    shape.write_text((SHAPES / "old-version.yaml").read_text() +
+                     "users:\n  - {name: ci, token: ci-token-42, rules: [{apiGroups: [''], resources: [nodes], "
+                     "verbs: [list]}]}\n")
     proc = subprocess.Popen([sys.executable, "-m", "kfctl", "sim", "serve", "--kubeconfig", str(kubeconfig),
-                             "--shape", str(SHAPES / "old-version.yaml"), "--profile", "instant"],
+                             "--shape", str(shape), "--profile", "instant", "--parallel-image-pulls"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         info = json.loads(proc.stdout.readline())
+        assert info["contexts"] == {"ci": "kfctl-sim-ci"} and info["serializeImagePulls"] is False
         assert httpx.get(info["url"] + "/version").json()["gitVersion"] == "v1.29.4"
+        written = {c["name"]: c for c in yaml.safe_load(kubeconfig.read_text())["clusters"]}
+        as_ci = written["kfctl-sim-ci"]["cluster"]["server"]
+        assert as_ci == info["url"] + "/_sim/token/ci-token-42"
+        assert httpx.get(as_ci + "/api/v1/nodes").status_code == 200
+        assert httpx.get(as_ci + "/api/v1/namespaces").status_code == 403
     finally:
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=15)
