@@ -18,7 +18,6 @@ pre-installed components by :mod:`kfctl.sim.seed` when the sim starts.
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -380,10 +379,3 @@ def load_shape(source: str | os.PathLike[str] | Mapping[str, Any] | ClusterShape
                          "  hint: fix the YAML syntax") from None
     return shape_from_dict(doc if doc is not None else {}, source=str(path), text=text)
 
-
-def version_info(git_version: str) -> tuple[str, str]:
-    """``v1.29.4`` -> ("1", "29")."""
-    match = re.match(r"^v?(\d+)\.(\d+)", git_version)
-    if not match:
-        raise ValueError(f"not a Kubernetes version: {git_version!r}")
-    return match.group(1), match.group(2)

@@ -63,12 +63,10 @@ def test_cert_manager_is_installed_as_helm_leaves_it_and_runs(http: httpx.Client
         assert [v["name"] for v in crds[name]["spec"]["versions"] if v["storage"]] == ["v1"]
     assert crds["clusterissuers.cert-manager.io"]["spec"]["scope"] == "Cluster"
     # the webhook's Service has a ready endpoint and both configurations got their caBundle from its CA Secret
-    slices = http.get("/apis/discovery.k8s.io/v1/namespaces/cert-manager/endpointslices?labelSelector="
-                      "kubernetes.io/service-name=cert-manager-webhook").json()["items"]
-    assert wait(lambda: any(e["conditions"].get("ready") for s in http.get(
-        "/apis/discovery.k8s.io/v1/namespaces/cert-manager/endpointslices?labelSelector="
-        "kubernetes.io/service-name=cert-manager-webhook").json()["items"] for e in s.get("endpoints") or []),
-        "a ready webhook endpoint") and slices is not None
+    slices = "/apis/discovery.k8s.io/v1/namespaces/cert-manager/endpointslices?labelSelector=" \
+             "kubernetes.io/service-name=cert-manager-webhook"
+    wait(lambda: any((e.get("conditions") or {}).get("ready") for s in http.get(slices).json()["items"]
+                     for e in s.get("endpoints") or []), "a ready webhook endpoint")
     for kind in ("validatingwebhookconfigurations", "mutatingwebhookconfigurations"):
         path = f"/apis/admissionregistration.k8s.io/v1/{kind}/cert-manager-webhook"
         hook = wait(lambda path=path: (lambda h: h if h["webhooks"][0]["clientConfig"].get("caBundle") else None)(

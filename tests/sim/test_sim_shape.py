@@ -144,11 +144,13 @@ def test_storage_classes_without_a_default(sim_factory) -> None:
         return {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": name}, "spec": spec}
     cv1.create_namespaced_persistent_volume_claim("default", claim("mysql", None))
     cv1.create_namespaced_persistent_volume_claim("default", claim("archive", "slow-hdd"))
-    wait(lambda: cv1.read_namespaced_persistent_volume_claim("archive", "default").status.phase == "Bound",
-         "the claim naming slow-hdd to bind")
+    wait(lambda: (cv1.read_namespaced_persistent_volume_claim("archive", "default").status or
+                  client.V1PersistentVolumeClaimStatus()).phase == "Bound", "the claim naming slow-hdd to bind")
+    mysql = wait(lambda: (lambda c: c if c.status and c.status.phase else None)(
+        cv1.read_namespaced_persistent_volume_claim("mysql", "default")), "the classless claim's status")
     sim.sync()
     mysql = cv1.read_namespaced_persistent_volume_claim("mysql", "default")
-    assert mysql.status.phase == "Pending" and mysql.spec.storage_class_name is None
+    assert mysql.status.phase == "Pending" and mysql.spec.storage_class_name is None  # no default class to bind
 
 
 def test_storage_classes_flags_still_work_without_a_shape_file(sim_factory) -> None:
