@@ -96,6 +96,7 @@ def serve(ctx: click.Context, kubeconfig_path: str | None, port: int, token: str
     from kfctl.sim import Faults, SimCluster
     from kfctl.sim.behaviour import ClusterShape
     from kfctl.sim.behaviour.pods import quantity
+    from kfctl.sim.shape import ShapeError
 
     listed = os.environ.get("KUBECONFIG", "")
     target = kubeconfig_path or getattr(ctx.obj, "kubeconfig", None) or (listed if os.pathsep not in listed else None)
@@ -127,6 +128,9 @@ def serve(ctx: click.Context, kubeconfig_path: str | None, port: int, token: str
                              persist_path=persist, profile=profile, shape=shape, seed=seed,
                              behaviour=not no_behaviour)
         cluster.start()
+    except ShapeError as exc:
+        message, _, hint = str(exc).partition("\n  hint: ")
+        raise InputError(message, hint=hint or None) from None
     except sqlite3.Error as exc:
         raise InputError(f"--persist {persist}: cannot use it as the sim's SQLite file: {exc}",
                          hint="name a new file, or one an earlier `kfctl sim serve --persist` wrote") from None

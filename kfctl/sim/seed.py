@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from kfctl.sim.options import WriteOptions
-from kfctl.sim.shape import ClusterShape, UserSpec
+from kfctl.sim.shape import ClusterShape, ShapeError, UserSpec
 from kfctl.sim.status import APIError
 
 if TYPE_CHECKING:
@@ -37,7 +37,7 @@ def ensure(cluster: Cluster, obj: dict[str, Any], manager: str = SHAPE_MANAGER) 
         cluster.create(rtype, namespace, obj, WriteOptions(field_manager=manager, field_validation="Strict"))
     except APIError as exc:
         if exc.code != 409:
-            raise
+            raise _Refused(obj, exc) from None
 
 
 def namespace(name: str, labels: dict[str, str] | None = None, annotations: dict[str, str] | None = None
@@ -79,7 +79,25 @@ def _binding(name: str, ns: str, ref_kind: str, ref_name: str, subjects: list[di
 
 
 def seed(cluster: Cluster, shape: ClusterShape) -> None:
-    """Write everything of ``shape`` that lives in the API (not nodes or StorageClasses)."""
+    """Write everything of ``shape`` that lives in the API (not nodes or StorageClasses).
+
+    An object the API refuses (a quota or role the shape spelled wrongly) raises :class:`ShapeError` naming it.
+    """
+    try:
+        _seed(cluster, shape)
+    except _Refused as exc:
+        obj, error = exc.args
+        meta = obj["metadata"]
+        ident = f"{meta['namespace']}/{meta['name']}" if meta.get("namespace") else meta["name"]
+        raise ShapeError(f"{shape.source or '<shape>'}: {obj['kind']} {ident}: the API server refuses it: "
+                         f"{error.message}\n  hint: fix it in the shape file") from None
+
+
+class _Refused(Exception):
+    pass
+
+
+def _seed(cluster: Cluster, shape: ClusterShape) -> None:
     from kfctl.sim import rbac
 
     wanted = [ns.name for ns in shape.namespaces] + [u.namespace for u in shape.users if u.namespace] + \

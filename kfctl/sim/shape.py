@@ -167,8 +167,15 @@ _RULE = {"type": "object", "required": ["verbs"], "additionalProperties": False,
     "nonResourceURLs": {"type": "array", "items": {"type": "string"}}}}
 _ROLE_REF = {"type": "object", "required": ["kind", "name"], "additionalProperties": False, "properties": {
     "kind": {"enum": ["Role", "ClusterRole"]}, "name": {"type": "string", "minLength": 1}, "namespace": _NAME}}
-_NAMED_SPEC = {"type": "object", "required": ["name", "spec"], "additionalProperties": False,
-               "properties": {"name": _NAME, "spec": {"type": "object"}}}
+_QUOTA = {"type": "object", "required": ["name", "spec"], "additionalProperties": False, "properties": {
+    "name": _NAME, "spec": {"type": "object", "required": ["hard"], "properties": {
+        "hard": {"type": "object", "minProperties": 1, "additionalProperties": _QUANTITY}}}}}
+_LIMITS = {"type": "object", "additionalProperties": _QUANTITY}
+_LIMIT_RANGE = {"type": "object", "required": ["name", "spec"], "additionalProperties": False, "properties": {
+    "name": _NAME, "spec": {"type": "object", "required": ["limits"], "properties": {"limits": {
+        "type": "array", "minItems": 1, "items": {"type": "object", "required": ["type"], "properties": {
+            "type": {"enum": ["Container", "Pod", "PersistentVolumeClaim"]}, "default": _LIMITS,
+            "defaultRequest": _LIMITS, "max": _LIMITS, "min": _LIMITS, "maxLimitRequestRatio": _LIMITS}}}}}}}
 
 #: the JSON schema of a shape file (documented in kfctl/sim/README.md)
 SCHEMA: dict[str, Any] = {
@@ -199,8 +206,8 @@ SCHEMA: dict[str, Any] = {
         "namespaces": {"type": "array", "items": {
             "type": "object", "required": ["name"], "additionalProperties": False, "properties": {
                 "name": _NAME, "labels": _LABELS,
-                "resourceQuotas": {"type": "array", "items": _NAMED_SPEC},
-                "limitRanges": {"type": "array", "items": _NAMED_SPEC}}}},
+                "resourceQuotas": {"type": "array", "items": _QUOTA},
+                "limitRanges": {"type": "array", "items": _LIMIT_RANGE}}}},
         "users": {"type": "array", "items": {
             "type": "object", "required": ["name", "token"], "additionalProperties": False, "properties": {
                 "name": {"type": "string", "minLength": 1, "pattern": r"^[^:]"},

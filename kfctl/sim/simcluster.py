@@ -89,7 +89,11 @@ class SimCluster:
     def start(self) -> SimCluster:
         if self.behaviours is not None:
             self.behaviours.start()
-        seed(self.cluster, self.shape)
+        try:
+            seed(self.cluster, self.shape)
+        except Exception:
+            self.stop()
+            raise
         self._http = make_http_server(self.api, self._host, self._port)
         self._thread = threading.Thread(target=self._http.serve_forever, kwargs={"poll_interval": 0.2},
                                         name="sim-http", daemon=True)

@@ -194,6 +194,8 @@ def test_an_older_kubernetes_version_is_what_version_and_the_kubelets_report(sim
     ("storageClasses:\n  - name: a\n    volumeBindingMode: Later\n", ":3:", "storageClasses[0].volumeBindingMode"),
     ("users:\n  - name: alice\n    token: alice-token-1\n", ":2:", "neither rules nor roleRefs"),
     ("nodes:\n  - {name: a, cpu: 0}\n", ":2:", "nodes[0].cpu: 0 is not a positive quantity"),
+    ("namespaces:\n  - name: kf\n    resourceQuotas:\n      - name: q\n        spec:\n          hard: {cpu: lots}\n",
+     ":6:", "namespaces[0].resourceQuotas[0].spec.hard.cpu: 'lots' does not match"),
     ("components:\n  - name: linkerd\n", ":2:", "components[0].name"),
     ("nodes: [\n", ":", "not valid YAML"),
     ("- a\n", ":1:", "a YAML mapping"),
@@ -207,6 +209,22 @@ def test_a_bad_shape_file_names_its_line_and_field(tmp_path: Path, text: str, wh
     assert message.startswith(f"{path}{where}"), message
     assert what in message, message
     assert "hint:" in message
+
+
+def test_an_object_the_api_refuses_is_named_and_the_cli_exits_2(runner, tmp_path: Path) -> None:
+    from kfctl.cli.main import cli
+    from kfctl.sim import SimCluster
+
+    bad = tmp_path / "quota.yaml"
+    bad.write_text("namespaces:\n  - name: kubeflow\n    resourceQuotas:\n"
+                   "      - {name: compute, spec: {hard: {pods: '2'}, hrad: {cpu: '1'}}}\n")
+    with pytest.raises(ShapeError) as info:
+        SimCluster(shape=bad, behaviour=False).start()
+    assert str(info.value).startswith(f"{bad}: ResourceQuota kubeflow/compute: the API server refuses it: ")
+    result = runner.invoke(cli, ["sim", "serve", "--kubeconfig", str(tmp_path / "kc"), "--shape", str(bad)])
+    assert result.exit_code == 2, result.output
+    assert "ResourceQuota kubeflow/compute: the API server refuses it" in result.output
+    assert not (tmp_path / "kc").exists()
 
 
 def test_every_example_shape_is_valid() -> None:
