@@ -227,7 +227,8 @@ def test_an_object_the_api_refuses_is_named_and_the_cli_exits_2(runner, tmp_path
     assert not (tmp_path / "kc").exists()
 
 
-def test_every_example_shape_is_valid() -> None:
+def test_every_example_shape_is_valid(sim_shapes: Path) -> None:
+    assert sim_shapes == SHAPES
     examples = sorted(SHAPES.glob("*.yaml"))
     assert {p.stem for p in examples} >= {"gpu", "no-default-sc", "helm-cert-manager-istio", "limited-token",
                                           "quota", "old-version"}
