@@ -211,7 +211,7 @@ SCHEMA: dict[str, Any] = {
         "users": {"type": "array", "items": {
             "type": "object", "required": ["name", "token"], "additionalProperties": False, "properties": {
                 "name": {"type": "string", "minLength": 1, "pattern": r"^[^:]"},
-                "token": {"type": "string", "minLength": 8, "pattern": r"^[!-~]+$"},
+                "token": {"type": "string", "minLength": 8, "pattern": r"^[A-Za-z0-9._~-]+$"},  # URL-safe
                 "groups": {"type": "array", "items": {"type": "string"}},
                 "namespace": _NAME,
                 "rules": {"type": "array", "items": _RULE},

@@ -193,6 +193,7 @@ def test_an_older_kubernetes_version_is_what_version_and_the_kubelets_report(sim
     ("kubernetesVersion: 1.29\n", ":1:", "kubernetesVersion"),
     ("storageClasses:\n  - name: a\n    volumeBindingMode: Later\n", ":3:", "storageClasses[0].volumeBindingMode"),
     ("users:\n  - name: alice\n    token: alice-token-1\n", ":2:", "neither rules nor roleRefs"),
+    ("users:\n  - name: alice\n    token: a/b?c#d-token\n    rules: []\n", ":3:", "users[0].token"),
     ("nodes:\n  - {name: a, cpu: 0}\n", ":2:", "nodes[0].cpu: 0 is not a positive quantity"),
     ("namespaces:\n  - name: kf\n    resourceQuotas:\n      - name: q\n        spec:\n          hard: {cpu: lots}\n",
      ":6:", "namespaces[0].resourceQuotas[0].spec.hard.cpu: 'lots' does not match"),
