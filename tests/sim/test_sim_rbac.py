@@ -208,3 +208,30 @@ def test_kubectl_auth_can_i_with_the_limited_token(sim_factory, tmp_path: Path) 
     assert lines[0].split() == ["Resources", "Non-Resource", "URLs", "Resource", "Names", "Verbs"]
     assert any(line.split()[0] == "configmaps" and "[kubeflow-config]" in line for line in lines[1:])
     assert any(line.split()[0] == "namespaces" for line in lines[1:])
+
+
+def test_group_and_service_account_subjects(sim_factory) -> None:
+    sim = sim_factory(token=ADMIN_TOKEN, shape={"users": [
+        {"name": "alice", "token": ALICE, "groups": ["ml-team"], "roleRefs": [{"kind": "ClusterRole", "name": "view",
+                                                                              "namespace": "kubeflow"}]},
+        {"name": "system:serviceaccount:ci:deployer", "token": "deployer-token", "roleRefs": [
+            {"kind": "ClusterRole", "name": "edit", "namespace": "default"}]}]})
+    admin, alice = http(sim, ADMIN_TOKEN), http(sim, ALICE)
+    assert alice.get("/api/v1/namespaces/default/configmaps").status_code == 403
+    admin.post("/apis/rbac.authorization.k8s.io/v1/clusterrolebindings", json={
+        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding", "metadata": {"name": "ml-view"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "view"},
+        "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": "ml-team"}]}
+    ).raise_for_status()
+    assert alice.get("/api/v1/namespaces/default/configmaps").status_code == 200
+    assert alice.get("/api/v1/namespaces/default/secrets").status_code == 403  # view does not read secrets
+    deployer = http(sim, "deployer-token")
+    assert deployer.post("/api/v1/namespaces/default/configmaps", json={
+        "apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}}).status_code == 201
+    admin.post("/apis/rbac.authorization.k8s.io/v1/namespaces/kubeflow/rolebindings", json={
+        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding", "metadata": {"name": "ci"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "edit"},
+        "subjects": [{"kind": "ServiceAccount", "name": "deployer", "namespace": "ci"}]}).raise_for_status()
+    assert deployer.get("/api/v1/namespaces/kubeflow/configmaps").status_code == 200
+    assert deployer.get("/api/v1/namespaces/other/configmaps").json()["message"].startswith(
+        'configmaps is forbidden: User "system:serviceaccount:ci:deployer" cannot list')
