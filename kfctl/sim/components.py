@@ -403,3 +403,15 @@ BUILDERS = {"cert-manager": cert_manager, "istio": istio}
 def objects(spec: ComponentSpec) -> list[dict[str, Any]]:
     """Every object of one pre-installed component, in the order Helm creates them (namespace, CRDs first)."""
     return BUILDERS[spec.name](spec)
+
+
+def images(specs: tuple[ComponentSpec, ...]) -> list[str]:
+    """Every container image of these components (a node that ran them has them: no pull at start)."""
+    out: list[str] = []
+    for spec in specs:
+        for obj in objects(spec):
+            if obj["kind"] == "Deployment":
+                for container in obj["spec"]["template"]["spec"]["containers"]:
+                    if container["image"] not in out:
+                        out.append(container["image"])
+    return out

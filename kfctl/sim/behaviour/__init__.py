@@ -98,6 +98,10 @@ class Behaviours:
     def start(self) -> Behaviours:
         """Register nodes and the default StorageClass, replay what is stored, then react to changes."""
         register_nodes(self.runtime, self.shape.nodes, self.shape.kubernetes_version)
+        if self.shape.components:  # pre-installed components ran before: their images are on every node
+            from kfctl.sim.components import images
+
+            self.kubelet.preload([n.name for n in self.shape.nodes], images(self.shape.components))
         self.storage.install_default_class()
         self._replay()
         self.runtime.start()
