@@ -84,6 +84,10 @@ def test_cert_manager_is_installed_as_helm_leaves_it_and_runs(http: httpx.Client
         ("cert-manager", "cert-manager", 1, "deployed")
     assert record["chart"]["metadata"]["version"] == CERT_MANAGER_VERSION
     assert "name: cert-manager-webhook\n" in record["manifest"]
+    # the cluster ran them before: their images are on the nodes, nothing is pulled
+    pulled = [e["message"] for e in http.get("/api/v1/namespaces/cert-manager/events").json()["items"]
+              if e["reason"] == "Pulled"]
+    assert len(pulled) == 3 and all(m.endswith("already present on machine") for m in pulled), pulled
 
 
 def test_the_sims_cert_manager_behaviour_issues_with_the_preinstalled_one(http: httpx.Client) -> None:

@@ -18,7 +18,7 @@ machinery, the controllers that make that happen over simulated time:
 ``istio``                 istiod's root certificate ConfigMap in every namespace
 ``loadbalancers``         addresses for LoadBalancer Services
 ``events``                core/v1 Events with aggregation
-``profiles``              timing profiles and cluster shape
+``profiles``              timing profiles (the cluster shape is :mod:`kfctl.sim.shape`)
 ``printing``              the kubectl columns of pods, events and endpoints
 ========================  ====================================================
 
