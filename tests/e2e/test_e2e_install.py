@@ -68,9 +68,10 @@ def test_full_default_set_converges_reapplies_with_no_writes_and_deletes(platfor
     kept = {ref for ref, _ in deleted.kept}
     crds = {str(r) for r in deployment.plan.nodes if r.kind == "CustomResourceDefinition"}
     pvcs = {str(r) for r in deployment.plan.nodes if r.kind == "PersistentVolumeClaim"}
-    assert crds | pvcs <= kept
+    profiles = {str(r) for r in deployment.plan.nodes if (r.group, r.kind) == ("kubeflow.org", "Profile")}
+    assert crds | pvcs | profiles <= kept  # a Profile's controller would delete its user's namespace with it
     for ref in deployment.plan.nodes:
-        if ref.kind in ("CustomResourceDefinition", "PersistentVolumeClaim") or ref.kind == "Namespace":
+        if ref.kind in ("CustomResourceDefinition", "PersistentVolumeClaim", "Profile") or ref.kind == "Namespace":
             continue
         group_version = deployment.plan.nodes[ref].manifest["apiVersion"]
         assert cluster.get(group_version, ref.kind, ref.namespace or None, ref.name) is None, ref
