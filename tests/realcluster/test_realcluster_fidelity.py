@@ -1,0 +1,97 @@
+"""Differential fidelity: every scenario answers the same on the sim and the real API server, or the difference is documented.
+
+The real-tier test runs every scenario of ``kfctl/realcluster/scenarios.py`` on a
+bare sim and on the real control plane, and fails on any difference that
+``kfctl/realcluster/fidelity-allowances.yaml`` does not explain, and on any
+allowance that explains nothing. The others check the comparison itself on the
+sim alone (fast, no binaries).
+"""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from kfctl.realcluster.fidelity import (ALLOWANCES, Allowance, Difference, Record, Session, compare, explain,
+                                        load_allowances, real_client, report, run, sim_client)
+from kfctl.realcluster.scenarios import SCENARIOS
+
+
+def session() -> Session:
+    return Session(httpx.Client(base_url="http://127.0.0.1:1"), "test")
+
+
+def test_normalising_keeps_resource_version_behaviour_and_hides_values():
+    s = session()
+    a = s.normalise({"metadata": {"name": "x", "resourceVersion": "812", "uid": "0b8e2a8e-1d22-4c6f-9d9e-2f1d5c3b7a10",
+                                  "creationTimestamp": "2026-12-06T05:00:00Z"}})
+    b = s.normalise({"metadata": {"name": "x", "resourceVersion": "812"}})
+    c = s.normalise({"metadata": {"name": "x", "resourceVersion": "900"}})
+    assert a["metadata"] == {"name": "x", "resourceVersion": "<rv1>", "uid": "<uid1>", "creationTimestamp": "<time>"}
+    assert b["metadata"]["resourceVersion"] == "<rv1>" and c["metadata"]["resourceVersion"] == "<rv2>"
+    # a uid inside a message or a fieldsV1 key is the same token as the uid it repeats
+    assert s.normalise({"message": "UID in object meta: 0b8e2a8e-1d22-4c6f-9d9e-2f1d5c3b7a10"}) == {
+        "message": "UID in object meta: <uid1>"}
+    # a list's own resourceVersion is only "present": other writers move it on a real cluster
+    assert s.normalise({"kind": "ConfigMapList", "metadata": {"resourceVersion": "5"}, "items": []})["metadata"] == {
+        "resourceVersion": "<rv>"}
+
+
+def test_managed_fields_are_compared_in_a_stable_order():
+    s = session()
+    entries = [{"manager": "b", "operation": "Apply", "time": "t1"}, {"manager": "a", "operation": "Update",
+                                                                      "time": "t2"}]
+    out = s.normalise({"metadata": {"managedFields": entries}})["metadata"]["managedFields"]
+    assert [e["manager"] for e in out] == ["a", "b"] and {e["time"] for e in out} == {"<time>"}
+
+
+def test_compare_finds_code_body_warning_and_step_differences():
+    sim = [Record("get", 200, {"data": {"x": "1"}}), Record("put", 409, {"reason": "Conflict"}, ("w",)),
+           Record("extra", 200, {})]
+    real = [Record("get", 200, {"data": {"x": "2"}, "more": 1}), Record("put", 422, {"reason": "Conflict"})]
+    found = {(d.step, d.path): (d.sim, d.real) for d in compare("s", sim, real)}
+    assert found == {("01-get", "body.data.x"): ("1", "2"), ("01-get", "body.more"): ("<missing>", 1),
+                     ("02-put", "code"): (409, 422), ("02-put", "warnings"): (["w"], []),
+                     ("extra", "(step)"): ("extra", None)}
+
+
+def test_allowances_match_scenario_and_path_patterns():
+    d = Difference("propagation-foreground", "03-delete-owner", "body.metadata.finalizers", None, ["x"])
+    allow = [Allowance("propagation-*", "*-delete-owner:body.metadata.finalizers", "why")]
+    assert explain([d], allow) == ([(d, allow[0])], [])
+    assert explain([d], [Allowance("other", "*", "why")]) == ([], [d])
+
+
+def test_every_allowance_has_a_reason():
+    allowances = load_allowances()
+    assert all(a.reason.strip() and a.scenario and a.path for a in allowances), ALLOWANCES
+    assert len({(a.scenario, a.path) for a in allowances}) == len(allowances)
+
+
+def test_two_sims_answer_every_scenario_identically(sim_factory):
+    """The normalisation is complete: two servers of the same code show no difference (uids, times, RVs hidden)."""
+    a, b = sim_factory(), sim_factory()
+    picked = ["ssa-conflict-and-force", "propagation-orphan", "delete-answers", "dry-run"]
+    outcomes = run(SCENARIOS, sim_client(a.url), sim_client(b.url), only=picked)
+    assert sorted(o.scenario for o in outcomes) == sorted(picked)
+    assert [str(d) for o in outcomes for d in o.differences] == []
+    assert all(o.requests >= 5 for o in outcomes)
+
+
+@pytest.mark.realcluster
+def test_every_scenario_is_identical_on_the_real_api_server_or_a_documented_difference(sim_factory, real_factory):
+    sim, real = sim_factory(), real_factory()
+    s, r = sim_client(sim.url), real_client(real.url, *real.admin_credentials())
+    try:
+        outcomes = run(SCENARIOS, s, r)
+    finally:
+        s.close()
+        r.close()
+    allowances = load_allowances()
+    table, figures = report(outcomes, allowances)
+    print(table, figures)
+    unexplained = [str(d) for o in outcomes for d in explain(list(o.differences), allowances)[1]]
+    assert unexplained == [], "\n".join(unexplained)
+    used = {(a.scenario, a.path) for o in outcomes for _, a in explain(list(o.differences), allowances)[0]}
+    assert [a for a in allowances if (a.scenario, a.path) not in used] == []  # no allowance explains nothing
+    assert figures["scenarios"] == len(SCENARIOS) and figures["requests"] > 200
