@@ -76,7 +76,7 @@ def _label_causes(labels: Any, annotations: Any) -> list[dict[str, Any]]:
             if field == "metadata.labels" and isinstance(value, str):
                 if len(value) > 63:
                     causes.append(cause(field, "FieldValueInvalid",
-                                        f'Invalid value: "{value}": must be no more than 63 characters'))
+                                        f'Invalid value: "{value}": must be no more than 63 bytes'))
                 if value and not _NAME_PART.match(value):
                     causes.append(cause(field, "FieldValueInvalid", f'Invalid value: "{value}": {LABEL_VALUE_MSG}'))
     return causes
