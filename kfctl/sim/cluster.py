@@ -183,6 +183,10 @@ class Cluster:
             set_managed(meta, patch_module().update_managed_fields(
                 None, obj, manager=opts.manager, operation="Update", api_version=rtype.api_version, now=now,
                 **schema_args(rtype)))
+        if rtype.group == "" and rtype.kind == "Namespace":  # the strategy's PrepareForCreate: no manager owns it
+            spec = obj.setdefault("spec", {})
+            if "kubernetes" not in (spec.get("finalizers") or []):
+                spec["finalizers"] = [*(spec.get("finalizers") or []), "kubernetes"]
         if virtual:
             return Result(self._virtual(obj), 201, warnings)
         if opts.dry_run:
@@ -343,7 +347,10 @@ class Cluster:
                 if meta.get("deletionTimestamp") and not meta.get("finalizers") and not (
                         rtype.group == "" and rtype.kind == "Namespace" and (new.get("spec") or {}).get("finalizers")):
                     last = self.store.delete(rtype.group, rtype.plural, store_ns, name, old["metadata"]["resourceVersion"])
-                    return Result(private(external(rtype, last)), 200, warnings)
+                    # the answer is the update that emptied the finalizers, never stored: at the resourceVersion
+                    # it replaced (the watch's DELETED event carries the last stored state), as a real server answers
+                    meta["resourceVersion"] = old["metadata"]["resourceVersion"]
+                    return Result(private(new), 200, warnings)
                 stored_new = self.store.update(rtype.group, rtype.plural, internal(rtype, new),
                                                old["metadata"]["resourceVersion"])
             except StaleWrite:

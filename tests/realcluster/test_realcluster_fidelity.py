@@ -9,12 +9,31 @@ sim alone (fast, no binaries).
 
 from __future__ import annotations
 
+import json
+
 import httpx
 import pytest
+from click.testing import CliRunner
+
+from kfctl.cli.main import cli
+from kfctl.deploy import load_deployment
+from kfctl.engine.desired import desired_manifest
 
 from kfctl.realcluster.fidelity import (ALLOWANCES, Allowance, Difference, Record, Session, compare, explain,
                                         load_allowances, real_client, report, run, sim_client)
-from kfctl.realcluster.scenarios import SCENARIOS
+from kfctl.realcluster.scenarios import SCENARIOS, replay
+
+#: kfctl's own traffic: these components' rendered objects (no webhook intercepts them), as bench/fidelity.py does
+REPLAYED = "training-operator,volumes-web-app"
+
+
+def kfctl_objects(tmp_path) -> list[dict]:
+    result = CliRunner().invoke(cli, ["init", str(tmp_path / "kf"), "--components", REPLAYED])
+    assert result.exit_code == 0, result.output
+    plan = load_deployment(tmp_path / "kf" / "kfdef.yaml").plan
+    # what kfctl sends: the desired manifest (controller-owned fields left out, ownership labels added)
+    return [json.loads(json.dumps(desired_manifest(plan.nodes[ref].manifest, set_id="fidelity"), default=dict))
+            for wave in plan.waves() for ref in wave]
 
 
 def session() -> Session:
@@ -68,22 +87,25 @@ def test_every_allowance_has_a_reason():
     assert len({(a.scenario, a.path) for a in allowances}) == len(allowances)
 
 
-def test_two_sims_answer_every_scenario_identically(sim_factory):
+def test_two_sims_answer_every_scenario_identically(sim_factory, tmp_path):
     """The normalisation is complete: two servers of the same code show no difference (uids, times, RVs hidden)."""
     a, b = sim_factory(), sim_factory()
-    picked = ["ssa-conflict-and-force", "propagation-orphan", "delete-answers", "dry-run"]
-    outcomes = run(SCENARIOS, sim_client(a.url), sim_client(b.url), only=picked)
+    picked = ["ssa-conflict-and-force", "propagation-orphan", "delete-answers", "dry-run", "kfctl-apply"]
+    scenarios = {**SCENARIOS, "kfctl-apply": replay(kfctl_objects(tmp_path))}
+    outcomes = run(scenarios, sim_client(a.url), sim_client(b.url), only=picked)
     assert sorted(o.scenario for o in outcomes) == sorted(picked)
     assert [str(d) for o in outcomes for d in o.differences] == []
     assert all(o.requests >= 5 for o in outcomes)
 
 
 @pytest.mark.realcluster
-def test_every_scenario_is_identical_on_the_real_api_server_or_a_documented_difference(sim_factory, real_factory):
+def test_every_scenario_is_identical_on_the_real_api_server_or_a_documented_difference(
+        sim_factory, real_factory, tmp_path):
+    scenarios = {**SCENARIOS, "kfctl-apply": replay(kfctl_objects(tmp_path))}
     sim, real = sim_factory(), real_factory()
     s, r = sim_client(sim.url), real_client(real.url, *real.admin_credentials())
     try:
-        outcomes = run(SCENARIOS, s, r)
+        outcomes = run(scenarios, s, r)
     finally:
         s.close()
         r.close()
@@ -94,4 +116,4 @@ def test_every_scenario_is_identical_on_the_real_api_server_or_a_documented_diff
     assert unexplained == [], "\n".join(unexplained)
     used = {(a.scenario, a.path) for o in outcomes for _, a in explain(list(o.differences), allowances)[0]}
     assert [a for a in allowances if (a.scenario, a.path) not in used] == []  # no allowance explains nothing
-    assert figures["scenarios"] == len(SCENARIOS) and figures["requests"] > 200
+    assert figures["scenarios"] == len(scenarios) and figures["requests"] > 250
