@@ -50,6 +50,7 @@ STRATEGIC = "application/strategic-merge-patch+json"
 JSONPATCH = "application/json-patch+json"
 
 Keep = Callable[[Any], Any]
+RECORD_RV = re.compile(r"(ResourceVersion in record \()(\d+)\)")
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
@@ -164,8 +165,10 @@ class Session:
         return self._tokens.setdefault(rv, f"<rv{len(self._tokens) + 1}>")
 
     def uids(self, text: str) -> str:
-        """Every uid in ``text`` as ``<uidN>``, numbered by first appearance (so equal uids stay equal)."""
-        return UUID.sub(lambda m: self._uids.setdefault(m.group(0), f"<uid{len(self._uids) + 1}>"), text)
+        """Every uid in ``text`` as ``<uidN>``, numbered by first appearance (so equal uids stay equal), and
+        the stored resourceVersion a precondition message quotes as its token."""
+        text = UUID.sub(lambda m: self._uids.setdefault(m.group(0), f"<uid{len(self._uids) + 1}>"), text)
+        return RECORD_RV.sub(lambda m: m.group(1) + self.token(m.group(2)) + ")", text)
 
     def normalise(self, value: Any, key: str = "") -> Any:
         if isinstance(value, list):
