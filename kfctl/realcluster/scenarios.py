@@ -312,13 +312,16 @@ def finalizers_and_deletion_timestamp(s: Session) -> None:
     s.call("create-with-bad-finalizer", "POST", cms(ns), cm(ns, "g", {"x": "1"}, finalizers=["no-slash"]))
 
 
+NO_UID = "00000000-0000-0000-0000-000000000000"
+
+
 @scenario
 def delete_answers(s: Session) -> None:
     """What a DELETE answers: a ConfigMap, a Secret, a Service; and preconditions on uid and resourceVersion."""
     ns = namespace(s, "fid-delete")
     created = s.call("create", "POST", cms(ns), cm(ns, "p", {"x": "1"}))
     s.call("delete-wrong-uid", "DELETE", cms(ns, "p"), {"apiVersion": "v1", "kind": "DeleteOptions",
-                                                         "preconditions": {"uid": "00000000-0000-0000-0000-000000000000"}})
+                                                         "preconditions": {"uid": NO_UID}})
     s.call("delete-wrong-rv", "DELETE", cms(ns, "p"), {"apiVersion": "v1", "kind": "DeleteOptions",
                                                         "preconditions": {"resourceVersion": "1"}})
     s.call("delete-right-rv", "DELETE", cms(ns, "p"), {"apiVersion": "v1", "kind": "DeleteOptions", "preconditions": {
@@ -429,7 +432,7 @@ def crd_invalid(s: Session) -> None:
 
 @scenario
 def cr_pruning_defaults_and_validation(s: Session) -> None:
-    """Unknown fields of a CR are pruned (with a warning); defaults are filled; schema violations are 422 with causes."""
+    """Unknown fields of a CR are pruned (with a warning); defaults are filled; violations are 422 with causes."""
     group = "schema.fid.example.com"
     ns = namespace(s, "fid-schema")
     base = install_crd(s, group)
