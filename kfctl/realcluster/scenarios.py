@@ -490,6 +490,11 @@ def cr_cluster_scoped(s: Session) -> None:
 
 
 # -- reads ----------------------------------------------------------------------------------------------------
+#: kube-controller-manager's root-CA publisher writes this ConfigMap into every new namespace at its own
+#: pace (a documented difference, see scenario kube-root-ca-in-new-namespace): other lists leave it out
+NOT_ROOT_CA = "metadata.name!=kube-root-ca.crt"
+
+
 def _fill(s: Session, ns: str, count: int, labels: Callable[[int], dict[str, str]]) -> None:
     for i in range(count):
         s.call(f"create-{i}", "POST", cms(ns), cm(ns, f"item-{i:02d}", {"i": str(i)}, labels=labels(i)), record=False)
@@ -517,7 +522,8 @@ def label_and_field_selectors(s: Session) -> None:
     for step, sel in (("eq", "tier=web"), ("neq", "tier!=web"), ("in", "tier in (db,cache)"),
                       ("notin", "tier notin (db)"), ("exists", "canary"), ("not-exists", "!canary"),
                       ("and", "tier=web,canary")):
-        s.call(f"label-{step}", "GET", cms(ns), params={"labelSelector": sel}, keep=names)
+        s.call(f"label-{step}", "GET", cms(ns), params={"labelSelector": sel, "fieldSelector": NOT_ROOT_CA},
+               keep=names)
     s.call("field-name", "GET", cms(ns), params={"fieldSelector": "metadata.name=item-03"}, keep=names)
     s.call("field-name-neq", "GET", cms(ns), params={"fieldSelector": "metadata.name!=item-03",
                                                      "labelSelector": "tier"}, keep=names)
@@ -554,7 +560,8 @@ def watch_event_sequence(s: Session) -> None:
     s.call("release", "PATCH", cms(ns, "f"), {"metadata": {"finalizers": None}}, ctype=MERGE, keep=data_and_meta)
     s.watch("watch-labelled", cms(ns), {"resourceVersion": rv, "labelSelector": "fid=watch"}, events=6,
             timeout=3, keep=data_and_meta)
-    s.watch("watch-all", cms(ns), {"resourceVersion": rv}, events=8, timeout=3, keep=data_and_meta)
+    s.watch("watch-all", cms(ns), {"resourceVersion": rv, "fieldSelector": NOT_ROOT_CA}, events=8, timeout=3,
+            keep=data_and_meta)
 
 
 @scenario
