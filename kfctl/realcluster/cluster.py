@@ -354,9 +354,13 @@ class RealCluster:
                 return records
             time.sleep(0.05)
 
+    def admin_credentials(self) -> tuple[str, str, str]:
+        """(CA file, client certificate, key) of kfctl's admin user, for HTTP clients of the tests' own."""
+        return (str(self.pki.ca.cert), str(self.workdir / "pki" / "admin.crt"),
+                str(self.workdir / "pki" / "admin.key"))
+
     def _admin_api(self) -> API:
-        return API(self.url, str(self.pki.ca.cert), str(self.workdir / "pki" / "admin.crt"),
-                   str(self.workdir / "pki" / "admin.key"), user_agent="kfctl-realcluster-sync")
+        return API(self.url, *self.admin_credentials(), user_agent="kfctl-realcluster-sync")
 
     def _read_audit(self, sentinel: str) -> tuple[list[dict[str, Any]], bool]:
         records: list[dict[str, Any]] = []

@@ -134,8 +134,7 @@ class _ClusterIPs:
 
 
 def _namespace_defaults(obj: dict[str, Any]) -> None:
-    spec = obj.setdefault("spec", {})
-    spec.setdefault("finalizers", ["kubernetes"])
+    """The phase and name label (``spec.finalizers`` is added after the field manager ran: see Cluster.create)."""
     obj["status"] = {"phase": "Active"}
     obj["metadata"].setdefault("labels", {})["kubernetes.io/metadata.name"] = obj["metadata"]["name"]
 
@@ -191,6 +190,13 @@ def _secret_update(old: dict[str, Any], new: dict[str, Any]) -> None:
     _secret_defaults(new)
 
 
+def _crd_defaults(obj: dict[str, Any]) -> None:
+    """A CRD without a conversion gets ``strategy: None`` written out, as the API server defaults it."""
+    spec = obj.get("spec")
+    if isinstance(spec, dict) and not spec.get("conversion"):
+        spec["conversion"] = {"strategy": "None"}
+
+
 def register_builtins(registry: TypeRegistry) -> None:
     """Add every built-in type and its behaviour to ``registry``."""
     columns = dict(COLUMNS)
@@ -201,6 +207,8 @@ def register_builtins(registry: TypeRegistry) -> None:
     registry.register_behaviour("", "Namespace", Behaviour(defaults=_namespace_defaults))
     registry.register_behaviour("", "Service", Behaviour(defaults=_service_defaults(ips), on_update=_service_update))
     registry.register_behaviour("", "Secret", Behaviour(defaults=_secret_defaults, on_update=_secret_update))
+    registry.register_behaviour("apiextensions.k8s.io", "CustomResourceDefinition",
+                                Behaviour(defaults=_crd_defaults, on_update=lambda old, new: _crd_defaults(new)))
     for kind in ("Deployment", "StatefulSet", "ReplicaSet"):
         registry.register_behaviour("apps", kind, Behaviour(defaults=_workload_defaults))
 

@@ -185,6 +185,10 @@ class Cluster:
             set_managed(meta, patch_module().update_managed_fields(
                 None, obj, manager=opts.manager, operation="Update", api_version=rtype.api_version, now=now,
                 **schema_args(rtype)))
+        if rtype.group == "" and rtype.kind == "Namespace":  # the strategy's PrepareForCreate: no manager owns it
+            spec = obj.setdefault("spec", {})
+            if "kubernetes" not in (spec.get("finalizers") or []):
+                spec["finalizers"] = [*(spec.get("finalizers") or []), "kubernetes"]
         if virtual:
             return Result(self._virtual(obj), 201, warnings)
         if opts.dry_run:
@@ -269,8 +273,8 @@ class Cluster:
         if not isinstance(body, dict):
             raise status.bad_request("error decoding YAML: the apply configuration must be a YAML or JSON object")
         if not opts.field_manager:
-            raise status.bad_request("PATCH /apply requests require a fieldManager to be set; use the "
-                                     "fieldManager query parameter")
+            raise status.invalid_options("PatchOptions", "fieldManager", "FieldValueRequired",
+                                         "Required value: is required for apply patch")
         self._check_kind(rtype, body)
         meta = body.setdefault("metadata", {})
         if meta.get("name") and meta["name"] != name:
@@ -291,7 +295,7 @@ class Cluster:
                 return merged
             except patchlib.ApplyConflictError as exc:
                 causes = exc.status()["details"]["causes"]
-                raise status.apply_conflict(exc.message, rtype.plural, rtype.group, name, causes) from None
+                raise status.apply_conflict(exc.message, causes) from None
             except patchlib.PatchError as exc:
                 if getattr(exc, "code", 422) == 400:
                     raise status.bad_request(exc.message) from None
@@ -345,7 +349,10 @@ class Cluster:
                 if meta.get("deletionTimestamp") and not meta.get("finalizers") and not (
                         rtype.group == "" and rtype.kind == "Namespace" and (new.get("spec") or {}).get("finalizers")):
                     last = self.store.delete(rtype.group, rtype.plural, store_ns, name, old["metadata"]["resourceVersion"])
-                    return Result(private(external(rtype, last)), 200, warnings)
+                    # the answer is the update that emptied the finalizers, never stored: at the resourceVersion
+                    # it replaced (the watch's DELETED event carries the last stored state), as a real server answers
+                    meta["resourceVersion"] = old["metadata"]["resourceVersion"]
+                    return Result(private(new), 200, warnings)
                 stored_new = self.store.update(rtype.group, rtype.plural, internal(rtype, new),
                                                old["metadata"]["resourceVersion"])
             except StaleWrite:
@@ -390,9 +397,10 @@ class Cluster:
         if old_meta.get("deletionTimestamp"):
             added = set(meta.get("finalizers") or []) - set(old_meta.get("finalizers") or [])
             if added:
-                raise status.forbidden(rtype.plural, rtype.group, old_meta["name"],
-                                       "no new finalizers can be added if the object is being deleted, found new "
-                                       f"finalizers {json.dumps(sorted(added))}")
+                why = ("Forbidden: no new finalizers can be added if the object is being deleted, found new "
+                       "finalizers []string{" + ", ".join(json.dumps(f) for f in sorted(added)) + "}")
+                raise status.invalid(rtype.kind, rtype.group, old_meta["name"], [status.cause(
+                    "metadata.finalizers", "FieldValueForbidden", why)])
         behaviour = self.types.behaviour(rtype.group, rtype.kind)
         if behaviour.on_update:
             behaviour.on_update(old, new)
@@ -429,23 +437,19 @@ class Cluster:
             old = external(rtype, stored)
             meta = old["metadata"]
             if opts.precondition_uid and opts.precondition_uid != meta["uid"]:
-                raise status.conflict(rtype.plural, rtype.group, name,
-                                      f"Precondition failed: UID in precondition: {opts.precondition_uid}, UID in "
-                                      f"object meta: {meta['uid']}")
+                raise status.precondition_failed(rtype.kind, name, "UID", opts.precondition_uid, meta["uid"])
             if opts.precondition_rv and opts.precondition_rv != meta["resourceVersion"]:
-                raise status.conflict(rtype.plural, rtype.group, name,
-                                      f"Precondition failed: ResourceVersion in precondition: "
-                                      f"{opts.precondition_rv}, ResourceVersion in object meta: "
-                                      f"{meta['resourceVersion']}")
+                raise status.precondition_failed(rtype.kind, name, "ResourceVersion", opts.precondition_rv,
+                                                 meta["resourceVersion"])
             if rtype.group == "" and rtype.kind == "Namespace" and name in IMMORTAL_NAMESPACES:
                 raise status.forbidden("namespaces", "", name, "this namespace may not be deleted")
             self.admission.validate(AdmissionRequest(DELETE, rtype, store_ns, name, None, old, opts.dry_run))
             finalizers = list(meta.get("finalizers") or [])
             policy = opts.propagation_policy or "Background"
             if policy not in ("Background", "Foreground", "Orphan"):
-                raise status.invalid("DeleteOptions", "", "", [status.cause(
-                    "propagationPolicy", "FieldValueNotSupported",
-                    f'Unsupported value: "{policy}": supported values: "Foreground", "Background", "Orphan"')])
+                raise status.invalid_options("DeleteOptions", "propagationPolicy", "FieldValueNotSupported",
+                                             f'Unsupported value: "{policy}": supported values: "Foreground", '
+                                             '"Background", "Orphan", "nil"')
             if not meta.get("deletionTimestamp"):
                 if policy == "Foreground" and "foregroundDeletion" not in finalizers:
                     finalizers.append("foregroundDeletion")
@@ -543,7 +547,8 @@ class Cluster:
         if ns["metadata"].get("deletionTimestamp"):
             raise status.forbidden(rtype.plural, rtype.group, name,
                                    f"unable to create new content in namespace {namespace} because it is being "
-                                   "terminated")
+                                   "terminated", causes=[status.cause("metadata.namespace", "NamespaceTerminating",
+                                                                      f"namespace {namespace} is being terminated")])
 
     def _check_schema(self, rtype: ResourceType, obj: dict[str, Any], field_validation: str) -> list[str]:
         if field_validation not in ("Strict", "Warn", "Ignore"):

@@ -29,8 +29,24 @@ def set_managed(meta: dict[str, Any], entries: list[dict[str, Any]]) -> None:
         meta.pop("managedFields", None)
 
 
+#: built-in kinds whose API strategy keeps ``metadata.generation`` (a Service, a claim or a Namespace has none,
+#: a NetworkPolicy or a webhook configuration has one: seen on kube-apiserver 1.37 by the fidelity check)
+GENERATION_KINDS = frozenset({
+    ("apps", "Deployment"), ("apps", "ReplicaSet"), ("apps", "StatefulSet"), ("apps", "DaemonSet"),
+    ("", "ReplicationController"), ("", "Pod"), ("batch", "Job"), ("batch", "CronJob"),
+    ("autoscaling", "HorizontalPodAutoscaler"), ("policy", "PodDisruptionBudget"),
+    ("networking.k8s.io", "NetworkPolicy"), ("networking.k8s.io", "Ingress"),
+    ("apiextensions.k8s.io", "CustomResourceDefinition"),
+    ("admissionregistration.k8s.io", "ValidatingWebhookConfiguration"),
+    ("admissionregistration.k8s.io", "MutatingWebhookConfiguration"),
+    ("admissionregistration.k8s.io", "ValidatingAdmissionPolicy"),
+    ("admissionregistration.k8s.io", "ValidatingAdmissionPolicyBinding"),
+    ("flowcontrol.apiserver.k8s.io", "FlowSchema"), ("flowcontrol.apiserver.k8s.io", "PriorityLevelConfiguration"),
+})
+
+
 def tracks_generation(rtype: ResourceType) -> bool:
-    return rtype.custom or (rtype.has_status and rtype.kind != "Namespace")
+    return rtype.custom or (rtype.group, rtype.kind) in GENERATION_KINDS
 
 
 def spec_changed(rtype: ResourceType, old: dict[str, Any], new: dict[str, Any]) -> bool:

@@ -272,7 +272,10 @@ class APIServer:
             verb = "apply"
         dry_run = query.get("dryRun", "")
         if dry_run and dry_run != "All":
-            raise status.bad_request(f'Invalid value: "{dry_run}": supported values: "All"')
+            options = {"create": "CreateOptions", "delete": "DeleteOptions", "deletecollection": "DeleteOptions",
+                       "update": "UpdateOptions"}.get(verb, "PatchOptions")
+            raise status.invalid_options(options, "dryRun", "FieldValueNotSupported",
+                                         f'Unsupported value: ["{dry_run}"]: supported values: "All"')
         record.update(verb=verb, resource=f"{plural}/{sub}" if sub else plural, namespace=namespace, name=name,
                       dry_run=bool(dry_run))
         decision = self.faults.decide(verb)

@@ -76,8 +76,23 @@ def conflict(plural: str, group: str, name: str, why: str) -> APIError:
 STALE = "the object has been modified; please apply your changes to the latest version and try again"
 
 
-def apply_conflict(message: str, plural: str, group: str, name: str, causes: list[dict[str, Any]]) -> APIError:
-    return APIError(409, "Conflict", message, details=_details(name, group, plural, causes=causes))
+def apply_conflict(message: str, causes: list[dict[str, Any]]) -> APIError:
+    """409 of server-side apply: its details hold only the causes (no name or kind), as a real server's."""
+    return APIError(409, "Conflict", message, details={"causes": causes})
+
+
+def invalid_options(kind: str, field: str, reason: str, message: str) -> APIError:
+    """422 of bad request options (``CreateOptions``, ``PatchOptions``, ``DeleteOptions``... of meta.k8s.io)."""
+    return APIError(422, "Invalid", f'{kind}.meta.k8s.io "" is invalid: {field}: {message}',
+                    details={"group": "meta.k8s.io", "kind": kind, "causes": [cause(field, reason, message)]})
+
+
+def precondition_failed(kind: str, name: str, what: str, wanted: str, actual: str) -> APIError:
+    """409 of a DELETE whose uid or resourceVersion precondition does not hold (the kind, not the plural, is named)."""
+    tail = "deleted and then recreated" if what == "UID" else "modified"
+    return APIError(409, "Conflict", f'Operation cannot be fulfilled on {kind} "{name}": the {what} in the '
+                    f"precondition ({wanted}) does not match the {what} in record ({actual}). The object might "
+                    f"have been {tail}", details={"name": name, "kind": kind})
 
 
 def invalid(kind: str, group: str, name: str, causes: list[dict[str, Any]]) -> APIError:
@@ -97,9 +112,10 @@ def bad_request(message: str) -> APIError:
     return APIError(400, "BadRequest", message)
 
 
-def forbidden(plural: str, group: str, name: str, why: str) -> APIError:
+def forbidden(plural: str, group: str, name: str, why: str, causes: list[dict[str, Any]] | None = None) -> APIError:
     who = f'{qualified(plural, group)} "{name}"' if name else qualified(plural, group)
-    return APIError(403, "Forbidden", f"{who} is forbidden: {why}", details=_details(name, group, plural))
+    extra = {"causes": causes} if causes else {}
+    return APIError(403, "Forbidden", f"{who} is forbidden: {why}", details=_details(name, group, plural, **extra))
 
 
 def method_not_allowed(verb: str) -> APIError:

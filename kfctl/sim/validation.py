@@ -76,7 +76,7 @@ def _label_causes(labels: Any, annotations: Any) -> list[dict[str, Any]]:
             if field == "metadata.labels" and isinstance(value, str):
                 if len(value) > 63:
                     causes.append(cause(field, "FieldValueInvalid",
-                                        f'Invalid value: "{value}": must be no more than 63 characters'))
+                                        f'Invalid value: "{value}": must be no more than 63 bytes'))
                 if value and not _NAME_PART.match(value):
                     causes.append(cause(field, "FieldValueInvalid", f'Invalid value: "{value}": {LABEL_VALUE_MSG}'))
     return causes
@@ -120,8 +120,47 @@ def check_metadata(rtype: ResourceType, obj: dict[str, Any], *, creating: bool) 
     labels = meta.get("labels") or {}
     if isinstance(labels, dict):
         causes.extend(_label_causes(labels, annotations))
+    causes.extend(_finalizer_causes(rtype, meta.get("finalizers")))
+    causes.extend(_config_key_causes(rtype, obj))
     if causes:
         raise invalid(rtype.kind, rtype.group, name, causes)
+
+
+#: finalizer names without a "/" that Kubernetes' own kinds accept
+STANDARD_FINALIZERS = frozenset({"kubernetes", "orphan", "foregroundDeletion"})
+
+
+def _finalizer_causes(rtype: ResourceType, finalizers: Any) -> list[dict[str, Any]]:
+    """Finalizers are qualified names; the kinds of kube-apiserver's core validation also refuse an unqualified
+    one that is not standard (custom resources and apiextensions' own kinds do not)."""
+    causes = []
+    core = not rtype.custom and rtype.group not in ("apiextensions.k8s.io", "apiregistration.k8s.io")
+    for i, value in enumerate(finalizers if isinstance(finalizers, list) else []):
+        field, value = f"metadata.finalizers[{i}]", str(value)
+        for problem in qualified_name_problems(value):
+            causes.append(cause(field, "FieldValueInvalid", f'Invalid value: "{value}": {problem}'))
+        if core and "/" not in value and value not in STANDARD_FINALIZERS:
+            causes.append(cause(field, "FieldValueInvalid", f'Invalid value: "{value}": name is neither a standard '
+                                                            "finalizer name nor is it fully qualified"))
+    return causes
+
+
+CONFIG_KEY = re.compile(r"[-._a-zA-Z0-9]+")
+CONFIG_KEY_MSG = ("a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  "
+                  "or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')")
+
+
+def _config_key_causes(rtype: ResourceType, obj: dict[str, Any]) -> list[dict[str, Any]]:
+    """The keys of a ConfigMap's or Secret's data are config keys (file names in a volume)."""
+    if rtype.group != "" or rtype.kind not in ("ConfigMap", "Secret"):
+        return []
+    causes = []
+    for section in ("data", "binaryData", "stringData"):
+        for key in obj.get(section) or {} if isinstance(obj.get(section), dict) else {}:
+            if not CONFIG_KEY.fullmatch(str(key)):
+                causes.append(cause(f"{section}[{key}]", "FieldValueInvalid",
+                                    f'Invalid value: "{key}": {CONFIG_KEY_MSG}'))
+    return causes
 
 
 # -- built-in schemas ---------------------------------------------------------

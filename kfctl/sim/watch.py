@@ -106,7 +106,7 @@ def serve_watch(api: APIServer, h: BaseHTTPRequestHandler, rtype: ResourceType, 
                     continue
                 kind = transition(event.type, event.obj, event.old, match)
                 if kind:
-                    emit(kind, external(rtype, event.obj))
+                    emit(kind, external(rtype, shown(kind, event.type, event.obj, event.old)))
             if bookmarks and time.monotonic() >= next_bookmark:
                 emit("BOOKMARK", {"kind": rtype.kind, "apiVersion": rtype.api_version,
                                   "metadata": {"resourceVersion": str(last_rv)}})  # all before it were sent
@@ -116,6 +116,15 @@ def serve_watch(api: APIServer, h: BaseHTTPRequestHandler, rtype: ResourceType, 
     h.wfile.write(b"0\r\n\r\n")
     h.wfile.flush()
     return 200
+
+
+def shown(kind: str, happened: str, obj: dict[str, Any], old: dict[str, Any] | None) -> dict[str, Any]:
+    """The object an event carries: one leaving a filtered watch is sent as it was (the watch cache's
+    previous object) at the new resourceVersion, as a real server does."""
+    if kind == DELETED and happened == MODIFIED and old is not None:
+        meta = {**old["metadata"], "resourceVersion": obj["metadata"]["resourceVersion"]}
+        return {**old, "metadata": meta}
+    return obj
 
 
 def transition(kind: str, obj: dict[str, Any], old: dict[str, Any] | None, match: Any) -> str:

@@ -16,7 +16,9 @@ from click.testing import CliRunner
 
 from kfctl.cli.main import cli
 
-from e2e_support import WRITE_VERBS, write_kfdef
+from kfctl.deploy import load_deployment
+
+from e2e_support import WRITE_VERBS, owned, write_kfdef
 
 KUBECTL = Path(sys.executable).parent / "kubectl"
 ENFORCE = "pod-security.kubernetes.io/enforce"
@@ -79,6 +81,52 @@ def test_a_field_another_manager_owns_is_a_conflict_until_forced(tmp_path, kube)
                                 "-o", f"jsonpath={{.metadata.labels.{path}}}"],
                                capture_output=True, text=True, timeout=60)
     assert namespace.stdout == "baseline"
+
+
+LEGACY_KFDEF = """\
+# kfctl 1.2's format (kfctl_k8s_istio.v1.2.0.yaml's application names, no repoRefs, a 1.x version)
+apiVersion: kfdef.apps.kubeflow.org/v1
+kind: KfDef
+metadata:
+  name: legacy
+  namespace: kubeflow
+spec:
+  applications:
+  - name: namespaces
+  - name: application
+  - name: cert-manager-crds
+  - name: cert-manager-kube-system-resources
+  - name: cert-manager
+  - name: katib-crds
+  - name: katib-controller
+  - name: spartakus
+  version: v1.2-branch
+"""
+
+
+def test_a_kfctl_1x_kfdef_installs_its_components_then_reapplies_and_deletes(tmp_path, kube):
+    """kfctl 1.x application names land on this project's components; the install converges and reverses."""
+    cluster = kube()
+    kfdef = tmp_path / "kfctl_k8s_istio.yaml"
+    kfdef.write_text(LEGACY_KFDEF)
+    applied = kfctl(cluster, "apply", "-f", str(kfdef), "-o", "plain")
+    assert applied.exit_code == 0, applied.output
+    assert "'v1.2-branch' is a kfctl 1.x-era version" in applied.output  # deploys 1.10, and says so
+    deployment = load_deployment(kfdef)
+    assert {c.name for c in deployment.selection.components} == {"cert-manager", "kubeflow-core", "katib"}
+    assert set(owned(cluster, deployment)) == set(deployment.plan.nodes)
+    def object_writes() -> list[dict]:  # apply's access review is a create, but no object of the cluster changes
+        return [e for e in writes(cluster) if not e["resource"].endswith("accessreviews")]
+
+    mark = len(object_writes())
+    same = kfctl(cluster, "diff", "-f", str(kfdef))
+    assert same.exit_code == 0, same.output
+    again = kfctl(cluster, "apply", "-f", str(kfdef), "-o", "plain")
+    assert again.exit_code == 0, again.output
+    assert len(object_writes()) == mark  # a re-apply of the same 1.x KfDef writes nothing
+    gone = kfctl(cluster, "delete", "-f", str(kfdef), "--yes", "-o", "plain")
+    assert gone.exit_code == 0, gone.output
+    assert owned(cluster, deployment) == {}
 
 
 @pytest.mark.realcluster

@@ -1,6 +1,6 @@
 """SIGKILL at random points of apply and of delete, then run the command again: it must finish cleanly.
 
-On the sim at 20 random points each; on the real control plane (``-m realcluster``) apply at three.
+On the sim at 20 random points each; on the real control plane (``-m realcluster``) each at three.
 
 The kill point is drawn per seed as a number of output events, below the number
 a whole run prints, so kills land anywhere from the first write to the last
@@ -66,10 +66,9 @@ def test_apply_killed_at_a_random_point_then_applied_again_converges(seed, tmp_p
     assert {m.ref for m in inventory.members} == set(deployment.plan.nodes)
 
 
-@pytest.mark.parametrize("seed", SEEDS)
-def test_delete_killed_at_a_random_point_then_deleted_again_is_clean(seed, tmp_path, kube_sim):
-    rng = random.Random(1000 + seed)
-    sim = kube_sim()
+def delete_killed_then_deleted_again(cluster_under_test, tmp_path, kill_point) -> None:
+    """Apply, add a user's objects, kill ``kfctl delete`` at ``kill_point(objects)`` events, delete again: clean."""
+    sim = cluster_under_test
     kfdef = write_kfdef(tmp_path / "kf", components=COMPONENTS)
     deployment, result = apply(sim, kfdef)
     assert result.ok
@@ -80,13 +79,26 @@ def test_delete_killed_at_a_random_point_then_deleted_again_is_clean(seed, tmp_p
     cluster.apply({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "by-hand", "namespace": "kubeflow"}})
     # delete prints an event per object (deleted or kept) before its closing summary
     run_and_kill(["--kubeconfig", sim.kubeconfig_path, "delete", "--name", deployment.name, "--yes"],
-                 rng.randint(1, len(deployment.plan.nodes)))
+                 kill_point(len(deployment.plan.nodes)))
     finished = delete(sim, deployment.name)
     assert finished.ok, finished.stuck
     assert owned(sim, deployment) == {}
     assert cluster.get("v1", "ConfigMap", "kubeflow", parent_name(deployment.name)) is None
     assert cluster.get("v1", "ConfigMap", "kubeflow", "by-hand") is not None
     assert cluster.get("kubeflow.org/v1beta1", "Experiment", "alice", "mine") is not None
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_delete_killed_at_a_random_point_then_deleted_again_is_clean(seed, tmp_path, kube_sim):
+    rng = random.Random(1000 + seed)
+    delete_killed_then_deleted_again(kube_sim(), tmp_path, lambda objects: rng.randint(1, objects))
+
+
+@pytest.mark.realcluster
+@pytest.mark.parametrize("fraction", [0.05, 0.5, 0.9])
+def test_delete_killed_on_the_real_control_plane_then_deleted_again_is_clean(fraction, tmp_path, real_factory):
+    """The same as above at a few kill points (first webhooks, mid-way, among the last namespaces), on the real tier."""
+    delete_killed_then_deleted_again(real_factory(), tmp_path, lambda objects: max(1, int(fraction * objects)))
 
 
 @pytest.mark.realcluster
