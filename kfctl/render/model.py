@@ -136,6 +136,8 @@ class Rendering:
     demo_defaults: tuple[str, ...] = ()
     #: objects left out because the API server would refuse them (``--skip-invalid``), with why
     skipped: tuple[str, ...] = ()
+    #: (image as rewritten, image as the bundles name it) for each image ``spec.images`` rewrote
+    image_sources: tuple[tuple[str, str], ...] = ()
 
     @property
     def resources(self) -> tuple[Resource, ...]:
