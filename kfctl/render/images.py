@@ -82,8 +82,8 @@ POD_SPECS: Mapping[tuple[str, str], tuple[tuple[str, ...], ...]] = {
     ("trainer.kubeflow.org", "TrainingRuntime"):
         (("spec", "template", "spec", "replicatedJobs", "*", "template", "spec", "template", "spec"),),
     ("jobset.x-k8s.io", "JobSet"): (("spec", "replicatedJobs", "*", "template", "spec", "template", "spec"),),
-    ("serving.kserve.io", "ClusterServingRuntime"): (("spec",),),
-    ("serving.kserve.io", "ServingRuntime"): (("spec",),),
+    ("serving.kserve.io", "ClusterServingRuntime"): (("spec",), ("spec", "workerSpec")),
+    ("serving.kserve.io", "ServingRuntime"): (("spec",), ("spec", "workerSpec")),
 }
 CONTAINER_LISTS = ("initContainers", "containers", "ephemeralContainers")
 _ARG_FLAG = re.compile(r"^--?[A-Za-z0-9-]*image$")
@@ -132,15 +132,15 @@ def _container_sites(container: dict[str, Any], kind: str) -> Iterator[Site]:
                 continue
             flag_value = _ARG_FLAG_VALUE.match(arg)
             if flag_value and is_reference(flag_value.group(2)):
-                yield Site(f"{kind} {name} argument {flag_value.group(1)[:-1]}", flag_value.group(2),
+                yield Site(f"argument {flag_value.group(1)[:-1]} of {kind} {name}", flag_value.group(2),
                            _arg_setter(args, i, flag_value.group(1)))
             elif _ARG_FLAG.match(arg) and i + 1 < len(args) and isinstance(args[i + 1], str) \
                     and is_reference(args[i + 1]):
-                yield Site(f"{kind} {name} argument {arg}", args[i + 1], _setter(args, i + 1))
+                yield Site(f"argument {arg} of {kind} {name}", args[i + 1], _setter(args, i + 1))
     for env in container.get("env") or []:
         if isinstance(env, dict) and str(env.get("name", "")).endswith("_IMAGE") \
                 and isinstance(env.get("value"), str) and is_reference(env["value"]):
-            yield Site(f"{kind} {name} env {env['name']}", env["value"], _setter(env, "value"))
+            yield Site(f"env {env['name']} of {kind} {name}", env["value"], _setter(env, "value"))
 
 
 def pod_sites(resource: Resource, body: dict[str, Any]) -> Iterator[Site]:
@@ -157,7 +157,7 @@ def container_sites(resource: Resource, body: dict[str, Any]) -> Iterator[Site]:
     spec = body.get("spec") if isinstance(body.get("spec"), dict) else {}
     if (resource.group, resource.kind) == ("serving.kserve.io", "ClusterStorageContainer"):
         if isinstance(spec.get("container"), dict):
-            yield from _container_sites(spec["container"], "container")
+            yield from _container_sites(spec["container"], "spec.container")
     elif (resource.group, resource.kind) == ("caching.internal.knative.dev", "Image"):
         if isinstance(spec.get("image"), str):
             yield Site("spec.image", spec["image"], _setter(spec, "image"))
