@@ -368,7 +368,7 @@ class _Build:
                 if why is not None:
                     bad = True
                     self.problems.append(self.at("spec", "images", "rewrite", i, key).problem(
-                        f"{key} {raw[key]!r} {why}",
+                        f"{raw[key]!r} {why}",
                         hint="a registry prefix is host[:port][/path], e.g. ghcr.io/kubeflow -> "
                              "registry.internal/kubeflow"))
             source = raw["from"].replace("index.docker.io", "docker.io", 1)
