@@ -47,9 +47,13 @@ def images(file: Path | None, output: str, public_only: bool, pairs: bool, overl
             {"component": use.component, "object": use.object, "where": use.where, "category": use.category})
     names = sorted(uses)
     if output == "json":
+        # where kfctl's workloads run: each needs the Secrets spec.images.imagePullSecrets names
+        namespaces = sorted({u["object"].split("/")[1] for found in uses.values() for u in found
+                             if u["category"] == "pod" and u["object"].count("/") == 2})
         click.echo(json.dumps({"images": [
             {"image": name, "source": sources.get(name, name), "normalized": normalize(name),
-             "public": is_public(name), "uses": uses[name]} for name in names]}, indent=2))
+             "public": is_public(name), "uses": uses[name]} for name in names],
+            "namespaces": namespaces}, indent=2))
     elif pairs:
         for name in names:
             click.echo(f"{normalize(sources.get(name, name))} {normalize(name)}")

@@ -60,6 +60,7 @@ def test_rewritten_names_json_and_pairs(runner, tmp_path):
     assert pairs["ghcr.io/kubeflow/katib/katib-ui:v0.19.0"] == "ghcr.io/kubeflow/katib/katib-ui:v0.19.0"
     doc = json.loads(_run(runner, tmp_path, KFDEF + IMAGES, "-o", "json").stdout)
     by_name = {i["image"]: i for i in doc["images"]}
+    assert doc["namespaces"] == ["cert-manager", "kubeflow"]
     mysql = by_name["registry.internal:5000/hub/library/mysql:8.0"]
     assert mysql["source"] == "mysql:8.0" and mysql["public"] is False
     assert {"component": "katib", "object": "Deployment/kubeflow/katib-mysql", "where": "container katib-mysql",

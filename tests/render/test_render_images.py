@@ -16,7 +16,7 @@ import yaml
 from kfctl.catalog import load_catalog
 from kfctl.imageref import ImagePolicy, Rewrite, is_public
 from kfctl.pipeline import render_kfdef
-from kfctl.render.images import apply_policy, image_uses, images, public_images
+from kfctl.render.images import CONFIG_MAPS, LOCATIONS, POD_SPECS, apply_policy, image_uses, images, public_images
 from kfctl.render.model import Bundle, Rendering, RenderRequest, Resource, freeze
 
 PLATFORMS = ("generic", "local", "gcp", "aws", "azure")
@@ -215,3 +215,14 @@ def test_init_and_ephemeral_containers_and_cronjobs():
     assert spec["containers"][0]["env"][1]["value"] == "quay.io/o/not-an-image-setting:4"
     assert spec["ephemeralContainers"][0]["image"] == "r.internal/ghcr/o/debug:5"
     assert spec["imagePullSecrets"] == [{"name": "mine"}, {"name": "pull"}]  # the object's own kept, once
+
+
+def test_the_readme_table_names_every_location(repo_root):
+    readme = (repo_root / "README.md").read_text(encoding="utf-8")
+    table = readme[readme.index("## Air-gapped images"):readme.index("**The registry rewrite**")]
+    for location in LOCATIONS:
+        assert f"| `{location.category}` |" in table
+    for entry in CONFIG_MAPS:
+        assert f"`{entry.name}`" in table
+    for _group, kind in POD_SPECS:
+        assert kind.removeprefix("Cluster") in table, kind
