@@ -154,7 +154,7 @@ def pod_sites(resource: Resource, body: dict[str, Any]) -> Iterator[Site]:
 
 def container_sites(resource: Resource, body: dict[str, Any]) -> Iterator[Site]:
     """Single containers and images of custom resources that are no pod spec."""
-    spec = body.get("spec") if isinstance(body.get("spec"), dict) else {}
+    spec: dict[str, Any] = body["spec"] if isinstance(body.get("spec"), dict) else {}
     if (resource.group, resource.kind) == ("serving.kserve.io", "ClusterStorageContainer"):
         if isinstance(spec.get("container"), dict):
             yield from _container_sites(spec["container"], "spec.container")
@@ -253,7 +253,7 @@ def _istio_values(data: dict[str, Any], key: str) -> Iterator[Site]:
         image = name if "/" in name else f"{g['hub']}/{name}:{g.get('tag', '')}".rstrip(":")
         suffix = image[len(g["hub"]):] if "/" not in name else None
 
-        def replace(new: str, holder: dict[str, Any] = holder, suffix: str | None = suffix) -> None:
+        def replace(new: str, holder: Any = holder, suffix: str | None = suffix) -> None:
             if suffix is not None and new.endswith(suffix):
                 g["hub"] = new[:-len(suffix)]
             else:
