@@ -23,15 +23,25 @@ SPEC_IMAGES = """\
     - {from: quay.io, to: registry.internal/quay}
     - {from: gcr.io, to: registry.internal/gcr}
     - {from: ghcr.io, to: registry.internal/ghcr}
+    - {from: registry.k8s.io, to: registry.internal/k8s}
+    - {from: nvcr.io, to: registry.internal/nvcr}
     imagePullSecrets: [internal-registry]
 """
 
 
+def _writes(sim):
+    return len([e for e in sim.timeline() if e["verb"] in WRITE_VERBS and not e.get("dry_run")])
+
+
+def _mirrored(kfdef):
+    kfdef.write_text(kfdef.read_text().rstrip("\n") + "\n" + SPEC_IMAGES)
+    return kfdef
+
+
 def test_an_install_with_rewritten_images_and_pull_secrets_converges(tmp_path, kube_sim):
     sim = kube_sim()
-    kfdef = write_kfdef(tmp_path / "kf", components="kubeflow-core,cert-manager,istio,katib", version="26.03")
-    text = kfdef.read_text()
-    kfdef.write_text(text.rstrip("\n") + "\n" + SPEC_IMAGES)
+    kfdef = _mirrored(write_kfdef(tmp_path / "kf", components="kubeflow-core,cert-manager,istio,katib",
+                                  version="26.03"))
     deployment, result = apply(sim, kfdef)
     assert result.ok, [(str(o.ref), o.state, o.message) for o in result.problems][:10]
     assert refused_writes(sim) == []
@@ -55,7 +65,28 @@ def test_an_install_with_rewritten_images_and_pull_secrets_converges(tmp_path, k
         assert account["imagePullSecrets"] == [{"name": "internal-registry"}]
     finally:
         cluster.close()
-    before = len([e for e in sim.timeline() if e["verb"] in WRITE_VERBS and not e.get("dry_run")])
+    before = _writes(sim)
     _, again = apply(sim, kfdef)
     assert again.ok and again.writes == 0
-    assert len([e for e in sim.timeline() if e["verb"] in WRITE_VERBS and not e.get("dry_run")]) == before
+    assert _writes(sim) == before
+
+
+def test_the_26_03_default_set_mirrored_converges(tmp_path, kube_sim):
+    sim = kube_sim()
+    kfdef = _mirrored(write_kfdef(tmp_path / "kf", version="26.03"))
+    deployment, result = apply(sim, kfdef)
+    assert result.ok, [(str(o.ref), o.state, o.message) for o in result.problems][:10]
+    assert refused_writes(sim) == []
+    assert len(images(deployment.rendering)) > 90 and not any(is_public(i) for i in images(deployment.rendering))
+    cluster = connect(sim.kubeconfig_path, None)
+    try:
+        pods = cluster.list("v1", "Pod")[0]
+    finally:
+        cluster.close()
+    assert len(pods) > 30
+    assert not [(p["metadata"]["name"], c["image"]) for p in pods for c in p["spec"]["containers"]
+                if not c["image"].startswith("registry.internal/")]
+    before = _writes(sim)
+    _, again = apply(sim, kfdef)
+    assert again.ok and again.writes == 0
+    assert _writes(sim) == before
