@@ -14,7 +14,8 @@ renderer, which depends on the catalog only and knows nothing of the KfDef;
 * user overlays: the folder ``overlays/`` beside the KfDef file when it exists
   (the directory-level convention), then any folders given explicitly.
 
-Commands that render (generate, show, apply, diff) call :func:`render_kfdef`.
+Commands that render (generate, show, apply, diff, images) call :func:`render_kfdef`, which also applies the
+KfDef's ``spec.images`` (registry rewrites, pull secrets: :mod:`kfctl.render.images`) to the whole rendering.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from kfctl.errors import InputError
 from kfctl.kinds import BUILTIN
 from kfctl.render.model import Bundle, Rendering, RenderRequest, Resource, freeze, thaw
 from kfctl.render.admission import refusals
+from kfctl.render.images import apply_policy
 from kfctl.render.renderer import render
 from kfctl.render.secretref import referenced, render_without_values
 
@@ -235,6 +237,8 @@ def render_kfdef(path: str | Path, catalog: Catalog | None = None, *, overlays: 
     extra = repo_bundles(selection, progress=progress, offline=offline)
     if extra:
         rendering = dataclasses.replace(rendering, bundles=rendering.bundles + extra)
+    # spec.images last, over everything (overlays' and repo applications' images too), then the API server's checks
+    rendering = apply_policy(rendering, selection.kfdef.images)
     return selection, refuse_invalid(rendering, skip=skip_invalid)
 
 

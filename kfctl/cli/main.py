@@ -38,6 +38,7 @@ COMMANDS: dict[str, str] = {
     "diff": "kfctl.cli.diff:diff",
     "status": "kfctl.cli.status:status",
     "delete": "kfctl.cli.delete:delete",
+    "images": "kfctl.cli.images:images",
 }
 
 EPILOG = """\b

@@ -89,8 +89,9 @@ def validate(file: Path | None, output: str) -> None:
     # then render the catalog's components: every object is checked for what the API server would
     # refuse (exit 2, named). Repo applications are not fetched here: they are checked when built.
     from kfctl.pipeline import refuse_invalid, request_for
+    from kfctl.render.images import apply_policy
     from kfctl.render.renderer import render
 
     catalog = load_catalog().for_release(selection.release)
-    refuse_invalid(render(request_for(selection, catalog), catalog))
+    refuse_invalid(apply_policy(render(request_for(selection, catalog), catalog), selection.kfdef.images))
     (_json if output == "json" else _text)(selection, shown)

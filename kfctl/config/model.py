@@ -23,6 +23,7 @@ from kfctl.config.schema import closest
 from kfctl.frozen import freeze
 from kfctl.config.yamlread import JsonPath, Location, SourceMap
 from kfctl.errors import Problem
+from kfctl.imageref import ImagePolicy, Rewrite, prefix_problem
 
 DEFAULT_NAMESPACE = "kubeflow"
 #: namespaces Kubernetes owns: never a deployment's (prune, delete and --adopt would act on the cluster's own)
@@ -129,6 +130,8 @@ class KfDef:
     secrets: tuple[Secret, ...]
     source: Path | None
     source_map: SourceMap
+    #: ``spec.images``: registry rewrites and pull secrets for every workload
+    images: ImagePolicy = ImagePolicy()
 
     def repo(self, name: str) -> Repo | None:
         return next((r for r in self.repos if r.name == name), None)
@@ -180,6 +183,7 @@ class _Build:
             secrets=secrets,
             source=self.source,
             source_map=self.map,
+            images=self._images(spec),
         )
 
     def _namespace(self, meta: dict[str, Any]) -> str:
@@ -350,6 +354,32 @@ class _Build:
                     "not declare" + (f" (did you mean {guess!r}?)" if guess else ""),
                     hint=(f"declared: {', '.join(names)}" if names else "spec.secrets declares none")
                     + f"; add {{name: {p.secret}, secretSource: {{envSource: {{name: VARIABLE}}}}}} to spec.secrets"))
+
+    def _images(self, spec: dict[str, Any]) -> ImagePolicy:
+        """``spec.images``: each rewrite's ``from`` and ``to`` must be registry prefixes, each ``from`` listed once."""
+        images = _dict(spec, "images")
+        rewrites: list[Rewrite] = []
+        for i, raw in enumerate(_items(images, "rewrite")):
+            if not isinstance(raw, dict) or not isinstance(raw.get("from"), str) or not isinstance(raw.get("to"), str):
+                continue
+            bad = False
+            for key in ("from", "to"):
+                why = prefix_problem(raw[key])
+                if why is not None:
+                    bad = True
+                    self.problems.append(self.at("spec", "images", "rewrite", i, key).problem(
+                        f"{raw[key]!r} {why}",
+                        hint="a registry prefix is host[:port][/path], e.g. ghcr.io/kubeflow -> "
+                             "registry.internal/kubeflow"))
+            source = raw["from"].replace("index.docker.io", "docker.io", 1)
+            before = next((r for r in rewrites if r.source == source), None)
+            if before is not None:
+                self.problems.append(self.at("spec", "images", "rewrite", i, "from").problem(
+                    f"{source!r} is rewritten twice", hint="keep one rewrite per prefix"))
+            elif not bad:
+                rewrites.append(Rewrite(source, raw["to"]))
+        secrets = tuple(s for s in _items(images, "imagePullSecrets") if isinstance(s, str))
+        return ImagePolicy(rewrites=tuple(rewrites), pull_secrets=tuple(dict.fromkeys(secrets)))
 
     def _secrets(self, spec: dict[str, Any]) -> tuple[Secret, ...]:
         secrets: list[Secret] = []

@@ -138,6 +138,8 @@ class Rendering:
     skipped: tuple[str, ...] = ()
     #: parameters of two selected components that should agree and do not (``x-kfctl-same-as``)
     mismatches: tuple[str, ...] = ()
+    #: (image as rewritten, image as the bundles name it) for each image ``spec.images`` rewrote
+    image_sources: tuple[tuple[str, str], ...] = ()
 
     @property
     def resources(self) -> tuple[Resource, ...]:

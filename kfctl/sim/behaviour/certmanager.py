@@ -3,7 +3,8 @@
 Every Kubeflow webhook needs a CA bundle before the API server can call it.
 This module plays cert-manager's three parts, each only while its own
 Deployment is available (any namespace, recognised by image
-``quay.io/jetstack/cert-manager-{controller,cainjector,webhook}``):
+``quay.io/jetstack/cert-manager-{controller,cainjector,webhook}``, from any registry: see
+:mod:`.imagenames`):
 
 - controller: Issuers and ClusterIssuers get ``Ready=True`` (selfSigned at
   once; CA issuers once their key pair Secret exists); a Certificate whose
@@ -22,6 +23,7 @@ import hashlib
 from typing import TYPE_CHECKING, Any
 
 from kfctl.sim.behaviour.events import NORMAL
+from kfctl.sim.behaviour.imagenames import same_repository
 from kfctl.sim.behaviour.pods import condition
 from kfctl.sim.clock import format_time
 from kfctl.sim.store import DELETED, Event
@@ -53,8 +55,8 @@ def component_of(deployment: dict[str, Any]) -> str:
                   .get("containers") or [])
     for c in containers:
         image = str(c.get("image") or "")
-        for part, prefix in IMAGES.items():
-            if image.startswith(prefix + ":") or image.startswith(prefix + "@") or image == prefix:
+        for part, repository in IMAGES.items():
+            if same_repository(image, repository):  # also mirrored: registry.internal/quay/jetstack/...
                 return part
     return ""
 

@@ -47,12 +47,12 @@ Profiles:
 from __future__ import annotations
 
 import dataclasses
-import fnmatch
 import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
 from kfctl.sim.shape import ClusterShape, NodeSpec  # noqa: F401  (re-exported)
+from kfctl.sim.behaviour.imagenames import image_matches
 
 IMAGE_PULL_BACKOFF, CRASH_LOOP_BACKOFF = "ImagePullBackOff", "CrashLoopBackOff"
 
@@ -77,7 +77,7 @@ class ImageRule:
     crash_after: float = 5.0
 
     def matches(self, image: str) -> bool:
-        return fnmatch.fnmatchcase(image, self.pattern)
+        return image_matches(image, self.pattern)
 
 
 @dataclass(frozen=True)
@@ -107,7 +107,7 @@ class ServiceNeed:
     defaults: tuple[tuple[str, str], ...] = ()
 
     def matches(self, image: str) -> bool:
-        return any(fnmatch.fnmatchcase(image, p) for p in self.patterns)
+        return any(image_matches(image, p) for p in self.patterns)
 
     def retry_after(self, attempt: int) -> float:
         """Sim seconds between try ``attempt`` (0 = the first, at start) and the next."""
