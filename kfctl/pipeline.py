@@ -89,6 +89,8 @@ def request_for(selection: Selection, catalog: Catalog, *, overlays: Iterable[Pa
         platform_parameters=platform_parameters(selection, catalog),
         overlays=user_overlays(selection.kfdef.source, overlays),
         release=selection.release or None,
+        provided=selection.provided,
+        storage_class=selection.storage_class,
     )
 
 

@@ -46,9 +46,15 @@ class RenderRequest:
     platform_parameters: Mapping[str, Any] = field(default_factory=_empty)
     overlays: tuple[Path, ...] = ()
     release: str | None = None
+    #: components (of ``components``) the cluster already runs: only the objects their component.yaml
+    #: ``provided.keep`` lists are kept; templates still see them in ``components``
+    provided: tuple[str, ...] = ()
+    #: a StorageClass the cluster provides: a rendered StorageClass of that name is left out
+    storage_class: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "components", tuple(self.components))
+        object.__setattr__(self, "provided", tuple(self.provided))
         object.__setattr__(self, "parameters", freeze(self.parameters))
         object.__setattr__(self, "platform_parameters", freeze(self.platform_parameters))
         object.__setattr__(self, "overlays", tuple(Path(p) for p in self.overlays))
@@ -136,6 +142,9 @@ class Rendering:
     demo_defaults: tuple[str, ...] = ()
     #: objects left out because the API server would refuse them (``--skip-invalid``), with why
     skipped: tuple[str, ...] = ()
+    #: provided component -> the (group, kind) of the CRDs its own copy would have installed, which the
+    #: cluster's copy must serve (kfctl.engine.provided checks them)
+    provided_kinds: Mapping[str, tuple[tuple[str, str], ...]] = field(default_factory=_empty)
 
     @property
     def resources(self) -> tuple[Resource, ...]:
