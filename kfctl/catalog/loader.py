@@ -149,7 +149,8 @@ _PROVIDED_LISTS = {"keep": ("kind", "name"), "workloads": ("what", "labels"), "w
 
 def _provided(raw: Any, path: str) -> Mapping[str, Any] | None:
     """component.yaml ``provided``: lists ``keep`` ({kind, name}), ``workloads`` ({what, labels, namespace?,
-    serviceAccount?}) and ``webhooks`` ({what, suffix}); checked here so a typo fails when the catalog loads."""
+    serviceAccount?, revisioned?}) and ``webhooks`` ({what, suffix, selects?, revisioned?}); checked here so a
+    typo fails when the catalog loads (their meaning: :mod:`kfctl.engine.provided`)."""
     if raw is None:
         return None
     if not isinstance(raw, dict) or set(raw) - set(_PROVIDED_LISTS):
