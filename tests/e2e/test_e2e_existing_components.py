@@ -16,6 +16,7 @@ from click.testing import CliRunner
 
 from kfctl.cli.main import cli
 from kfctl.cluster import connect
+from kfctl.engine.observe import read_inventory
 
 from e2e_support import WRITE_VERBS, refused_writes, write_kfdef
 from preinstalled import helm_objects, preinstall, snapshot
@@ -42,6 +43,7 @@ def writes(sim) -> list[dict]:
 def test_the_default_install_converges_around_helm_installs_and_never_touches_them(tmp_path, kube_sim):
     sim = kube_sim()
     before = preinstall(sim, tmp_path / "helm")
+    assert len(before) > 60 and "gone" not in before.values()
     kfdef = provided_kfdef(tmp_path / "kf")
 
     applied = kfctl(sim, "apply", "-f", str(kfdef), "-o", "plain", "--timeout", "20m")
@@ -51,9 +53,14 @@ def test_the_default_install_converges_around_helm_installs_and_never_touches_th
 
     cluster = connect(sim.kubeconfig_path, None)
     try:
-        inventory = cluster.get("v1", "ConfigMap", "kubeflow", "kfctl-kf")
-        members = str(inventory)
-        assert "istiod" not in members and "cert-manager-webhook" not in members
+        inventory = read_inventory(cluster, "kf", "kubeflow")
+        members = {(m.kind, m.namespace or "", m.name) for m in inventory.members}
+        assert len(members) > 400
+        assert not members & {(kind, ns, name) for (_, kind, ns, name) in before}
+        assert {m.component for m in inventory.members if m.component in ("istio", "cert-manager")} == \
+            {"istio", "cert-manager"}  # their Kubeflow objects only:
+        assert sorted(m.name for m in inventory.members if m.component in ("istio", "cert-manager")) == \
+            ["kubeflow-gateway", "kubeflow-self-signing-issuer"]
         # Kubeflow's own objects of them are rendered and owned
         assert cluster.get("networking.istio.io/v1beta1", "Gateway", "kubeflow", "kubeflow-gateway") is not None
         issuer = cluster.get("cert-manager.io/v1", "ClusterIssuer", None, "kubeflow-self-signing-issuer")
