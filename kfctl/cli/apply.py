@@ -189,7 +189,8 @@ def apply(opts: GlobalOptions, file: Path | None, overlays: tuple[Path, ...], dr
     engine = ApplyEngine(
         cluster, deployment.plan, deployment=deployment.name, namespace=deployment.namespace,
         options=ApplyOptions(concurrency=concurrency, timeout=timeout, object_timeout=object_timeout,
-                             force_conflicts=force_conflicts, adopt=adopt, prune=prune, purge_crds=purge_crds),
+                             force_conflicts=force_conflicts, adopt=adopt, prune=prune, purge_crds=purge_crds,
+                             handed_over=frozenset(deployment.selection.provided)),
         sink=sink, rules=deployment.rules, status=status,
     )
     try:

@@ -104,3 +104,38 @@ def test_a_mesh_without_the_login_provider_is_refused_with_no_kubeflow_write(tmp
     assert refused.exit_code == 2, refused.output
     assert "no extension provider 'oauth2-proxy'" in refused.output
     assert len(writes(sim)) == before
+
+
+def test_a_component_kfctl_installed_and_now_declared_provided_is_handed_over_not_pruned(tmp_path, kube_sim):
+    sim = kube_sim()
+    kfdef = write_kfdef(tmp_path / "kf", version="26.03", components="kubeflow-core,cert-manager,istio,katib")
+    first = kfctl(sim, "apply", "-f", str(kfdef), "-o", "plain")
+    assert first.exit_code == 0, first.output[-3000:]
+    text = kfdef.read_text()
+    kfdef.write_text(text.replace("  - name: cert-manager\n", "  - name: cert-manager\n    provided: true\n", 1))
+
+    diffed = kfctl(sim, "diff", "-f", str(kfdef))
+    assert "handed over: the KfDef says the cluster provides cert-manager" in diffed.output
+    assert "prune" not in [line.split()[0] for line in diffed.output.splitlines() if line.strip()]
+
+    second = kfctl(sim, "apply", "-f", str(kfdef), "-o", "plain")
+    assert second.exit_code == 0, second.output[-3000:]
+    assert " 0 pruned" in second.output and "kept Deployment/cert-manager/cert-manager-webhook" in second.output
+    cluster = connect(sim.kubeconfig_path, None)
+    try:
+        webhook = cluster.get("apps/v1", "Deployment", "cert-manager", "cert-manager-webhook")
+        assert webhook is not None and "applyset.kubernetes.io/part-of" not in webhook["metadata"]["labels"]
+        inventory = read_inventory(cluster, "kf", "kubeflow")
+        assert [m.name for m in inventory.members if m.component == "cert-manager"] == \
+            ["kubeflow-self-signing-issuer"]
+    finally:
+        cluster.close()
+    deleted = kfctl(sim, "delete", "--name", "kf", "--yes", "-o", "plain")
+    assert deleted.exit_code == 0, deleted.output[-3000:]
+    cluster = connect(sim.kubeconfig_path, None)
+    try:
+        for name in ("cert-manager", "cert-manager-webhook", "cert-manager-cainjector"):
+            assert cluster.get("apps/v1", "Deployment", "cert-manager", name)["status"]["availableReplicas"] >= 1
+        assert cluster.get("apps/v1", "Deployment", "istio-system", "istiod") is None   # kfctl's own: deleted
+    finally:
+        cluster.close()
