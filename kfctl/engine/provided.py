@@ -175,7 +175,7 @@ def _mesh_providers(cluster: ClusterAPI, plan: Plan, p: Provided, istiod: Obj | 
     """Every provider the plan's CUSTOM AuthorizationPolicies name must be in the mesh config."""
     if ("security.istio.io", "AuthorizationPolicy") not in p.kinds or istiod is None:
         return
-    wanted = {}
+    wanted: dict[str, str] = {}
     for ref, node in plan.nodes.items():
         spec = node.manifest.get("spec") or {}
         if ref.kind == "AuthorizationPolicy" and spec.get("action") == "CUSTOM":
@@ -191,11 +191,11 @@ def _mesh_providers(cluster: ClusterAPI, plan: Plan, p: Provided, istiod: Obj | 
         mesh = {}
     have = {str(e.get("name")) for e in (mesh.get("extensionProviders") or ()) if isinstance(e, dict)} \
         if isinstance(mesh, dict) else set()
-    for provider, ref in sorted(wanted.items()):
+    for provider, user in sorted(wanted.items()):
         if provider not in have:
             found.refuse.append(
                 f"{p.component}: the mesh config (ConfigMap {namespace}/{name}, key mesh) has no extension provider "
-                f"{provider!r}, which {ref} uses; add it to meshConfig.extensionProviders (Helm istiod values), "
+                f"{provider!r}, which {user} uses; add it to meshConfig.extensionProviders (Helm istiod values), "
                 f"e.g. as `kfctl show --component istio` renders it without provided")
 
 
