@@ -133,3 +133,14 @@ def test_spellings_for_kfctl_check():
     assert provided_spelling("istio", revision="1-29") == \
         "spec.applications: - {name: istio, provided: {revision: 1-29}}"
     assert storage_class_spelling("gp3") == "spec.storageClass: gp3"
+
+
+def test_the_starter_offers_provided_for_exactly_the_providable_components_and_it_validates(catalog):
+    from kfctl.config.starter import render_starter
+
+    text = render_starter(catalog, name="kf")
+    assert text.count("    # provided: true\n") == len(providable(catalog))
+    opened = text.replace("    # provided: true\n", "    provided: true\n").replace(
+        "  # storageClass: standard\n", "  storageClass: standard\n")
+    sel = resolve(parse_kfdef(opened), catalog, environ={})
+    assert set(sel.provided) == set(providable(catalog)) and sel.storage_class == "standard"
