@@ -166,6 +166,10 @@ def apply(opts: GlobalOptions, file: Path | None, overlays: tuple[Path, ...], dr
             click.echo(deployment.plan.format_waves())
         else:
             click.echo(planview.summary(deployment.plan, deployment.name))
+        if output != "json" and (deployment.provided or deployment.storage_class):
+            what = [p.component for p in deployment.provided]
+            what += [f"StorageClass {deployment.storage_class}"] if deployment.storage_class else []
+            click.echo(f"provided by the cluster (checked before the first write, never changed): {', '.join(what)}")
         return
     from kfctl.cluster import connect
     from kfctl.engine.apply import ApplyEngine

@@ -139,3 +139,12 @@ def test_a_component_kfctl_installed_and_now_declared_provided_is_handed_over_no
         assert cluster.get("apps/v1", "Deployment", "istio-system", "istiod") is None   # kfctl's own: deleted
     finally:
         cluster.close()
+
+
+def test_the_dry_run_names_what_the_cluster_provides(tmp_path):
+    kfdef = provided_kfdef(tmp_path / "kf")
+    kfdef.write_text(kfdef.read_text().replace("  applications:\n", "  storageClass: standard\n  applications:\n", 1))
+    shown = CliRunner().invoke(cli, ["apply", "-f", str(kfdef), "--dry-run"])
+    assert shown.exit_code == 0, shown.output
+    assert "provided by the cluster (checked before the first write, never changed): istio, cert-manager, " \
+           "StorageClass standard" in shown.output
