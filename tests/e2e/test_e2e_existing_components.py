@@ -31,7 +31,7 @@ def provided_kfdef(folder: Path, *, istio: str = "true") -> Path:
     text = kfdef.read_text()
     edited = text.replace("  - name: cert-manager\n", "  - name: cert-manager\n    provided: true\n", 1) \
         .replace("  - name: istio\n", f"  - name: istio\n    provided: {istio}\n", 1)
-    assert edited.count("provided:") == 2
+    assert edited.count("\n    provided: ") == 2
     kfdef.write_text(edited)
     return kfdef
 
