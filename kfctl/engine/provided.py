@@ -94,16 +94,16 @@ def _served(cluster: ClusterAPI, plan: Plan, p: Provided, found: Findings) -> No
                             f"upgrade the cluster's {p.component} to a version serving it")
 
 
-def _workloads(cluster: ClusterAPI, p: Provided, found: Findings) -> dict[str, Obj]:
-    """Each listed workload, by its ``what``; records what is missing, wrong or not available."""
+def _workloads(deployments: list[Obj], p: Provided, found: Findings) -> dict[str, Obj]:
+    """Each listed workload among ``deployments``, by its ``what``; records what is missing, wrong or not available."""
     located: dict[str, Obj] = {}
     for want in p.workloads:
         labels = dict(want["labels"])
         if want.get("revisioned") and p.revision:
             labels["istio.io/rev"] = p.revision
         namespace = want.get("namespace")
-        live, _ = cluster.list("apps/v1", "Deployment", namespace=namespace)
-        matches = [d for d in live if all(_template_labels(d).get(k) == v for k, v in labels.items())]
+        matches = [d for d in deployments if all(_template_labels(d).get(k) == v for k, v in labels.items())
+                   and (namespace is None or (d.get("metadata") or {}).get("namespace") == namespace)]
         where = f" in namespace {namespace}" if namespace else ""
         if not matches:
             shown = ", ".join(f"{k}={v}" for k, v in labels.items())
@@ -209,9 +209,10 @@ def _storage_class(cluster: ClusterAPI, name: str, found: Findings) -> None:
 def look(cluster: ClusterAPI, plan: Plan, provided: Sequence[Provided], storage_class: str | None = None) -> Findings:
     """One look at everything the cluster provides."""
     found = Findings()
+    deployments = cluster.list("apps/v1", "Deployment")[0] if provided else []
     for p in provided:
         _served(cluster, plan, p, found)
-        located = _workloads(cluster, p, found)
+        located = _workloads(deployments, p, found)
         _webhooks(cluster, plan, p, found)
         istiod = next((obj for what, obj in located.items() if what == "istiod"), None)
         _mesh_providers(cluster, plan, p, istiod, found)
