@@ -72,7 +72,8 @@ class Deployment:
             "release": self.selection.release,
             "platform": self.selection.platform,
             "components": {
-                **{c: catalog.component(c).version for c in self.selection.names},
+                **{c: "provided" if c in self.selection.provided else catalog.component(c).version
+                   for c in self.selection.names},
                 **{a.name: f"{a.repo.name}:{a.path}" for a in self.selection.repo_applications},
             },
             "kfctlVersion": __version__,

@@ -148,3 +148,11 @@ def test_the_dry_run_names_what_the_cluster_provides(tmp_path):
     assert shown.exit_code == 0, shown.output
     assert "provided by the cluster (checked before the first write, never changed): istio, cert-manager, " \
            "StorageClass standard" in shown.output
+
+
+def test_status_says_which_components_the_cluster_provides(tmp_path):
+    from kfctl.deploy import load_deployment
+
+    status = load_deployment(provided_kfdef(tmp_path / "kf")).status()
+    assert status["components"]["istio"] == "provided" and status["components"]["cert-manager"] == "provided"
+    assert status["components"]["katib"].startswith("v0.")
