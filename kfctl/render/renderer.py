@@ -188,7 +188,8 @@ def render(request: RenderRequest, catalog: Catalog | None = None) -> Rendering:
 def _leave_provided(resources: list[Resource], request: RenderRequest, catalog: Catalog
                     ) -> tuple[list[Resource], dict[str, tuple[tuple[str, str], ...]]]:
     """Leave out what the cluster provides: a provided component's objects but those its ``provided.keep``
-    lists (Kubeflow's own use of it), and a StorageClass named ``request.storage_class``.
+    lists (Kubeflow's own use of it) and those overlays add for it (a platform's IAP Ingress and policies
+    are Kubeflow's), and a StorageClass named ``request.storage_class``.
 
     Overlays have been applied already, so a user's patch of a left-out object changes nothing. Returns
     the objects kept and, per provided component, the kinds its CRDs define (the cluster must serve them).
@@ -198,7 +199,7 @@ def _leave_provided(resources: list[Resource], request: RenderRequest, catalog: 
     kinds: dict[str, list[tuple[str, str]]] = {name: [] for name in request.provided}
     out = []
     for res in resources:
-        if res.component in keep and (res.kind, res.name) not in keep[res.component]:
+        if res.component in keep and not res.overlay and (res.kind, res.name) not in keep[res.component]:
             if is_crd(res.body):
                 spec = res.body.get("spec") or {}
                 kinds[res.component].append((str(spec.get("group")), str((spec.get("names") or {}).get("kind"))))

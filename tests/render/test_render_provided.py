@@ -45,3 +45,14 @@ def test_a_provided_storage_class_is_not_rendered():
     aws = dict(platform="aws", components=("kubeflow-core", "cert-manager", "pipelines"), release="26.03")
     assert ("StorageClass", "gp3") in {(r.kind, r.name) for r in _render(**aws).resources}
     assert ("StorageClass", "gp3") not in {(r.kind, r.name) for r in _render(**aws, storage_class="gp3").resources}
+
+
+def test_what_a_platform_overlay_adds_for_a_provided_istio_stays_and_its_patches_of_the_install_go():
+    gcp = dict(platform="gcp", components=DEFAULT, release="26.03",
+               platform_parameters={"ingress": "iap", "hostname": "kf.example.com"})
+    own = _render(**gcp)
+    provided = _render(**gcp, provided=("istio", "cert-manager"))
+    added = {(r.kind, r.name) for r in own.resources if r.component == "istio" and r.overlay}
+    assert ("BackendConfig", "kubeflow-iap") in added
+    assert added <= {(r.kind, r.name) for r in provided.resources}
+    assert ("Service", "istio-ingressgateway") not in {(r.kind, r.name) for r in provided.resources}
