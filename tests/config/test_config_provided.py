@@ -144,3 +144,20 @@ def test_the_starter_offers_provided_for_exactly_the_providable_components_and_i
         "  # storageClass: standard\n", "  storageClass: standard\n")
     sel = resolve(parse_kfdef(opened), catalog, environ={})
     assert set(sel.provided) == set(providable(catalog)) and sel.storage_class == "standard"
+
+
+def test_validate_says_which_components_the_cluster_provides(tmp_path):
+    import json
+
+    from click.testing import CliRunner
+
+    from kfctl.cli.main import cli
+
+    kfdef = tmp_path / "kfdef.yaml"
+    kfdef.write_text(HEAD + "  applications:\n  - {name: katib}\n  - {name: cert-manager, provided: true}\n")
+    shown = CliRunner().invoke(cli, ["validate", "-f", str(kfdef)])
+    assert shown.exit_code == 0, shown.output
+    assert [line.split(None, 2)[1:] for line in shown.output.splitlines() if "cert-manager" in line] == \
+        [["cert-manager", "provided by the cluster"]]
+    doc = json.loads(CliRunner().invoke(cli, ["validate", "-f", str(kfdef), "-o", "json"]).output)
+    assert {c["name"]: c["provided"] for c in doc["components"]}["cert-manager"] is True
