@@ -120,7 +120,7 @@ def provided_checks(selection: Selection, rendering: Rendering, catalog: Catalog
         spec = catalog.component(comp.name).provided or {}
         out.append(Provided(component=comp.name, kinds=tuple(rendering.provided_kinds.get(comp.name, ())),
                             workloads=tuple(spec.get("workloads", ())), webhooks=tuple(spec.get("webhooks", ())),
-                            revision=comp.revision))
+                            revision=comp.revision, service_account=comp.gateway_service_account))
     return tuple(out)
 
 

@@ -78,6 +78,8 @@ class Application:
     provided: bool = False
     #: ``provided.revision``: Istio's revision (``istio.io/rev``) the cluster's copy runs
     revision: str | None = None
+    #: ``provided.gatewayServiceAccount``: the account the cluster's Istio ingress gateway runs as
+    gateway_service_account: str | None = None
     provided_at: Location | None = None
 
     @property
@@ -293,12 +295,14 @@ class _Build:
                              "the catalog component"))
             overlays = tuple(o for o in _items(kc, "overlays") if isinstance(o, str))
             provided, revision = self._provided(raw, base, ref is not None)
+            account = _dict(raw, "provided").get("gatewayServiceAccount")
             apps.append(Application(
                 name=name, index=i, location=location,
                 parameters=freeze({p.name: p.value for p in [*sites, *own] if p.has_value}),
                 parameter_sites=tuple(seen.values()), repo_ref=ref, overlays=overlays,
                 overlays_at=self.map.locate((*base, "kustomizeConfig", "overlays")) if overlays else None,
                 provided=provided, revision=revision,
+                gateway_service_account=account if provided and isinstance(account, str) and account else None,
                 provided_at=self.map.locate((*base, "provided")) if "provided" in raw else None))
         return tuple(apps)
 

@@ -61,6 +61,8 @@ class SelectedComponent:
     provided: bool = False
     #: ``provided: {revision: R}`` (Istio's istio.io/rev)
     revision: str | None = None
+    #: ``provided: {gatewayServiceAccount: NAME}`` (Istio's ingress gateway)
+    gateway_service_account: str | None = None
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,11 @@ class Selection:
     @property
     def names(self) -> tuple[str, ...]:
         return tuple(c.name for c in self.components)
+
+    @property
+    def gateway_service_account(self) -> str | None:
+        """The service account a provided Istio's ingress gateway runs as, when the KfDef names one."""
+        return next((c.gateway_service_account for c in self.components if c.gateway_service_account), None)
 
     @property
     def provided(self) -> tuple[str, ...]:
@@ -168,6 +175,8 @@ class _Resolver:
         self.secret_refs: dict[str, dict[str, str]] = {}
         #: component -> (revision, the application that declared it provided)
         self.provided: dict[str, tuple[str | None, Application]] = {}
+        #: component -> provided.gatewayServiceAccount
+        self.gateway_accounts: dict[str, str] = {}
         #: components some application lists without provided
         self.installed: dict[str, Application] = {}
 
@@ -224,7 +233,8 @@ class _Resolver:
                                                 required_by=required_by.get(name),
                                                 secrets=freeze(self.secret_refs.get(name, {})),
                                                 provided=name in self.provided,
-                                                revision=self.provided.get(name, (None, None))[0]))
+                                                revision=self.provided.get(name, (None, None))[0],
+                                                gateway_service_account=self.gateway_accounts.get(name)))
         if self.problems:
             return None
         return Selection(kfdef=self.kfdef, platform=platform.name, components=tuple(components),
@@ -364,9 +374,12 @@ class _Resolver:
             return
         if app.provided:
             self.provided[comp.name] = (app.revision, app)
-            if app.revision is not None and comp.name != "istio":
-                self.problems.append(where.problem(f"provided.revision is Istio's setting, not {comp.name}'s",
-                                                   hint="write provided: true"))
+            for setting, value in (("revision", app.revision), ("gatewayServiceAccount", app.gateway_service_account)):
+                if value is not None and comp.name != "istio":
+                    self.problems.append(where.problem(f"provided.{setting} is Istio's setting, not {comp.name}'s",
+                                                       hint="write provided: true"))
+            if app.gateway_service_account is not None:
+                self.gateway_accounts[comp.name] = app.gateway_service_account
             if app.parameter_sites:
                 self.warnings.append(f"application {app.name!r}: the cluster provides {comp.name}, so its "
                                      "parameters only shape Kubeflow's own objects of it")

@@ -56,6 +56,8 @@ class Provided:
     webhooks: tuple[Mapping[str, Any], ...] = ()
     #: Istio's revision (istio.io/rev), None for the default one
     revision: str | None = None
+    #: the service account the KfDef says a workload with ``serviceAccount`` runs as instead (Istio's gateway)
+    service_account: str | None = None
 
 
 @dataclass
@@ -111,15 +113,16 @@ def _workloads(deployments: list[Obj], p: Provided, found: Findings) -> dict[str
                                 f"labelled {shown})")
             continue
         located[str(want["what"])] = matches[0]
-        account = want.get("serviceAccount")
+        account = p.service_account if want.get("serviceAccount") and p.service_account else want.get("serviceAccount")
         for obj in matches:
             runs_as = ((obj.get("spec") or {}).get("template") or {}).get("spec", {}).get("serviceAccountName") \
                 or "default"
             if account and runs_as != account:
                 found.refuse.append(
                     f"{p.component}: {want['what']} {_name(obj)} runs as service account {runs_as!r}, but "
-                    f"Kubeflow's AuthorizationPolicies admit requests from {account!r}; run it as {account} "
-                    f"(Helm's gateway chart: --set serviceAccount.name={account})")
+                    f"Kubeflow's AuthorizationPolicies admit requests from {account!r}: name its account in the "
+                    f"KfDef (provided: {{gatewayServiceAccount: {runs_as}}}), or run it as {account} (Helm's gateway "
+                    f"chart: --set serviceAccount.name={account})")
         if not any(assess(obj).ready for obj in matches):
             found.waiting.append(f"{p.component}: {want['what']} {_name(matches[0])} is not available yet "
                                  f"({assess(matches[0]).message})")

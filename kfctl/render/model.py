@@ -51,6 +51,9 @@ class RenderRequest:
     provided: tuple[str, ...] = ()
     #: a StorageClass the cluster provides: a rendered StorageClass of that name is left out
     storage_class: str | None = None
+    #: the service account Istio's ingress gateway runs as in istio-system: the principal Kubeflow's
+    #: AuthorizationPolicies admit (templates: ``ingress_gateway.principal``); a provided Istio may differ
+    gateway_service_account: str = "istio-ingressgateway-service-account"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "components", tuple(self.components))

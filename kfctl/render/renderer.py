@@ -134,6 +134,8 @@ def render(request: RenderRequest, catalog: Catalog | None = None) -> Rendering:
         "kubeflow_namespace": request.namespace,
         "deployment": request.deployment,
         "release": catalog.release,
+        "ingress_gateway": {"namespace": "istio-system", "service_account": request.gateway_service_account,
+                            "principal": f"cluster.local/ns/istio-system/sa/{request.gateway_service_account}"},
     }
     namespaces = {c.name: component_namespace(c, request) for c in components}
     namespaces[PLATFORM_GROUP] = namespaces[USER_GROUP] = request.namespace

@@ -84,7 +84,7 @@ def test_kfctl_1x_application_names_may_be_provided_together(catalog):
 
 @pytest.mark.parametrize("value, message", [
     ('"yes"', "provided: expected true or false or a mapping"),
-    ("{rev: x}", "unknown field 'rev' (hint: fields allowed here: revision)"),
+    ("{rev: x}", "unknown field 'rev' (hint: fields allowed here: gatewayServiceAccount, revision)"),
 ])
 def test_provided_values_are_checked_by_the_schema(catalog, value, message):
     text = _problems(f"applications:\n- name: istio\n  provided: {value}\n", catalog)
@@ -161,3 +161,10 @@ def test_validate_says_which_components_the_cluster_provides(tmp_path):
         [["cert-manager", "provided by the cluster"]]
     doc = json.loads(CliRunner().invoke(cli, ["validate", "-f", str(kfdef), "-o", "json"]).output)
     assert {c["name"]: c["provided"] for c in doc["components"]}["cert-manager"] is True
+
+
+def test_a_provided_istio_may_name_its_gateway_s_service_account(catalog):
+    sel = _resolve("applications:\n- name: istio\n  provided: {gatewayServiceAccount: istio-ingressgateway}\n", catalog)
+    assert sel.gateway_service_account == "istio-ingressgateway"
+    text = _problems("applications:\n- {name: cert-manager, provided: {gatewayServiceAccount: x}}\n", catalog)
+    assert "provided.gatewayServiceAccount is Istio's setting, not cert-manager's" in text

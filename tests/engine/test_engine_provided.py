@@ -162,3 +162,11 @@ def test_a_missing_storage_class_is_named_with_those_there():
     assert look(cluster, PLAN, [], "fast-ssd").refuse == [
         "spec.storageClass: the cluster has no StorageClass 'fast-ssd' (it has: standard)"]
     assert look(cluster, PLAN, [], "standard").refuse == []
+
+
+def test_the_gateway_account_the_kfdef_names_is_the_one_checked():
+    cluster = healthy(gateway=deployment("istio-system", "istio-ingressgateway", {"istio": "ingressgateway"}))
+    named = Provided(**{**istio().__dict__, "service_account": "istio-ingressgateway"})
+    assert look(cluster, PLAN, [named]).refuse == []
+    [problem] = look(healthy(), PLAN, [named]).refuse
+    assert "provided: {gatewayServiceAccount: istio-ingressgateway-service-account}" in problem

@@ -56,3 +56,15 @@ def test_what_a_platform_overlay_adds_for_a_provided_istio_stays_and_its_patches
     assert ("BackendConfig", "kubeflow-iap") in added
     assert added <= {(r.kind, r.name) for r in provided.resources}
     assert ("Service", "istio-ingressgateway") not in {(r.kind, r.name) for r in provided.resources}
+
+
+def test_kubeflow_s_policies_admit_the_gateway_account_named_and_istio_s_own_by_default():
+    principal = "cluster.local/ns/istio-system/sa/"
+
+    def principals(rendering):
+        text = repr([r.to_dict() for r in rendering.resources if r.component != "istio"])
+        return {p.split("'")[0] for p in text.split(principal)[1:]}
+
+    assert principals(_render()) == {"istio-ingressgateway-service-account"}
+    assert principals(_render(provided=("istio",), gateway_service_account="istio-ingressgateway")) == \
+        {"istio-ingressgateway"}
