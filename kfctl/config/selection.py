@@ -114,12 +114,17 @@ class Selection:
         raise KeyError(name)
 
 
-def provided_spelling(component: str, *, revision: str | None = None) -> str:
+def provided_spelling(component: str, *, revision: str | None = None,
+                      gateway_service_account: str | None = None) -> str:
     """How a KfDef says the cluster already runs ``component`` (``kfctl check`` names it when it finds one).
 
-    ``provided_spelling("cert-manager")`` -> ``spec.applications: - {name: cert-manager, provided: true}``.
+    ``provided_spelling("cert-manager")`` -> ``spec.applications: - {name: cert-manager, provided: true}``;
+    for Istio, the revision and the ingress gateway's service account found, when not the defaults.
     """
-    value = f"{{revision: {revision}}}" if revision else "true"
+    settings = [f"revision: {revision}"] if revision and revision != "default" else []
+    if gateway_service_account and gateway_service_account != "istio-ingressgateway-service-account":
+        settings.append(f"gatewayServiceAccount: {gateway_service_account}")
+    value = f"{{{', '.join(settings)}}}" if settings else "true"
     return f"spec.applications: - {{name: {component}, provided: {value}}}"
 
 

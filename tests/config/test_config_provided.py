@@ -132,6 +132,8 @@ def test_spellings_for_kfctl_check():
     assert provided_spelling("cert-manager") == "spec.applications: - {name: cert-manager, provided: true}"
     assert provided_spelling("istio", revision="1-29") == \
         "spec.applications: - {name: istio, provided: {revision: 1-29}}"
+    assert provided_spelling("istio", revision="default", gateway_service_account="istio-ingressgateway") == \
+        "spec.applications: - {name: istio, provided: {gatewayServiceAccount: istio-ingressgateway}}"
     assert storage_class_spelling("gp3") == "spec.storageClass: gp3"
 
 
