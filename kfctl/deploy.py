@@ -20,6 +20,7 @@ from typing import Any
 from kfctl import __version__
 from kfctl.catalog import Catalog, load_catalog
 from kfctl.config import KfDef, Selection
+from kfctl.engine.provided import Provided
 from kfctl.engine.readiness import Rule, rule_for_override
 from kfctl.plan import ObjectRef, Plan, build_plan
 from kfctl.render import Rendering
@@ -37,6 +38,13 @@ class Deployment:
     overrides: Mapping[ObjectRef, tuple[Rule | None, float | None]]
     #: digest of every rendered object: what was applied, independent of comments in the KfDef
     kfdef_digest: str
+    #: the components the cluster provides, with what its copy must have (checked before the first write)
+    provided: tuple[Provided, ...] = ()
+
+    @property
+    def storage_class(self) -> str | None:
+        """``spec.storageClass``: the StorageClass the cluster provides."""
+        return self.selection.storage_class
 
     @property
     def name(self) -> str:
@@ -64,7 +72,8 @@ class Deployment:
             "release": self.selection.release,
             "platform": self.selection.platform,
             "components": {
-                **{c: catalog.component(c).version for c in self.selection.names},
+                **{c: "provided" if c in self.selection.provided else catalog.component(c).version
+                   for c in self.selection.names},
                 **{a.name: f"{a.repo.name}:{a.path}" for a in self.selection.repo_applications},
             },
             "kfctlVersion": __version__,
@@ -102,6 +111,19 @@ def component_dependencies(selection: Selection, catalog: Catalog) -> dict[str, 
     }
 
 
+def provided_checks(selection: Selection, rendering: Rendering, catalog: Catalog) -> tuple[Provided, ...]:
+    """What :mod:`kfctl.engine.provided` checks of each component the cluster provides."""
+    out = []
+    for comp in selection.components:
+        if not comp.provided:
+            continue
+        spec = catalog.component(comp.name).provided or {}
+        out.append(Provided(component=comp.name, kinds=tuple(rendering.provided_kinds.get(comp.name, ())),
+                            workloads=tuple(spec.get("workloads", ())), webhooks=tuple(spec.get("webhooks", ())),
+                            revision=comp.revision, service_account=comp.gateway_service_account))
+    return tuple(out)
+
+
 def plan_rendering(rendering: Rendering, deps: Mapping[str, Iterable[str]]) -> Plan:
     return build_plan([(r.component, r.to_dict()) for r in rendering.resources],
                       component_deps={k: tuple(v) for k, v in deps.items()})
@@ -124,4 +146,5 @@ def load_deployment(path: Path, *, overlays: tuple[Path, ...] = (), display: str
     text = json.dumps([r.to_dict() for r in rendering.resources], sort_keys=True, separators=(",", ":"))
     digest = hashlib.sha256(text.encode()).hexdigest()[:16]
     return Deployment(path=Path(path), selection=selection, rendering=rendering, plan=plan,
-                      overrides=_overrides(rendering, catalog, plan), kfdef_digest=digest)
+                      overrides=_overrides(rendering, catalog, plan), kfdef_digest=digest,
+                      provided=provided_checks(selection, rendering, catalog))

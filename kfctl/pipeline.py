@@ -91,6 +91,10 @@ def request_for(selection: Selection, catalog: Catalog, *, overlays: Iterable[Pa
         platform_parameters=platform_parameters(selection, catalog),
         overlays=user_overlays(selection.kfdef.source, overlays),
         release=selection.release or None,
+        provided=selection.provided,
+        storage_class=selection.storage_class,
+        **({"gateway_service_account": selection.gateway_service_account}
+           if selection.gateway_service_account else {}),
     )
 
 

@@ -140,7 +140,26 @@ def _component(raw: _Raw, release_k8s: Mapping[str, str]) -> Component:
         template_layers=raw.layers,
         kubernetes=MappingProxyType(kubernetes),
         extends=raw.extends,
+        provided=_provided(data.get("provided"), str(path)),
     )
+
+
+_PROVIDED_LISTS = {"keep": ("kind", "name"), "workloads": ("what", "labels"), "webhooks": ("what", "suffix")}
+
+
+def _provided(raw: Any, path: str) -> Mapping[str, Any] | None:
+    """component.yaml ``provided``: lists ``keep`` ({kind, name}), ``workloads`` ({what, labels, namespace?,
+    serviceAccount?, revisioned?}) and ``webhooks`` ({what, suffix, selects?, revisioned?}); checked here so a
+    typo fails when the catalog loads (their meaning: :mod:`kfctl.engine.provided`)."""
+    if raw is None:
+        return None
+    if not isinstance(raw, dict) or set(raw) - set(_PROVIDED_LISTS):
+        raise CatalogError(f"{path}: provided: expected a mapping of {', '.join(_PROVIDED_LISTS)}")
+    for key, needed in _PROVIDED_LISTS.items():
+        items = raw.get(key) or []
+        if not isinstance(items, list) or any(not isinstance(i, dict) or any(n not in i for n in needed) for i in items):
+            raise CatalogError(f"{path}: provided.{key}: expected a list of {{{', '.join(needed)}, ...}}")
+    return freeze(raw)
 
 
 def _read_folder(folder: Path, base: Mapping[str, _Raw] | None) -> _Raw:

@@ -92,6 +92,10 @@ class Component:
     kubernetes: Mapping[str, str] = field(default_factory=_empty)
     #: the base release's component folder this one extends (``extends: true``), else None
     extends: Path | None = None
+    #: ``provided:`` of component.yaml: how a cluster's own copy of this component is used (README,
+    #: "Existing components"): ``keep`` (Kubeflow's own objects, still rendered), ``workloads`` and
+    #: ``webhooks`` (what must run in the cluster's copy); None: a KfDef cannot declare it provided
+    provided: Mapping[str, Any] | None = None
 
     @property
     def parameter_names(self) -> tuple[str, ...]:

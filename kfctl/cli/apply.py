@@ -88,6 +88,19 @@ def refuse_lacking(cluster: Any, deployment: Any) -> None:
                          hint="fix the parameters or the cluster, then apply again")
 
 
+def refuse_unprovided(cluster: Any, deployment: Any, *, wait: float) -> None:
+    """Exit 2 before any write when what the KfDef says the cluster provides (cert-manager, Istio, a
+    StorageClass) is absent, incompatible, or not healthy within ``wait`` seconds (README, "Existing components")."""
+    from kfctl.engine.provided import verify
+
+    problems = verify(cluster, deployment.plan, deployment.provided, deployment.storage_class, wait=wait)
+    if problems:
+        raise InputError(f"what the KfDef says the cluster provides is not ready for Kubeflow; nothing was changed:\n  "
+                         + "\n  ".join(problems),
+                         hint="fix the cluster's own installation, or drop provided to let kfctl install the "
+                              "component")
+
+
 def print_problems(result, verbose: int = 0) -> None:
     """Each failed or blocked object, with why; without -v, repeats of one root cause as one line and a count."""
     groups: dict[tuple[str, str], list] = {}
@@ -153,6 +166,10 @@ def apply(opts: GlobalOptions, file: Path | None, overlays: tuple[Path, ...], dr
             click.echo(deployment.plan.format_waves())
         else:
             click.echo(planview.summary(deployment.plan, deployment.name))
+        if output != "json" and (deployment.provided or deployment.storage_class):
+            what = [p.component for p in deployment.provided]
+            what += [f"StorageClass {deployment.storage_class}"] if deployment.storage_class else []
+            click.echo(f"provided by the cluster (checked before the first write, never changed): {', '.join(what)}")
         return
     from kfctl.cluster import connect
     from kfctl.engine.apply import ApplyEngine
@@ -165,6 +182,7 @@ def apply(opts: GlobalOptions, file: Path | None, overlays: tuple[Path, ...], dr
     try:
         if not allow_downgrade:
             refuse_downgrade(cluster, deployment)
+        refuse_unprovided(Retrying(cluster), deployment, wait=min(object_timeout, timeout))
         refuse_lacking(Retrying(cluster), deployment)
         check_write_access(Retrying(cluster), deployment.plan)
     except BaseException:
@@ -175,7 +193,8 @@ def apply(opts: GlobalOptions, file: Path | None, overlays: tuple[Path, ...], dr
     engine = ApplyEngine(
         cluster, deployment.plan, deployment=deployment.name, namespace=deployment.namespace,
         options=ApplyOptions(concurrency=concurrency, timeout=timeout, object_timeout=object_timeout,
-                             force_conflicts=force_conflicts, adopt=adopt, prune=prune, purge_crds=purge_crds),
+                             force_conflicts=force_conflicts, adopt=adopt, prune=prune, purge_crds=purge_crds,
+                             handed_over=frozenset(deployment.selection.provided)),
         sink=sink, rules=deployment.rules, status=status,
     )
     try:

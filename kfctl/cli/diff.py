@@ -37,7 +37,7 @@ def diff(opts: GlobalOptions, file: Path | None, overlays: tuple[Path, ...], pur
     cluster = Retrying(connect(opts.kubeconfig, opts.context))
     try:
         changes = compute(cluster, deployment.plan, deployment=deployment.name, namespace=deployment.namespace,
-                          purge_crds=purge_crds)
+                          purge_crds=purge_crds, handed_over=frozenset(deployment.selection.provided))
     finally:
         cluster.close()
     pending = [c for c in changes if c.pending]

@@ -34,6 +34,9 @@ def _text(selection: Selection, file: str) -> None:
         for i, comp in enumerate(selection.components, 1):
             why = f"added: required by {comp.required_by}" if comp.required_by else \
                 f"from {', '.join(comp.applications)}" if comp.applications != (comp.name,) else ""
+            if comp.provided:
+                why = ("provided by the cluster" + (f" (revision {comp.revision})" if comp.revision else "")
+                       + (f"; {why}" if why else ""))
             click.echo(f"  {i:>2}. {comp.name.ljust(width)}  {why}".rstrip())
     if selection.repo_applications:
         click.echo("Repo applications (built by kustomize):")
@@ -54,7 +57,7 @@ def _json(selection: Selection, file: str) -> None:
         "platformReason": kfdef.platform_reason,
         "components": [
             {"name": c.name, "parameters": c.parameters, "applications": list(c.applications),
-             "requiredBy": c.required_by}
+             "requiredBy": c.required_by, "provided": c.provided}
             for c in selection.components
         ],
         "repoApplications": [

@@ -31,7 +31,8 @@ from kfctl.config.aliases import ALIASES, Alias
 from kfctl.config.load import DEFAULT_FILES, find_default_file, load_kfdef, parse_kfdef, validate_file
 from kfctl.config.model import Application, KfDef, Parameter, Plugin, Repo, RepoRef, Secret
 from kfctl.config.secrets import secret_values
-from kfctl.config.selection import RepoApplication, SelectedComponent, Selection, resolve
+from kfctl.config.selection import (RepoApplication, SelectedComponent, Selection, providable, provided_spelling,
+                                    resolve, storage_class_spelling)
 from kfctl.config.yamlread import Location
 
 __all__ = [
@@ -52,7 +53,10 @@ __all__ = [
     "find_default_file",
     "load_kfdef",
     "parse_kfdef",
+    "providable",
+    "provided_spelling",
     "resolve",
     "secret_values",
+    "storage_class_spelling",
     "validate_file",
 ]

@@ -75,6 +75,13 @@ class Application:
     repo_ref: RepoRef | None = None
     overlays: tuple[str, ...] = ()
     overlays_at: Location | None = None
+    #: ``provided: true`` (or ``{revision: R}``): the cluster already runs this component (README, "Existing components")
+    provided: bool = False
+    #: ``provided.revision``: Istio's revision (``istio.io/rev``) the cluster's copy runs
+    revision: str | None = None
+    #: ``provided.gatewayServiceAccount``: the account the cluster's Istio ingress gateway runs as
+    gateway_service_account: str | None = None
+    provided_at: Location | None = None
 
     @property
     def is_repo_application(self) -> bool:
@@ -132,6 +139,9 @@ class KfDef:
     source_map: SourceMap
     #: ``spec.images``: registry rewrites and pull secrets for every workload
     images: ImagePolicy = ImagePolicy()
+    #: ``spec.storageClass``: a StorageClass the cluster provides for Kubeflow's volumes
+    storage_class: str | None = None
+    storage_class_at: Location | None = None
 
     def repo(self, name: str) -> Repo | None:
         return next((r for r in self.repos if r.name == name), None)
@@ -169,6 +179,7 @@ class _Build:
         version = spec.get("version")
         secrets = self._secrets(spec)
         self._check_secret_refs(applications, secrets)
+        storage_class = spec.get("storageClass")
         return KfDef(
             api_version=str(self.data.get("apiVersion", "")),
             name=self._name(meta),
@@ -184,6 +195,8 @@ class _Build:
             source=self.source,
             source_map=self.map,
             images=self._images(spec),
+            storage_class=storage_class if isinstance(storage_class, str) and storage_class else None,
+            storage_class_at=self.at("spec", "storageClass") if "storageClass" in spec else None,
         )
 
     def _namespace(self, meta: dict[str, Any]) -> str:
@@ -285,12 +298,32 @@ class _Build:
                         hint="move these under kustomizeConfig.parameters, or drop the repoRef to use "
                              "the catalog component"))
             overlays = tuple(o for o in _items(kc, "overlays") if isinstance(o, str))
+            provided, revision = self._provided(raw, base, ref is not None)
+            account = _dict(raw, "provided").get("gatewayServiceAccount")
             apps.append(Application(
                 name=name, index=i, location=location,
                 parameters=freeze({p.name: p.value for p in [*sites, *own] if p.has_value}),
                 parameter_sites=tuple(seen.values()), repo_ref=ref, overlays=overlays,
-                overlays_at=self.map.locate((*base, "kustomizeConfig", "overlays")) if overlays else None))
+                overlays_at=self.map.locate((*base, "kustomizeConfig", "overlays")) if overlays else None,
+                provided=provided, revision=revision,
+                gateway_service_account=account if provided and isinstance(account, str) and account else None,
+                provided_at=self.map.locate((*base, "provided")) if "provided" in raw else None))
         return tuple(apps)
+
+    def _provided(self, raw: dict[str, Any], base: JsonPath, repo_app: bool) -> tuple[bool, str | None]:
+        """``provided: true | false | {revision: R}``; a repo application is built, never provided."""
+        value = raw.get("provided")
+        if isinstance(value, dict):
+            revision = value.get("revision")
+            provided, revision = True, revision if isinstance(revision, str) and revision else None
+        else:
+            provided, revision = value is True, None
+        if provided and repo_app:
+            self.problems.append(self.map.locate((*base, "provided")).problem(
+                "a repo application (kustomizeConfig.repoRef) cannot be provided: kfctl builds it from the repo",
+                hint="drop the repoRef to name the catalog component the cluster provides, or drop provided"))
+            return False, None
+        return provided, revision
 
     def _plugins(self, spec: dict[str, Any]) -> tuple[Plugin, ...]:
         plugins = []

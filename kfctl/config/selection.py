@@ -57,6 +57,12 @@ class SelectedComponent:
     #: parameter -> the spec.secrets entry it takes its value from (``valueFrom: {secret: NAME}``); its
     #: value is put in at render time (:func:`kfctl.pipeline.request_for`), never kept here
     secrets: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    #: the cluster already runs it (``provided``): only Kubeflow's own objects of it are rendered
+    provided: bool = False
+    #: ``provided: {revision: R}`` (Istio's istio.io/rev)
+    revision: str | None = None
+    #: ``provided: {gatewayServiceAccount: NAME}`` (Istio's ingress gateway)
+    gateway_service_account: str | None = None
 
 
 @dataclass(frozen=True)
@@ -84,16 +90,52 @@ class Selection:
     warnings: tuple[str, ...] = ()
     #: the catalog release spec.version selected ("" for a flat test catalog)
     release: str = ""
+    #: ``spec.storageClass``: the StorageClass the cluster provides for Kubeflow's volumes
+    storage_class: str | None = None
 
     @property
     def names(self) -> tuple[str, ...]:
         return tuple(c.name for c in self.components)
+
+    @property
+    def gateway_service_account(self) -> str | None:
+        """The service account a provided Istio's ingress gateway runs as, when the KfDef names one."""
+        return next((c.gateway_service_account for c in self.components if c.gateway_service_account), None)
+
+    @property
+    def provided(self) -> tuple[str, ...]:
+        """The components the cluster provides (rendered only for Kubeflow's own objects of them)."""
+        return tuple(c.name for c in self.components if c.provided)
 
     def component(self, name: str) -> SelectedComponent:
         for comp in self.components:
             if comp.name == name:
                 return comp
         raise KeyError(name)
+
+
+def provided_spelling(component: str, *, revision: str | None = None,
+                      gateway_service_account: str | None = None) -> str:
+    """How a KfDef says the cluster already runs ``component`` (``kfctl check`` names it when it finds one).
+
+    ``provided_spelling("cert-manager")`` -> ``spec.applications: - {name: cert-manager, provided: true}``;
+    for Istio, the revision and the ingress gateway's service account found, when not the defaults.
+    """
+    settings = [f"revision: {revision}"] if revision and revision != "default" else []
+    if gateway_service_account and gateway_service_account != "istio-ingressgateway-service-account":
+        settings.append(f"gatewayServiceAccount: {gateway_service_account}")
+    value = f"{{{', '.join(settings)}}}" if settings else "true"
+    return f"spec.applications: - {{name: {component}, provided: {value}}}"
+
+
+def storage_class_spelling(name: str) -> str:
+    """How a KfDef says the cluster provides StorageClass ``name`` for Kubeflow's volumes."""
+    return f"spec.storageClass: {name}"
+
+
+def providable(catalog: Catalog) -> tuple[str, ...]:
+    """The components a KfDef may declare provided (their component.yaml says how a cluster's copy is used)."""
+    return tuple(sorted(n for n, c in catalog.components.items() if c.provided is not None))
 
 
 _TRUE = {"true", "yes", "on"}
@@ -136,6 +178,12 @@ class _Resolver:
         self.values: dict[str, dict[str, tuple[Any, Parameter]]] = {}
         #: component -> parameter name -> spec.secrets entry (valueFrom)
         self.secret_refs: dict[str, dict[str, str]] = {}
+        #: component -> (revision, the application that declared it provided)
+        self.provided: dict[str, tuple[str | None, Application]] = {}
+        #: component -> provided.gatewayServiceAccount
+        self.gateway_accounts: dict[str, str] = {}
+        #: components some application lists without provided
+        self.installed: dict[str, Application] = {}
 
     def run(self) -> Selection | None:
         if not self._release():
@@ -188,12 +236,16 @@ class _Resolver:
             components.append(SelectedComponent(name=name, parameters=freeze(params),
                                                 applications=tuple(self.chosen.get(name, ())),
                                                 required_by=required_by.get(name),
-                                                secrets=freeze(self.secret_refs.get(name, {}))))
+                                                secrets=freeze(self.secret_refs.get(name, {})),
+                                                provided=name in self.provided,
+                                                revision=self.provided.get(name, (None, None))[0],
+                                                gateway_service_account=self.gateway_accounts.get(name)))
         if self.problems:
             return None
         return Selection(kfdef=self.kfdef, platform=platform.name, components=tuple(components),
                          repo_applications=self._repo_applications(), added=resolution.added,
-                         notices=tuple(self.notices), warnings=tuple(self.warnings), release=self.catalog.release)
+                         notices=tuple(self.notices), warnings=tuple(self.warnings), release=self.catalog.release,
+                         storage_class=self.kfdef.storage_class)
 
     def _release(self) -> bool:
         """Switch to the catalog release spec.version selects; False (a problem recorded) if it names none."""
@@ -285,6 +337,7 @@ class _Resolver:
             self.chosen.setdefault(comp, [])
             if app.name not in self.chosen[comp]:
                 self.chosen[comp].append(app.name)
+            self._mark_provided(app, self.catalog.components[comp])
         self._stray_settings(app)
         for p in app.parameter_sites:
             owner = next((c for c in present if p.name in c.parameter_names), None)
@@ -306,6 +359,37 @@ class _Resolver:
                     hint="set it once"))
                 continue
             self.values[owner.name][p.name] = (value, p)
+
+    def _mark_provided(self, app: Application, comp: Component) -> None:
+        """Record whether ``app`` installs ``comp`` or says the cluster provides it; both at once is an error."""
+        where = app.provided_at or app.location
+        if app.provided and comp.provided is None:
+            names = providable(self.catalog)
+            self.problems.append(where.problem(
+                f"{comp.name} cannot be provided by the cluster: kfctl only uses a cluster's own "
+                f"{', '.join(names) or 'nothing'}",
+                hint=f"drop provided from {app.name!r}, or let kfctl install {comp.name}"))
+            return
+        other = self.installed.get(comp.name) if app.provided else self.provided.get(comp.name, (None, None))[1]
+        if other is not None and other is not app:
+            self.problems.append(where.problem(
+                f"{comp.name} is both installed (application {(other if app.provided else app).name!r}) and "
+                f"provided by the cluster (application {(app if app.provided else other).name!r})",
+                hint="keep one: provided: true on every application of it, or on none"))
+            return
+        if app.provided:
+            self.provided[comp.name] = (app.revision, app)
+            for setting, value in (("revision", app.revision), ("gatewayServiceAccount", app.gateway_service_account)):
+                if value is not None and comp.name != "istio":
+                    self.problems.append(where.problem(f"provided.{setting} is Istio's setting, not {comp.name}'s",
+                                                       hint="write provided: true"))
+            if app.gateway_service_account is not None:
+                self.gateway_accounts[comp.name] = app.gateway_service_account
+            if app.parameter_sites:
+                self.warnings.append(f"application {app.name!r}: the cluster provides {comp.name}, so its "
+                                     "parameters only shape Kubeflow's own objects of it")
+        else:
+            self.installed[comp.name] = app
 
     def _secret_ref(self, owner: Component, p: Parameter, spec: Mapping[str, Any]) -> None:
         """``valueFrom: {secret: NAME}`` is for parameters the component marks ``x-kfctl-secret``."""
@@ -341,6 +425,8 @@ class _Resolver:
         """Schema defaults < platform < KfDef, unchecked (what conditional dependencies look at)."""
         params = component.defaults()
         params.update({k: v for k, v in thaw(platform_values).items()})
+        if self.kfdef.storage_class and "storageClassName" in params:
+            params["storageClassName"] = self.kfdef.storage_class  # spec.storageClass: above the platform's
         for name, (value, _) in self.values.get(component.name, {}).items():
             params[name] = thaw(value)
         return params

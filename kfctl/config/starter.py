@@ -90,7 +90,7 @@ def render_starter(catalog: Catalog, *, name: str, namespace: str = "kubeflow", 
         entries.append({"name": comp_name, "description": _lines(f"{comp_name}: {comp.description}"),
                         "requires": [d.name + "".join(f" when {k} is {v}" for k, v in d.when.items())
                                      for d in comp.depends_on if d.required and d.name not in chosen],
-                        "params": params})
+                        "params": params, "providable": comp.provided is not None})
     env = SandboxedEnvironment(undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
                                keep_trailing_newline=True, autoescape=False)
     env.filters["yaml"] = yaml_scalar

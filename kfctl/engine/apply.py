@@ -28,7 +28,7 @@ from kfctl.engine.compare import same_object
 from kfctl.engine.decide import Action, after_refusal, decide
 from kfctl.engine.desired import desired_manifest
 from kfctl.engine.observe import list_whole
-from kfctl.engine.prune import PruneResult, prune, stale_members
+from kfctl.engine.prune import PruneResult, hand_over, prune, stale_members
 from kfctl.engine.inventory import (
     PART_OF,
     Inventory,
@@ -453,11 +453,13 @@ class ApplyEngine:
         pruned = PruneResult()
         pending_prune: list[str] = []
         ok = all(s == HEALTHY for s in self.state.values())
-        stale = stale_members(self.plan.nodes, old) if self.options.prune else []
-        if ok and stale:
-            def report(kind: str, message: str, component: str, obj: str) -> None:
-                self.emit(kind, None, message, component=component, **({"object": obj} if obj else {}))
+        stale = stale_members(self.plan.nodes, old)
+        handed = [m for m in stale if m.component in self.options.handed_over]
+        stale = [m for m in stale if m.component not in self.options.handed_over] if self.options.prune else []
+        def report(kind: str, message: str, component: str, obj: str) -> None:
+            self.emit(kind, None, message, component=component, **({"object": obj} if obj else {}))
 
+        if ok and stale:
             pruned = prune(self.retrying, stale, set_id=self.set_id, purge_crds=self.options.purge_crds,
                            timeout=self.options.object_timeout, concurrency=self.options.concurrency,
                            report=report, count_write=self._count_write)
@@ -465,6 +467,10 @@ class ApplyEngine:
             pending_prune = [str(m.ref) for m in stale]
             self.emit(ev.SUMMARY, None, f"{len(pending_prune)} objects no longer rendered wait to be pruned: "
                       "prune runs once every object is healthy", phase="pending-prune", objects=pending_prune)
+        if handed:
+            released = hand_over(self.retrying, handed, set_id=self.set_id, report=report,
+                                 count_write=self._count_write)
+            pruned = PruneResult(pruned.pruned, pruned.kept + released, pruned.gone)
         if parent_written:
             if pending_prune:  # recorded for `kfctl status`; gone again after the next healthy apply
                 self.status_extra["pendingPrune"] = pending_prune

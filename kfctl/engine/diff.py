@@ -110,8 +110,9 @@ def unified(before: Mapping[str, Any] | None, after: Mapping[str, Any] | None, n
 
 
 def compute(cluster: ClusterAPI, plan: Plan, *, deployment: str, namespace: str, purge_crds: bool = False,
-            concurrency: int = 8, adopt: bool = False) -> list[Change]:
-    """Each planned object's change, decided as apply decides it (:func:`kfctl.engine.decide.decide`)."""
+            concurrency: int = 8, adopt: bool = False, handed_over: frozenset[str] = frozenset()) -> list[Change]:
+    """Each planned object's change, decided as apply decides it (:func:`kfctl.engine.decide.decide`); members of
+    ``handed_over`` components (now provided by the cluster) are kept, as apply releases them."""
     set_id = applyset_id(deployment, namespace)
     manifests = {ref: desired_manifest(node.manifest, set_id=set_id) for ref, node in plan.nodes.items()}
     versions = {ref: str(m["apiVersion"]) for ref, m in manifests.items()}
@@ -169,6 +170,8 @@ def compute(cluster: ClusterAPI, plan: Plan, *, deployment: str, namespace: str,
             if member.ref in plan.nodes:
                 continue
             reason = kept_reason(member.ref, purge_crds=purge_crds)
+            if member.component in handed_over:
+                reason = f"handed over: the KfDef says the cluster provides {member.component}"
             if reason:
                 changes.append(Change(member.ref, member.component, "keep", reason))
             elif member.ref in owned:

@@ -42,6 +42,28 @@ class PruneResult:
         return frozenset(self.pruned) | frozenset(self.kept) | frozenset(self.gone)
 
 
+def hand_over(cluster: ClusterAPI, members: list[Member], *, set_id: str, report: Report,
+              count_write: Callable[[], None]) -> tuple[str, ...]:
+    """Release, never delete, what the deployment installed of a component the cluster now provides.
+
+    A KfDef that switches ``provided: true`` on for a component kfctl installed before hands
+    that copy over to the cluster: its objects keep running, lose kfctl's ownership labels and
+    leave the inventory (so neither prune nor ``kfctl delete`` ever removes them). Done whether or
+    not this apply prunes, since a member left in the inventory would be deleted by ``kfctl delete``.
+    """
+    released = []
+    for member in members:
+        live = cluster.get(member.api_version, member.kind, member.namespace or None, member.name)
+        if live is not None and ((live.get("metadata") or {}).get("labels") or {}).get(PART_OF) == set_id:
+            count_write()
+            cluster.merge_patch(member.api_version, member.kind, member.namespace or None, member.name,
+                                release_patch(set_id))
+        released.append(str(member.ref))
+        report(ev.KEPT, f"handed over: the KfDef says the cluster provides {member.component}", member.component,
+               str(member.ref))
+    return tuple(released)
+
+
 def prune(cluster: ClusterAPI, stale: list[Member], *, set_id: str, purge_crds: bool, timeout: float,
           concurrency: int, report: Report, count_write: Callable[[], None]) -> PruneResult:
     """Delete the stale members in reverse dependency order, keeping (and releasing) what the keep rule keeps."""

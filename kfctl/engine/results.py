@@ -19,6 +19,8 @@ class ApplyOptions:
     adopt: bool = False
     prune: bool = True
     purge_crds: bool = False
+    #: components the cluster now provides: members of theirs the deployment owned are released, never pruned
+    handed_over: frozenset[str] = frozenset()
     backoff: Backoff = field(default_factory=Backoff)
 
 

@@ -46,9 +46,18 @@ class RenderRequest:
     platform_parameters: Mapping[str, Any] = field(default_factory=_empty)
     overlays: tuple[Path, ...] = ()
     release: str | None = None
+    #: components (of ``components``) the cluster already runs: only the objects their component.yaml
+    #: ``provided.keep`` lists are kept; templates still see them in ``components``
+    provided: tuple[str, ...] = ()
+    #: a StorageClass the cluster provides: a rendered StorageClass of that name is left out
+    storage_class: str | None = None
+    #: the service account Istio's ingress gateway runs as in istio-system: the principal Kubeflow's
+    #: AuthorizationPolicies admit (templates: ``ingress_gateway.principal``); a provided Istio may differ
+    gateway_service_account: str = "istio-ingressgateway-service-account"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "components", tuple(self.components))
+        object.__setattr__(self, "provided", tuple(self.provided))
         object.__setattr__(self, "parameters", freeze(self.parameters))
         object.__setattr__(self, "platform_parameters", freeze(self.platform_parameters))
         object.__setattr__(self, "overlays", tuple(Path(p) for p in self.overlays))
@@ -140,6 +149,9 @@ class Rendering:
     mismatches: tuple[str, ...] = ()
     #: (image as rewritten, image as the bundles name it) for each image ``spec.images`` rewrote
     image_sources: tuple[tuple[str, str], ...] = ()
+    #: provided component -> the (group, kind) of the CRDs its own copy would have installed, which the
+    #: cluster's copy must serve (kfctl.engine.provided checks them)
+    provided_kinds: Mapping[str, tuple[tuple[str, str], ...]] = field(default_factory=_empty)
 
     @property
     def resources(self) -> tuple[Resource, ...]:

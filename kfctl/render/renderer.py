@@ -134,6 +134,8 @@ def render(request: RenderRequest, catalog: Catalog | None = None) -> Rendering:
         "kubeflow_namespace": request.namespace,
         "deployment": request.deployment,
         "release": catalog.release,
+        "ingress_gateway": {"namespace": "istio-system", "service_account": request.gateway_service_account,
+                            "principal": f"cluster.local/ns/istio-system/sa/{request.gateway_service_account}"},
     }
     namespaces = {c.name: component_namespace(c, request) for c in components}
     namespaces[PLATFORM_GROUP] = namespaces[USER_GROUP] = request.namespace
@@ -167,6 +169,7 @@ def render(request: RenderRequest, catalog: Catalog | None = None) -> Rendering:
     placed = [dataclasses.replace(r, body=freeze(place(r.body, r.component, r.source))) for r in rendered]
     patched, uses = overlays.apply(loaded, placed, selected, place)
 
+    patched, provided_kinds = _leave_provided(patched, request, catalog)
     seen: dict[tuple[str, str, str, str], Resource] = {}
     by_group: dict[str, list[Resource]] = {}
     for res in patched:
@@ -182,7 +185,33 @@ def render(request: RenderRequest, catalog: Catalog | None = None) -> Rendering:
     bundles = tuple(Bundle(name, versions[name], tuple(by_group[name])) for name in order if by_group.get(name))
     differ = params.mismatches({c.name: c.parameters for c in components}, values_of)
     return Rendering(request=request, bundles=bundles, patches=tuple(uses), demo_defaults=tuple(demo),
-                     mismatches=tuple(differ))
+                     mismatches=tuple(differ), provided_kinds=freeze(provided_kinds))
+
+
+def _leave_provided(resources: list[Resource], request: RenderRequest, catalog: Catalog
+                    ) -> tuple[list[Resource], dict[str, tuple[tuple[str, str], ...]]]:
+    """Leave out what the cluster provides: a provided component's objects but those its ``provided.keep``
+    lists (Kubeflow's own use of it) and those overlays add for it (a platform's IAP Ingress and policies
+    are Kubeflow's), and a StorageClass named ``request.storage_class``.
+
+    Overlays have been applied already, so a user's patch of a left-out object changes nothing. Returns
+    the objects kept and, per provided component, the kinds its CRDs define (the cluster must serve them).
+    """
+    keep = {name: {(str(k["kind"]), str(k["name"])) for k in (catalog.component(name).provided or {}).get("keep", ())}
+            for name in request.provided}
+    kinds: dict[str, list[tuple[str, str]]] = {name: [] for name in request.provided}
+    out = []
+    for res in resources:
+        if res.component in keep and not res.overlay and (res.kind, res.name) not in keep[res.component]:
+            if is_crd(res.body):
+                spec = res.body.get("spec") or {}
+                kinds[res.component].append((str(spec.get("group")), str((spec.get("names") or {}).get("kind"))))
+            continue
+        if request.storage_class and res.kind == "StorageClass" and res.group == "storage.k8s.io" \
+                and res.name == request.storage_class:
+            continue
+        out.append(res)
+    return out, {name: tuple(found) for name, found in kinds.items()}
 
 
 def to_yaml(resources: Any) -> str:

@@ -36,9 +36,9 @@ def test_unknown_field_names_the_key_and_suggests_and_hides_the_echoing_required
                          "spec:\n  applications:\n  - nmae: katib\n    paramters: []\n")
     assert problems == [
         "k.yaml:5:5: spec.applications[0].nmae: unknown field 'nmae' (did you mean 'name'?) "
-        "(hint: fields allowed here: kustomizeConfig, name, parameters)",
+        "(hint: fields allowed here: kustomizeConfig, name, parameters, provided)",
         "k.yaml:6:5: spec.applications[0].paramters: unknown field 'paramters' (did you mean 'parameters'?) "
-        "(hint: fields allowed here: kustomizeConfig, name, parameters)",
+        "(hint: fields allowed here: kustomizeConfig, name, parameters, provided)",
     ]
 
 
