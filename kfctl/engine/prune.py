@@ -54,7 +54,7 @@ def hand_over(cluster: ClusterAPI, members: list[Member], *, set_id: str, report
     released = []
     for member in members:
         live = cluster.get(member.api_version, member.kind, member.namespace or None, member.name)
-        if live is not None and ((live.get("metadata") or {}).get("labels") or {}).get(PART_OF) == set_id:
+        if live is not None and owner_of(live) == set_id:
             count_write()
             cluster.merge_patch(member.api_version, member.kind, member.namespace or None, member.name,
                                 release_patch(set_id))

@@ -60,3 +60,18 @@ def test_component_schemas_are_checked_as_2020_12():
     validator = validator_for({"type": "object", "properties": {"n": {"type": "integer"}}})
     assert not list(validator.iter_errors({"n": 1}))
     assert list(validator.iter_errors({"n": "1"}))
+
+
+def test_the_schema_file_names_no_key_twice():
+    """json.load keeps the last of two equal keys silently (two $defs merged from two branches did once)."""
+    import json
+
+    from kfctl.config import schema as schema_module
+
+    def no_duplicates(pairs):
+        keys = [k for k, _ in pairs]
+        assert len(keys) == len(set(keys)), sorted(k for k in keys if keys.count(k) > 1)
+        return dict(pairs)
+
+    path = Path(schema_module.__file__).with_name("kfdef.schema.json")
+    json.loads(path.read_text(), object_pairs_hook=no_duplicates)
