@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from pathlib import Path
 from jsonschema import Draft202012Validator
 
 from kfctl.config import parse_kfdef
