@@ -44,6 +44,7 @@ def refuse_failed_checks(cluster: Any, deployment: Any, *, adopt: bool = False) 
     """``kfctl apply``'s pre-write gate: exit 2 naming every hard failure (version, unserved kinds, missing
     StorageClasses, permissions, objects owned by others); nothing is written."""
     from kfctl.engine.checks import hard_checks
+    from kfctl.engine.checks.model import counted
     from kfctl.engine.permissions import HINT
 
     failed = hard_checks(cluster, deployment.plan, facts_of(deployment, adopt=adopt))
@@ -54,7 +55,7 @@ def refuse_failed_checks(cluster: Any, deployment: Any, *, adopt: bool = False) 
             "applies anyway")
     if any(f.check == "permissions" for f in failed):
         hint = f"{HINT}; {hint}"
-    raise ClusterConfigError(f"apply refused: {len(failed)} checks failed; nothing was changed:\n  "
+    raise ClusterConfigError(f"apply refused: the checks found {counted(len(failed), 'problem')}; nothing was changed:\n  "
                              + "\n  ".join(lines), hint=hint)
 
 

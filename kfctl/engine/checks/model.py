@@ -68,3 +68,8 @@ class Report:
     def to_json(self) -> dict[str, Any]:
         return {"ok": self.ok, "counts": self.counts(), "checks": [f.to_json() for f in self.findings],
                 "nodes": [dict(n) for n in self.nodes]}
+
+
+def counted(count: int, noun: str) -> str:
+    """``1 object``, ``2 objects``: a count with its noun (plural by ``s``)."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"

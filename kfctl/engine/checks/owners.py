@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from kfctl.engine.checks.model import FAIL, PASS, WARN, Facts, Finding
+from kfctl.engine.checks.model import FAIL, PASS, WARN, Facts, Finding, counted
 from kfctl.engine.decide import Action, decide
 from kfctl.engine.inventory import MANAGED_BY, TOOL, applyset_id, owner_of
 from kfctl.plan import ObjectRef, Plan
@@ -100,7 +100,8 @@ def judge(plan: Plan, live: Mapping[ObjectRef, Mapping[str, Any]], facts: Facts)
                else alternative)
         shown = tuple(str(r) for r in refs[:10]) + ((f"... and {len(refs) - 10} more",) if len(refs) > 10 else ())
         out.append(Finding("already-there", FAIL if action == Action.NEEDS_ADOPT else WARN,
-                           f"{len(refs)} objects of {component} already exist, owned by {who}: "
+                           f"{counted(len(refs), 'object')} of {component} already "
+                           f"{'exists' if len(refs) == 1 else 'exist'}, owned by {who}: "
                            + _what_apply_does(action, who), fix=fix, details=shown))
     if not out:
         mine = sum(1 for ref, obj in live.items() if ref in plan.nodes and owner(obj, set_id) is None)
