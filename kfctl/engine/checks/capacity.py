@@ -12,7 +12,7 @@ are not judged: they apply to some pods only.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -166,7 +166,7 @@ def _defaults(ranges: list[Mapping[str, Any]]) -> dict[str, set[str]]:
     return out
 
 
-def check_capacity(cluster: Any, plan: Plan, facts: Facts, rows: list[Mapping[str, Any]]) -> list[Finding]:
+def check_capacity(cluster: Any, plan: Plan, facts: Facts, rows: Sequence[Mapping[str, Any]]) -> list[Finding]:
     """``rows``: the nodes check's rows (which nodes are usable); the node list is read again for allocatable."""
     from kfctl.engine.checks.nodes import usable
 

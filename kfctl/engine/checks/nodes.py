@@ -11,7 +11,7 @@ is a warning: users would see choices that never schedule.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -76,7 +76,7 @@ def usable(row: Mapping[str, Any]) -> bool:
     return bool(row["ready"] and row["schedulable"] and not row["blockingTaints"])
 
 
-def table(rows: list[Mapping[str, Any]]) -> tuple[str, ...]:
+def table(rows: Sequence[Mapping[str, Any]]) -> tuple[str, ...]:
     """The GPU table: NAME, READY, CPU, MEMORY, one column per GPU resource, ACCELERATOR and TAINTS."""
     head = ["NAME", "READY", "CPU", "MEMORY", "NVIDIA.COM/GPU", "AMD.COM/GPU", "ACCELERATOR", "TAINTS"]
     body = [[r["name"], ("Ready" if r["ready"] else "NotReady") + ("" if r["schedulable"] else ",Cordoned"),
