@@ -38,12 +38,13 @@ def _show(minor: tuple[int, int]) -> str:
     return f"{minor[0]}.{minor[1]}"
 
 
-def _grouped(items: list[tuple[str, tuple[int, int]]]) -> str:
-    """``[(component, bound)]`` -> ``"1.35: a, b; 1.34: c"``, the tightest bound first."""
+def _grouped(items: list[tuple[str, tuple[int, int]]], total: int) -> str:
+    """``[(component, bound)]`` -> ``"1.34 (c); 1.35 (a, b)"``, or ``"1.35 (all)"`` when one bound holds for all."""
     by_bound: dict[tuple[int, int], list[str]] = {}
     for component, bound in items:
         by_bound.setdefault(bound, []).append(component)
-    return "; ".join(f"{_show(bound)} ({', '.join(names)})" for bound, names in sorted(by_bound.items()))
+    return "; ".join(f"{_show(bound)} ({'all' if len(names) == total > 1 else ', '.join(names)})"
+                     for bound, names in sorted(by_bound.items()))
 
 
 def judge(server: tuple[int, int], ranges: Mapping[str, Mapping[str, str]]) -> list[Finding]:
@@ -65,12 +66,12 @@ def judge(server: tuple[int, int], ranges: Mapping[str, Mapping[str, str]]) -> l
     out: list[Finding] = []
     if too_old:
         out.append(Finding("version", FAIL, f"Kubernetes {shown} is older than {len(too_old)} of the "
-                           f"{len(ranges)} components support; they need at least " + _grouped(too_old),
+                           f"{len(ranges)} components support; they need at least " + _grouped(too_old, len(ranges)),
                            fix=f"upgrade the cluster to Kubernetes {_show(max(low))} or newer, or leave those "
                                "components out of spec.applications"))
     if too_new:
         out.append(Finding("version", WARN, f"Kubernetes {shown} is newer than {len(too_new)} of the "
-                           f"{len(ranges)} components are tested with; they are tested up to " + _grouped(too_new),
+                           f"{len(ranges)} components are tested with; they are tested up to " + _grouped(too_new, len(ranges)),
                            fix="expect untested behaviour; a Kubeflow release that supports it, or a cluster at "
                                f"{_show(min(high))} or older, is the supported combination"))
     if not out:
