@@ -63,12 +63,13 @@ def owner(live: Mapping[str, Any], set_id: str) -> tuple[str, str] | None:
     return "unknown", "no kfctl deployment (created by hand or another tool)"
 
 
-def _what_apply_does(action: Action, who: str) -> str:
+def _what_apply_does(action: Action, who: str, count: int) -> str:
+    them, they, are = ("it", "it exists", "is") if count == 1 else ("them", "they exist", "are")
     if action == Action.NEEDS_ADOPT:
-        return "apply refuses them (they exist and are not this deployment's)"
+        return f"apply refuses {them} ({they} and {are} not this deployment's)"
     if action == Action.ADOPT:
-        return f"apply --adopt takes them over from {who}, which may change them back"
-    return f"apply would {action.value} them"
+        return f"apply --adopt takes {them} over from {who}, which may change {them} back"
+    return f"apply would {action.value} {them}"
 
 
 def judge(plan: Plan, live: Mapping[ObjectRef, Mapping[str, Any]], facts: Facts) -> list[Finding]:
@@ -96,13 +97,13 @@ def judge(plan: Plan, live: Mapping[ObjectRef, Mapping[str, Any]], facts: Facts)
         alternative = (f"declare {component} as provided by the cluster (see README: existing components)"
                        if kind in ("helm", "olm", "controller", "manager", "unknown") else
                        "give this deployment another name or namespace, or delete the other deployment")
-        fix = (f"{alternative}; or apply --adopt to take them over" if action == Action.NEEDS_ADOPT
-               else alternative)
+        them = "it" if len(refs) == 1 else "them"
+        fix = f"{alternative}; or apply --adopt to take {them} over" if action == Action.NEEDS_ADOPT else alternative
         shown = tuple(str(r) for r in refs[:10]) + ((f"... and {len(refs) - 10} more",) if len(refs) > 10 else ())
         out.append(Finding("already-there", FAIL if action == Action.NEEDS_ADOPT else WARN,
                            f"{counted(len(refs), 'object')} of {component} already "
                            f"{'exists' if len(refs) == 1 else 'exist'}, owned by {who}: "
-                           + _what_apply_does(action, who), fix=fix, details=shown))
+                           + _what_apply_does(action, who, len(refs)), fix=fix, details=shown))
     if not out:
         mine = sum(1 for ref, obj in live.items() if ref in plan.nodes and owner(obj, set_id) is None)
         out.append(Finding("already-there", PASS, "no object of the plan belongs to someone else"
