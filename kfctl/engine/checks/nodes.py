@@ -26,6 +26,8 @@ ACCELERATOR_LABELS = ("nvidia.com/gpu.product", "nvidia.com/gpu.present", "amd.c
                       "node.kubernetes.io/accelerator", "feature.node.kubernetes.io/pci-10de.present",
                       "feature.node.kubernetes.io/pci-1002.present")
 HARD_EFFECTS = ("NoSchedule", "NoExecute")
+#: taints that keep workloads off control-plane nodes by design: such a node is not counted, and not warned about
+CONTROL_PLANE_TAINTS = ("node-role.kubernetes.io/control-plane", "node-role.kubernetes.io/master")
 
 
 def _ready(node: Mapping[str, Any]) -> bool:
@@ -100,7 +102,8 @@ def judge(rows: list[dict[str, Any]], plan: Plan) -> list[Finding]:
         elif not row["schedulable"]:
             out.append(Finding("nodes", WARN, f"node {row['name']} is cordoned (unschedulable)",
                                fix=f"kubectl uncordon {row['name']} when its maintenance is over"))
-        elif row["blockingTaints"]:
+        elif row["blockingTaints"] and not all(t.split(":")[0].split("=")[0] in CONTROL_PLANE_TAINTS
+                                                for t in row["blockingTaints"]):
             out.append(Finding("nodes", WARN, f"node {row['name']} has taints no Kubeflow pod tolerates: "
                                + ", ".join(row["blockingTaints"]) + " (none of the plan's pods will run there)",
                                fix="keep it for other work, or remove the taint (kubectl taint nodes "

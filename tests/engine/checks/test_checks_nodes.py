@@ -81,3 +81,12 @@ def test_gpu_offers_are_found_in_keys_and_text():
     assert offers_gpus(plan_of(runtime, gpu_offer())) == [
         "ClusterTrainingRuntime.trainer.kubeflow.org/torchtune [app] (amd.com/gpu)",
         "ConfigMap/kubeflow/spawner [app] (nvidia.com/gpu)"]
+
+
+def test_a_control_plane_node_is_not_counted_and_not_warned_about(shaped):
+    control = NodeSpec("control-plane", taints=(("node-role.kubernetes.io/control-plane", "", "NoSchedule"),))
+    cluster = shaped(ClusterShape(nodes=(control, NodeSpec("worker-1"))))
+    findings, rows = check_nodes(cluster, plan_of(deployment("web")), FACTS)
+    assert rows[0]["blockingTaints"] == ["node-role.kubernetes.io/control-plane:NoSchedule"]
+    assert [(f.check, f.status) for f in findings] == [("nodes", "pass"), ("gpus", "pass")]
+    assert "1 of 2 nodes can run Kubeflow's pods" in findings[0].message
