@@ -9,6 +9,11 @@ otherwise once per resource and namespace (SelfSubjectAccessReview), and
 refuses with exit 2, naming each missing permission and who lacks it, before
 anything is changed. A server that does not answer access reviews is not
 checked: the writes themselves then say what is missing.
+
+:func:`missing_access` is the question itself, without the refusal: ``kfctl
+check`` (and apply's pre-write checks, :mod:`kfctl.engine.checks.access`)
+also ask for the reads apply makes (get; list and watch in all namespaces)
+and for delete (prune).
 """
 
 from __future__ import annotations
