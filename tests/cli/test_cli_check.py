@@ -143,3 +143,13 @@ def test_skip_checks_and_adopt_let_apply_start(runner, tmp_path, sim_cluster):
     adopted = runner.invoke(cli, [*kc(sim_cluster), "apply", "-f", str(kfdef), "-o", "plain", "--adopt",
                                   "--timeout", "60s"])
     assert adopted.exit_code == 0, adopted.output
+
+
+def test_after_apply_the_deployments_own_objects_are_no_conflict(runner, tmp_path, sim_cluster):
+    kfdef = init(runner, tmp_path)
+    assert runner.invoke(cli, [*kc(sim_cluster), "apply", "-f", str(kfdef), "-o", "plain"]).exit_code == 0
+    result = runner.invoke(cli, [*kc(sim_cluster), "check", "-f", str(kfdef)])
+    [there] = lines_of(result.output, "already-there")
+    assert there.startswith("pass") and "(7 already belong to this deployment)" in there
+    again = runner.invoke(cli, [*kc(sim_cluster), "apply", "-f", str(kfdef), "-o", "plain"])
+    assert again.exit_code == 0 and "no changes" in again.output  # the checks do not stand in a re-apply's way
