@@ -56,7 +56,7 @@ def owner(live: Mapping[str, Any], set_id: str) -> tuple[str, str] | None:
     if controllers:
         return "controller", f"{controllers[0].get('kind')}/{controllers[0].get('name')} (its controller)"
     managers = sorted({str(m.get("manager")) for m in meta.get("managedFields") or ()
-                       if m.get("manager") and m.get("manager") != TOOL and not str(m.get("manager")).startswith(TOOL + "-")
+                       if m.get("manager") and m.get("manager") != TOOL
                        and not str(m.get("manager")).startswith(SYSTEM_MANAGERS)})
     if managers:
         return "manager", "field manager " + ", ".join(managers)
