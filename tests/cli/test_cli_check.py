@@ -96,6 +96,7 @@ def test_helm_owned_objects_fail_check_and_apply_refuses_them_with_nothing_writt
     # the namespace was made without Helm's labels (as `helm install --create-namespace` leaves it)
     assert by_hand["status"] == "fail" and by_hand["details"] == ["Namespace/cert-manager"]
     assert "created by hand or another tool" in by_hand["message"]
+    assert by_hand["fix"].startswith("apply --adopt to take it over (what it holds stays")
     assert there["status"] == "fail" and "owned by Helm release cert-manager" in there["message"]
     assert "declare cert-manager as provided by the cluster" in there["fix"]
     assert there["details"] == ["ServiceAccount/cert-manager/cert-manager"]

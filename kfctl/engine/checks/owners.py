@@ -87,18 +87,27 @@ def judge(plan: Plan, live: Mapping[ObjectRef, Mapping[str, Any]], facts: Facts)
         action = decide(node.manifest, obj, set_id=set_id, adopt=facts.adopt).action
         if action not in (Action.NEEDS_ADOPT, Action.ADOPT):
             continue  # released by this deployment's own prune: taken back
-        key = (node.component, found[0], found[1], action.value)
+        key = (node.component, "namespace" if ref.kind == "Namespace" and not ref.group else found[0], found[1],
+               action.value)
         groups.setdefault(key, []).append(ref)
         actions[key] = action
     out: list[Finding] = []
     for key, refs in sorted(groups.items()):
         component, kind, who, _ = key
         action = actions[key]
-        alternative = (f"declare {component} as provided by the cluster (see README: existing components)"
-                       if kind in ("helm", "olm", "controller", "manager", "unknown") else
-                       "give this deployment another name or namespace, or delete the other deployment")
         them = "it" if len(refs) == 1 else "them"
-        fix = f"{alternative}; or apply --adopt to take {them} over" if action == Action.NEEDS_ADOPT else alternative
+        if kind == "namespace":
+            # made before kfctl (by an admin, with its quotas, or by `helm install --create-namespace`)
+            alternative = (f"apply --adopt to take {them} over (what {'it holds' if them == 'it' else 'they hold'} "
+                           "stays; kfctl sets its labels), or, when "
+                           f"{component} is installed there already, declare {component} as provided by the cluster "
+                           "(see README: existing components)")
+            fix = alternative
+        else:
+            alternative = (f"declare {component} as provided by the cluster (see README: existing components)"
+                           if kind in ("helm", "olm", "controller", "manager", "unknown") else
+                           "give this deployment another name or namespace, or delete the other deployment")
+            fix = f"{alternative}; or apply --adopt to take {them} over" if action == Action.NEEDS_ADOPT else alternative
         shown = tuple(str(r) for r in refs[:10]) + ((f"... and {len(refs) - 10} more",) if len(refs) > 10 else ())
         out.append(Finding("already-there", FAIL if action == Action.NEEDS_ADOPT else WARN,
                            f"{counted(len(refs), 'object')} of {component} already "
