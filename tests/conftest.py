@@ -23,3 +23,10 @@ def repo_root() -> Path:
 
 from kfctl.sim.testing import sim_cluster, sim_factory  # noqa: E402,F401  (simulated cluster fixtures)
 from kfctl.realcluster.testing import pytest_runtest_makereport, real_factory  # noqa: E402,F401  (the real tier)
+
+
+@pytest.fixture
+def sim_shapes() -> Path:
+    """The example cluster-shape files (gpu, no-default-sc, helm-cert-manager-istio, limited-token, quota,
+    old-version): ``sim_factory(behaviour=True, shape=sim_shapes / "gpu.yaml")``."""
+    return REPO_ROOT / "tests" / "data" / "shapes"

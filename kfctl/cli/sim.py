@@ -66,6 +66,11 @@ def _faults(settings: tuple[str, ...], seed: int | None) -> dict[str, Any]:
 @click.option("--storage-class", "storage_classes", multiple=True, metavar="NAME",
               help="Also provide this (non-default) StorageClass, e.g. standard-rwo to rehearse a GKE install "
                    "(repeatable).")
+@click.option("--shape", "shape_file", metavar="FILE",
+              help="Shape the cluster from this YAML file: node groups (GPUs, labels, taints, cordoned, NotReady), "
+                   "StorageClasses, namespaces with ResourceQuotas/LimitRanges, limited users' tokens, a Helm-installed "
+                   "cert-manager/Istio, an older Kubernetes version (format: kfctl/sim/README.md; examples in "
+                   "tests/data/shapes/).")
 @click.option("--no-behaviour", is_flag=True,
               help="Serve the API machinery only: no nodes, pods, endpoints, volumes, webhooks or certificates.")
 @click.option("--namespace-delete-delay", type=click.FloatRange(min=0), default=1.0, show_default=True,
@@ -84,13 +89,14 @@ def _faults(settings: tuple[str, ...], seed: int | None) -> dict[str, Any]:
 def serve(ctx: click.Context, kubeconfig_path: str | None, port: int, token: str | None, time_scale: float,
           crd_establish_delay: float | None, profile: str, nodes: int, node_cpu: str, node_memory: str,
           node_gpus: int, parallel_image_pulls: bool, no_default_storage_class: bool, volume_binding_mode: str,
-          storage_classes: tuple[str, ...], no_behaviour: bool,
+          storage_classes: tuple[str, ...], shape_file: str | None, no_behaviour: bool,
           namespace_delete_delay: float, persist: str | None, faults: tuple[str, ...], seed: int | None,
           real: bool) -> None:
     """Serve a simulated Kubernetes API on 127.0.0.1 until interrupted (--real: a real control plane)."""
     from kfctl.sim import Faults, SimCluster
     from kfctl.sim.behaviour import ClusterShape
     from kfctl.sim.behaviour.pods import quantity
+    from kfctl.sim.shape import ShapeError
 
     listed = os.environ.get("KUBECONFIG", "")
     target = kubeconfig_path or getattr(ctx.obj, "kubeconfig", None) or (listed if os.pathsep not in listed else None)
@@ -113,6 +119,8 @@ def serve(ctx: click.Context, kubeconfig_path: str | None, port: int, token: str
                                  default_storage_class=not no_default_storage_class,
                                  volume_binding_mode=volume_binding_mode, extra_storage_classes=storage_classes,
                                  serialize_image_pulls=not parallel_image_pulls)
+    if shape_file:
+        shape = _shape(ctx, shape_file, shape)
     try:
         cluster = SimCluster(port=port, token=token, kubeconfig_path=target, time_scale=time_scale,
                              crd_establish_delay=crd_establish_delay,
@@ -120,6 +128,9 @@ def serve(ctx: click.Context, kubeconfig_path: str | None, port: int, token: str
                              persist_path=persist, profile=profile, shape=shape, seed=seed,
                              behaviour=not no_behaviour)
         cluster.start()
+    except ShapeError as exc:
+        message, _, hint = str(exc).partition("\n  hint: ")
+        raise InputError(message, hint=hint or None) from None
     except sqlite3.Error as exc:
         raise InputError(f"--persist {persist}: cannot use it as the sim's SQLite file: {exc}",
                          hint="name a new file, or one an earlier `kfctl sim serve --persist` wrote") from None
@@ -134,7 +145,8 @@ def serve(ctx: click.Context, kubeconfig_path: str | None, port: int, token: str
     click.echo(json.dumps({"url": cluster.url, "kubeconfig": cluster.kubeconfig_path,
                            "persist": persist, "timeScale": time_scale,
                            "profile": profile if not no_behaviour else None,
-                           "serializeImagePulls": None if no_behaviour else not parallel_image_pulls}))
+                           "serializeImagePulls": None if no_behaviour else shape.serialize_image_pulls,
+                           "contexts": {u.name: f"kfctl-sim-{u.name}" for u in cluster.shape.users}}))
     click.echo(f"Serving a simulated Kubernetes API at {cluster.url}; kubeconfig written to "
                f"{cluster.kubeconfig_path}. Press Ctrl-C to stop.", err=True)
     try:
@@ -147,8 +159,37 @@ def serve(ctx: click.Context, kubeconfig_path: str | None, port: int, token: str
     click.echo("Simulated cluster stopped.", err=True)
 
 
+#: flags that say what a shape file says too: given with --shape, which should win is unclear, so it is refused
+SHAPE_FLAGS = ("nodes", "node_cpu", "node_memory", "node_gpus", "no_default_storage_class", "volume_binding_mode",
+               "storage_classes")
+
+
+def _shape(ctx: click.Context, shape_file: str, flags: Any) -> Any:
+    """The shape file's ClusterShape; flags that name nodes or StorageClasses may not come with it."""
+    import dataclasses
+
+    from click.core import ParameterSource
+
+    from kfctl.sim.shape import ShapeError, load_shape
+
+    given = [name for name in SHAPE_FLAGS if ctx.get_parameter_source(name) not in (ParameterSource.DEFAULT, None)]
+    if given:
+        options = ", ".join("--storage-class" if n == "storage_classes" else "--" + n.replace("_", "-")
+                            for n in given)
+        raise InputError(f"{options}: --shape {shape_file} describes the nodes and StorageClasses",
+                         hint="say it in the shape file (nodes:, storageClasses:), or drop --shape")
+    try:
+        shape = load_shape(shape_file)
+    except ShapeError as exc:
+        message, _, hint = str(exc).partition("\n  hint: ")
+        raise InputError(message, hint=hint or None) from None
+    if not flags.serialize_image_pulls:  # --parallel-image-pulls
+        shape = dataclasses.replace(shape, serialize_image_pulls=False)
+    return shape
+
+
 #: options that only the simulated cluster has (refused with --real rather than silently ignored)
-SIM_ONLY = ("port", "token", "time_scale", "crd_establish_delay", "profile", "parallel_image_pulls",
+SIM_ONLY = ("port", "token", "time_scale", "crd_establish_delay", "profile", "parallel_image_pulls", "shape_file",
             "no_default_storage_class", "volume_binding_mode", "no_behaviour", "namespace_delete_delay", "persist",
             "faults", "seed")
 
@@ -162,7 +203,8 @@ def _serve_real(ctx: click.Context, target: str, *, nodes: int, node_cpu: str, n
 
     given = [name for name in SIM_ONLY if ctx.get_parameter_source(name) not in (ParameterSource.DEFAULT, None)]
     if given:
-        options = ", ".join("--fault" if name == "faults" else "--" + name.replace("_", "-") for name in given)
+        options = ", ".join({"faults": "--fault", "shape_file": "--shape"}.get(name) or "--" + name.replace("_", "-")
+                            for name in given)
         raise InputError(f"{options}: only the simulated cluster has this; a real control plane runs in real time",
                          hint="drop it, or drop --real")
     try:

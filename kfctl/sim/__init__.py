@@ -13,12 +13,13 @@ from kfctl.sim.clock import SimClock
 from kfctl.sim.cluster import Cluster
 from kfctl.sim.options import DeleteOptions, Result, WriteOptions
 from kfctl.sim.faults import Faults
+from kfctl.sim.shape import ClusterShape, ShapeError, load_shape
 from kfctl.sim.simcluster import SimCluster
 from kfctl.sim.status import APIError
 from kfctl.sim.store import Event
 from kfctl.sim.types import Behaviour, Column, ResourceType
 
 __all__ = [
-    "APIError", "AdmissionChain", "AdmissionRequest", "Behaviour", "Cluster", "Column", "DeleteOptions", "Event",
-    "Faults", "ResourceType", "Result", "SimClock", "SimCluster", "WriteOptions",
+    "APIError", "AdmissionChain", "AdmissionRequest", "Behaviour", "Cluster", "ClusterShape", "Column", "DeleteOptions",
+    "Event", "Faults", "ResourceType", "Result", "ShapeError", "SimClock", "SimCluster", "WriteOptions", "load_shape",
 ]

@@ -72,10 +72,12 @@ BUILTIN_TYPES: tuple[ResourceType, ...] = (
       subresources=ST),
     R("authorization.k8s.io", "v1", "SelfSubjectAccessReview", "selfsubjectaccessreviews", False,
       verbs=CREATE_ONLY),
+    R("authorization.k8s.io", "v1", "SelfSubjectRulesReview", "selfsubjectrulesreviews", False,
+      verbs=CREATE_ONLY),
 )
 
 #: kinds that are never stored: a create is answered and forgotten
-VIRTUAL_KINDS = {("authorization.k8s.io", "SelfSubjectAccessReview")}
+VIRTUAL_KINDS = {("authorization.k8s.io", "SelfSubjectAccessReview"), ("authorization.k8s.io", "SelfSubjectRulesReview")}
 
 AGE = Column("Age", "date", "<age>", "CreationTimestamp is a timestamp representing the server time when "
              "this object was created.")

@@ -21,6 +21,7 @@ from typing import Any, Callable
 from kfctl.sim import crds, immutable, status
 from kfctl.sim.admission import CREATE, DELETE, UPDATE, AdmissionChain, AdmissionRequest
 from kfctl.sim.builtins import VIRTUAL_KINDS, register_builtins
+from kfctl.sim.quota import QuotaAdmission
 from kfctl.sim.clock import SimClock
 from kfctl.sim.objects import (
     external, internal, patch_module, private, same, schema_args, set_managed, spec_changed, tracks_generation,
@@ -60,6 +61,7 @@ class Cluster:
         from kfctl.sim.controllers import Controllers  # reactions to commits; imports this module
 
         self.controllers = Controllers(self)
+        self.quota = QuotaAdmission(self)
         self._restore_crds()
         self.controllers.resume()
         for name in ("default", "kube-system", "kube-public", "kube-node-lease"):
@@ -590,8 +592,12 @@ class Cluster:
                                                      obj["metadata"].get("name", ""), obj, old, opts.dry_run))
 
     def _virtual(self, obj: dict[str, Any]) -> dict[str, Any]:
-        """SelfSubjectAccessReview: the sim's single user may do everything."""
-        obj["status"] = {"allowed": True, "reason": "kfctl sim grants every request"}
+        """Self-subject reviews in process (the HTTP server answers them per user): the admin may do everything."""
+        if obj.get("kind") == "SelfSubjectRulesReview":
+            obj["status"] = {"resourceRules": [{"verbs": ["*"], "apiGroups": ["*"], "resources": ["*"]}],
+                             "nonResourceRules": [{"verbs": ["*"], "nonResourceURLs": ["*"]}], "incomplete": False}
+        else:
+            obj["status"] = {"allowed": True, "reason": "kfctl sim grants every request"}
         for key in ("uid", "resourceVersion", "generation", "managedFields"):
             obj["metadata"].pop(key, None)
         return obj
@@ -606,6 +612,7 @@ class Cluster:
                     self.types.add(rtype)
 
     def close(self) -> None:
+        self.quota.close()
         self.controllers.close()
         self.store.close()
         self.clock.close()

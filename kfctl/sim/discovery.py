@@ -28,6 +28,26 @@ SERVER_VERSION = {
 }
 
 
+def server_version(git_version: str = "") -> dict[str, Any]:
+    """What ``/version`` answers: the sim's own version, or a shape's older one (``v1.29.4``).
+
+    An older version changes only this document and the nodes' kubelet versions; discovery still serves every
+    kind the sim has (a deliberate difference, see kfctl/sim/README.md). Versions before 1.31 carry no
+    emulation or compatibility fields, as their servers did not.
+    """
+    if not git_version:
+        return dict(SERVER_VERSION)
+    major, minor = git_version.lstrip("v").split(".")[:2]
+    doc = {**SERVER_VERSION, "major": major, "minor": minor, "gitVersion": git_version}
+    if (int(major), int(minor)) < (1, 31):
+        for key in ("emulationMajor", "emulationMinor", "minCompatibilityMajor", "minCompatibilityMinor"):
+            doc.pop(key)
+    else:
+        doc.update(emulationMajor=major, emulationMinor=minor, minCompatibilityMajor=major,
+                   minCompatibilityMinor=str(int(minor) - 1))
+    return doc
+
+
 def api_versions(server_address: str) -> dict[str, Any]:
     return {"kind": "APIVersions", "versions": ["v1"],
             "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": server_address}]}

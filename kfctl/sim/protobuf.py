@@ -1,6 +1,6 @@
 """Just enough Kubernetes protobuf to read what kubectl's typed clients send.
 
-``kubectl create namespace|configmap|secret|serviceaccount`` and ``kubectl auth can-i`` POST their object
+``kubectl create namespace|configmap|secret|serviceaccount`` and ``kubectl auth can-i [--list]`` POST their object
 as ``application/vnd.kubernetes.protobuf`` (a ``k8s\\0`` magic and a
 ``runtime.Unknown`` envelope). The sim answers in JSON (clients accept it) and
 decodes request bodies of those kinds with the field numbers of the upstream
@@ -39,6 +39,8 @@ KINDS: dict[tuple[str, str], dict[int, tuple[str, Any]]] = {
     ("authorization.k8s.io/v1", "SelfSubjectAccessReview"): {
         1: ("metadata", _OBJECT_META),
         2: ("spec", {1: ("resourceAttributes", _RESOURCE_ATTRS), 2: ("nonResourceAttributes", _NON_RESOURCE_ATTRS)})},
+    ("authorization.k8s.io/v1", "SelfSubjectRulesReview"): {
+        1: ("metadata", _OBJECT_META), 2: ("spec", {1: ("namespace", "s")})},
 }
 
 

@@ -27,6 +27,7 @@ from kfctl.sim.decoding import (
 from kfctl.sim.faults import FaultInjector, Faults
 from kfctl.sim.metrics import Metrics, RequestRecord
 from kfctl.sim.options import APPLY, JSON_PATCH, MERGE, STRATEGIC, WriteOptions
+from kfctl.sim.rbac import ADMIN, Attributes, Authorizer, User, access_review, rules_review
 from kfctl.sim.scale import scale_of, serve_scale
 from kfctl.sim.status import APIError
 from kfctl.sim.types import ResourceType
@@ -35,6 +36,8 @@ from kfctl.sim.watch import serve_watch
 log = logging.getLogger(__name__)
 
 PATCH_TYPES = (JSON_PATCH, MERGE, STRATEGIC, APPLY)
+REVIEWS = ("SelfSubjectAccessReview", "SelfSubjectRulesReview")
+TOKEN_PREFIX = "/_sim/token/"
 
 
 def _dumps(body: Any) -> bytes:
@@ -46,8 +49,12 @@ class APIServer:
     """Routes and answers requests; shared by every connection thread."""
 
     def __init__(self, cluster: Cluster, *, token: str | None = None, faults: Faults | None = None,
-                 bookmark_interval: float = 60.0) -> None:
+                 bookmark_interval: float = 60.0, version: dict[str, Any] | None = None,
+                 users: dict[str, User] | None = None) -> None:
         self.cluster = cluster
+        self.users = dict(users or {})  # bearer token -> a non-admin user whose requests RBAC decides
+        self.authorizer = Authorizer(cluster.store)
+        self.version = version or discovery.server_version()
         self.token = token
         self.metrics = Metrics()
         self.faults = FaultInjector(faults)
@@ -64,13 +71,15 @@ class APIServer:
         else:
             length = int(h.headers.get("Content-Length") or 0)
             raw = h.rfile.read(length) if length else b""
+        prefix_token = None
+        if path.startswith(TOKEN_PREFIX):  # a kubeconfig context of a shape's user (kubectl sends no token over http)
+            prefix_token, _, rest = path[len(TOKEN_PREFIX):].partition("/")
+            path = "/" + rest.rstrip("/") if rest.rstrip("/") else "/"
         record = {"verb": method.lower(), "resource": path, "namespace": "", "name": "", "dry_run": False}
         h._sim_request = record  # type: ignore[attr-defined]  # recorded by send(), before the client has the answer
         code = 500
         try:
-            if self.token is not None and not hmac.compare_digest(
-                    (h.headers.get("Authorization") or "").encode(), f"Bearer {self.token}".encode()):
-                raise status.unauthorized()
+            record["user"] = self._authenticate(h, prefix_token)
             code = self._route(h, method, path, query, raw, record)
         except DroppedConnection:
             code = 0
@@ -94,6 +103,25 @@ class APIServer:
             except OSError:
                 pass
         self._record(h, code)  # answers that send() did not write: watches, dropped connections
+
+    def _authenticate(self, h: BaseHTTPRequestHandler, prefix_token: str | None = None) -> User:
+        """The admin (the sim's own token, or anyone when it has none) or a shape's user; 401 otherwise.
+
+        A token may also come as the path prefix ``/_sim/token/<token>/``: kubectl and client-go send
+        credentials only over TLS, so the kubeconfig contexts of a shape's users name it in the server URL.
+        """
+        header = h.headers.get("Authorization") or ""
+        if prefix_token is not None:
+            header = f"Bearer {prefix_token}"
+        if self.users and header.startswith("Bearer "):
+            for token, user in self.users.items():
+                if hmac.compare_digest(header.encode(), f"Bearer {token}".encode()):
+                    return user
+        if self.token is not None and not hmac.compare_digest(header.encode(), f"Bearer {self.token}".encode()):
+            raise status.unauthorized()
+        if prefix_token is not None and self.token is None:
+            raise status.unauthorized()  # a user's context with a token nobody has
+        return ADMIN
 
     def _record(self, h: BaseHTTPRequestHandler, code: int) -> None:
         """Add the request to the metrics once: when its answer is about to go out, or when it ended without one.
@@ -129,13 +157,19 @@ class APIServer:
         types = self.cluster.types
         if path.startswith("/_sim/"):
             return self._sim_endpoint(h, method, path, raw)
+        user: User = record.get("user", ADMIN)
+        segments = path.strip("/").split("/")
+        resource_request = (segments[0] == "api" and len(segments) >= 3) or (segments[0] == "apis" and
+                                                                             len(segments) >= 4)
+        if not user.admin and not resource_request:  # discovery, /version, /openapi, health: non-resource URLs
+            self.authorizer.authorize(user, Attributes(verb=method.lower(), path=path))
         if method != "GET" and (path in ("/version", "/api", "/apis") or path.startswith("/openapi")):
             raise status.method_not_allowed("")
         if path in ("/healthz", "/livez", "/readyz"):
             self.send(h, 200, b"ok", content_type="text/plain; charset=utf-8")
             return 200
         if path == "/version":
-            self.send(h, 200, discovery.SERVER_VERSION)
+            self.send(h, 200, self.version)
             return 200
         if path in ("/api", "/apis"):
             if discovery.wants_aggregated(h.headers.get("Accept") or ""):
@@ -221,12 +255,17 @@ class APIServer:
         plural = rest[0]
         name = rest[1] if len(rest) > 1 else ""
         sub = rest[2] if len(rest) > 2 else ""
+        verb = verb_of(method, name, watch)
+        user: User = record.get("user", ADMIN)
+        if not user.admin:
+            self.authorizer.authorize(user, Attributes(
+                verb="patch" if verb == "apply" else verb, group=group, resource=plural, subresource=sub,
+                namespace=namespace, name=name))
         rtype = self.cluster.types.lookup(group, version, plural)
         if rtype is None or (namespace and not rtype.namespaced):
             raise status.path_not_found()
         if sub and sub not in rtype.subresources:
             raise status.path_not_found()
-        verb = verb_of(method, name, watch)
         if sub and verb not in ("get", "update", "patch"):
             raise status.method_not_allowed(verb)
         if verb == "patch" and (h.headers.get("Content-Type") or "").split(";")[0].strip() == APPLY:
@@ -258,6 +297,8 @@ class APIServer:
             if not namespace and rtype.namespaced:
                 raise status.path_not_found()
             body = protobuf_codec.decode(raw) if protobuf else decode_object(raw, rtype)
+            if rtype.group == "authorization.k8s.io" and rtype.kind in REVIEWS:
+                return self._review(h, rtype, body, user)
             result = self.cluster.create(rtype, namespace, body, opts)
             record["name"] = (result.body.get("metadata") or {}).get("name", "")
         elif verb == "update":
@@ -289,6 +330,17 @@ class APIServer:
             raise status.method_not_allowed(verb)
         self.send(h, result.code, result.body, warnings=result.warnings)
         return result.code
+
+    def _review(self, h: BaseHTTPRequestHandler, rtype: ResourceType, body: dict[str, Any], user: User) -> int:
+        """SelfSubjectAccessReview / SelfSubjectRulesReview, answered for the requesting user."""
+        result = self.cluster.create(rtype, "", body, WriteOptions(field_validation="Ignore")).body
+        spec = result.get("spec") or {}
+        if rtype.kind == "SelfSubjectAccessReview":
+            result["status"] = access_review(self.authorizer, user, spec)
+        else:
+            result["status"] = rules_review(self.authorizer, user, spec.get("namespace", ""))
+        self.send(h, 201, result)
+        return 201
 
     def _read(self, h: BaseHTTPRequestHandler, rtype: ResourceType, namespace: str, name: str, sub: str,
               query: dict[str, str], table: bool, verb: str) -> int:

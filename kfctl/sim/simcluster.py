@@ -16,14 +16,21 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from kfctl.sim import discovery
 from kfctl.sim.clock import SimClock
 from kfctl.sim.cluster import Cluster
 from kfctl.sim.faults import Faults
+from kfctl.sim.rbac import User
+from kfctl.sim.seed import seed
 from kfctl.sim.server import APIServer, make_http_server
 from kfctl.sim.store import Store
 
+from kfctl.sim.shape import ClusterShape, load_shape
+
 if TYPE_CHECKING:
-    from kfctl.sim.behaviour import Behaviours, ClusterShape, Profile
+    from collections.abc import Mapping
+
+    from kfctl.sim.behaviour import Behaviours, Profile
 
 
 class SimCluster:
@@ -42,13 +49,18 @@ class SimCluster:
                  faults: Faults | None = None,
                  persist_path: str | os.PathLike[str] | None = None, bookmark_interval: float = 60.0,
                  watch_history: int = 20000, profile: str | Profile = "instant",
-                 shape: ClusterShape | None = None, seed: int | None = None, behaviour: bool = True) -> None:
-        """``profile``/``shape``/``seed``: timing and nodes of the simulated controllers
-        (:mod:`kfctl.sim.behaviour`); ``behaviour=False`` serves the bare API machinery.
+                 shape: ClusterShape | str | os.PathLike[str] | Mapping[str, Any] | None = None,
+                 seed: int | None = None, behaviour: bool = True) -> None:
+        """``profile``/``seed``: timing of the simulated controllers (:mod:`kfctl.sim.behaviour`);
+        ``behaviour=False`` serves the bare API machinery. ``shape``: a :class:`ClusterShape`, a shape file's
+        path or its parsed document (:mod:`kfctl.sim.shape`; raises :class:`~kfctl.sim.shape.ShapeError`):
+        nodes and StorageClasses need the behaviour; version, namespaces, quotas, users and pre-installed
+        components' objects are there either way.
         ``crd_establish_delay`` defaults to the profile's; a profile's faults apply unless ``faults`` is given."""
         from kfctl.sim.behaviour import profile_named
 
         self.profile = profile_named(profile, seed=seed)
+        self.shape = load_shape(shape) if shape is not None else ClusterShape()
         if crd_establish_delay is None:
             crd_establish_delay = self.profile.crd_establish_delay()
         if faults is None and self.profile.faults:
@@ -62,12 +74,14 @@ class SimCluster:
         self.store = Store(history=watch_history, path=str(persist_path) if persist_path else None)
         self.cluster = Cluster(clock=self.clock, store=self.store, crd_establish_delay=crd_establish_delay,
                                namespace_delete_delay=namespace_delete_delay)
-        self.api = APIServer(self.cluster, token=token, faults=faults, bookmark_interval=bookmark_interval)
+        self.api = APIServer(self.cluster, token=token, faults=faults, bookmark_interval=bookmark_interval,
+                             version=discovery.server_version(self.shape.kubernetes_version),
+                             users={u.token: User(u.name, u.groups) for u in self.shape.users})
         self.behaviours: Behaviours | None = None
         if behaviour:
             from kfctl.sim.behaviour import Behaviours
 
-            self.behaviours = Behaviours(self.cluster, profile=self.profile, shape=shape)
+            self.behaviours = Behaviours(self.cluster, profile=self.profile, shape=self.shape)
         self._http: Any = None
         self._thread: threading.Thread | None = None
 
@@ -75,6 +89,11 @@ class SimCluster:
     def start(self) -> SimCluster:
         if self.behaviours is not None:
             self.behaviours.start()
+        try:
+            seed(self.cluster, self.shape)
+        except Exception:
+            self.stop()
+            raise
         self._http = make_http_server(self.api, self._host, self._port)
         self._thread = threading.Thread(target=self._http.serve_forever, kwargs={"poll_interval": 0.2},
                                         name="sim-http", daemon=True)
@@ -125,13 +144,25 @@ class SimCluster:
         return str(self._kubeconfig)
 
     def kubeconfig(self) -> dict[str, Any]:
+        """The admin's context (current), and one context ``kfctl-sim-<user>`` per user of the shape.
+
+        A user's cluster URL carries its token as a path prefix (``/_sim/token/<token>``) because kubectl
+        and client-go send a token only over TLS; the user entry holds the token too, for clients that do.
+        """
         user: dict[str, Any] = {"token": self.token} if self.token else {}
+        clusters = [{"name": "kfctl-sim", "cluster": {"server": self.url}}]
+        users = [{"name": "kfctl-sim", "user": user}]
+        contexts = [{"name": "kfctl-sim", "context": {"cluster": "kfctl-sim", "user": "kfctl-sim",
+                                                      "namespace": "default"}}]
+        for spec in self.shape.users:
+            name = f"kfctl-sim-{spec.name}"
+            clusters.append({"name": name, "cluster": {"server": f"{self.url}/_sim/token/{spec.token}"}})
+            users.append({"name": name, "user": {"token": spec.token}})
+            contexts.append({"name": name, "context": {"cluster": name, "user": name,
+                                                       "namespace": spec.namespace or "default"}})
         return {
             "apiVersion": "v1", "kind": "Config", "preferences": {},
-            "clusters": [{"name": "kfctl-sim", "cluster": {"server": self.url}}],
-            "users": [{"name": "kfctl-sim", "user": user}],
-            "contexts": [{"name": "kfctl-sim", "context": {"cluster": "kfctl-sim", "user": "kfctl-sim",
-                                                          "namespace": "default"}}],
+            "clusters": clusters, "users": users, "contexts": contexts,
             "current-context": "kfctl-sim",
         }
 

@@ -119,7 +119,8 @@ def _cell(column: Column, obj: dict[str, Any], now: float, builtin: bool) -> Any
         return sum(int(c.get("restartCount", 0)) for c in (obj.get("status") or {}).get("containerStatuses") or [])
     if path == "<nodeready>":
         conds = json_path(obj, '.status.conditions[?(@.type=="Ready")].status')
-        return "Ready" if conds and conds[0] == "True" else "NotReady"
+        ready = "Ready" if conds and conds[0] == "True" else "NotReady"
+        return ready + ",SchedulingDisabled" if (obj.get("spec") or {}).get("unschedulable") else ready
     if path == "<jobstatus>":
         for cond in (obj.get("status") or {}).get("conditions") or []:
             if cond.get("status") == "True" and cond.get("type") in ("Complete", "Failed"):

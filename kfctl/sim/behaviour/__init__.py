@@ -18,7 +18,7 @@ machinery, the controllers that make that happen over simulated time:
 ``istio``                 istiod's root certificate ConfigMap in every namespace
 ``loadbalancers``         addresses for LoadBalancer Services
 ``events``                core/v1 Events with aggregation
-``profiles``              timing profiles and cluster shape
+``profiles``              timing profiles (the cluster shape is :mod:`kfctl.sim.shape`)
 ``printing``              the kubectl columns of pods, events and endpoints
 ========================  ====================================================
 
@@ -97,7 +97,11 @@ class Behaviours:
 
     def start(self) -> Behaviours:
         """Register nodes and the default StorageClass, replay what is stored, then react to changes."""
-        register_nodes(self.runtime, self.shape.nodes)
+        register_nodes(self.runtime, self.shape.nodes, self.shape.kubernetes_version)
+        if self.shape.components:  # pre-installed components ran before: their images are on every node
+            from kfctl.sim.components import images
+
+            self.kubelet.preload([n.name for n in self.shape.nodes], images(self.shape.components))
         self.storage.install_default_class()
         self._replay()
         self.runtime.start()

@@ -170,6 +170,11 @@ class Kubelet:
         for plural in ("secrets", "configmaps", "persistentvolumeclaims"):
             rt.watch("", plural, self._on_dependency)
 
+    def preload(self, nodes: list[str], images: list[str]) -> None:
+        """Images already on these nodes' disks (a cluster that has been running pre-installed components)."""
+        for node in nodes:
+            self._images.setdefault(node, NodeImages()).present.update(images)
+
     # -- triggers -------------------------------------------------------------
     def _on_pod(self, event: Event) -> None:
         key = (event.namespace, event.name)

@@ -52,6 +52,8 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
+from kfctl.sim.shape import ClusterShape, NodeSpec  # noqa: F401  (re-exported)
+
 IMAGE_PULL_BACKOFF, CRASH_LOOP_BACKOFF = "ImagePullBackOff", "CrashLoopBackOff"
 
 
@@ -328,45 +330,5 @@ def profile_named(name: str | Profile, *, seed: int | None = None) -> Profile:
 
 
 # -- cluster shape ------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class NodeSpec:
-    """One node: capacity and scheduling attributes."""
-
-    name: str
-    cpu: str = "8"
-    memory: str = "32Gi"
-    gpus: int = 0
-    pods: int = 110
-    labels: tuple[tuple[str, str], ...] = ()
-    taints: tuple[tuple[str, str, str], ...] = ()  # (key, value, effect)
-
-
-@dataclass(frozen=True)
-class ClusterShape:
-    """The nodes a sim starts with, how their kubelets pull images, and whether a default StorageClass exists.
-
-    ``serialize_image_pulls``: the kubelet's ``serializeImagePulls`` (default
-    true, as in kubeadm, kind and most clusters; EKS node images set it
-    false): each node pulls one image at a time, first come first served.
-    """
-
-    nodes: tuple[NodeSpec, ...] = (NodeSpec("sim-node-1"),)
-    serialize_image_pulls: bool = True
-    default_storage_class: bool = True
-    storage_class_name: str = "standard"
-    volume_binding_mode: str = "Immediate"
-    #: more (non-default) classes, e.g. a cloud's ``standard-rwo`` or ``managed-csi`` for a rehearsal
-    extra_storage_classes: tuple[str, ...] = ()
-
-    @classmethod
-    def uniform(cls, count: int = 1, *, cpu: str = "8", memory: str = "32Gi", gpus: int = 0,
-                default_storage_class: bool = True, volume_binding_mode: str = "Immediate",
-                extra_storage_classes: tuple[str, ...] = (), serialize_image_pulls: bool = True) -> ClusterShape:
-        """``count`` identical nodes named ``sim-node-1`` ... ``sim-node-N``."""
-        if count < 0:
-            raise ValueError("node count must not be negative")
-        nodes = tuple(NodeSpec(f"sim-node-{i + 1}", cpu=cpu, memory=memory, gpus=gpus) for i in range(count))
-        return cls(nodes=nodes, default_storage_class=default_storage_class,
-                   volume_binding_mode=volume_binding_mode, extra_storage_classes=tuple(extra_storage_classes),
-                   serialize_image_pulls=serialize_image_pulls)
+# ClusterShape and NodeSpec live in kfctl.sim.shape (shape files reach beyond the controllers: users, version);
+# they are re-exported here for the callers that import them from the profiles.

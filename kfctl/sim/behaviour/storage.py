@@ -50,22 +50,26 @@ class StorageController:
         behaviours.runtime.cluster.admission.mutating.append(self.default_class_admission)
 
     def install_default_class(self) -> None:
-        """The cluster's StorageClasses: the default one (unless switched off) and any extra ones."""
+        """The cluster's StorageClasses: the default one (unless switched off) and any extra ones, or the
+        shape file's list (a persisted cluster keeps what it has; no second default is added)."""
         items, _ = self.b.runtime.store.list("storage.k8s.io", "storageclasses")
         names = {sc["metadata"]["name"] for sc in items}
-        wanted = [(name, False) for name in self.shape.extra_storage_classes]
-        if self.shape.default_storage_class and not any(_is_default(sc) for sc in items):
-            wanted.insert(0, (self.shape.storage_class_name, True))
-        for name, default in wanted:
-            if name in names:
+        has_default = any(_is_default(sc) for sc in items)
+        for spec in self.shape.storage_class_specs():
+            if spec.name in names or (spec.default and has_default):
                 continue
-            meta: dict[str, Any] = {"name": name}
-            if default:
+            meta: dict[str, Any] = {"name": spec.name}
+            if spec.default:
                 meta["annotations"] = {DEFAULT_CLASS: "true"}
-            self.b.runtime.create("storage.k8s.io/v1", "StorageClass", "", {
+            obj: dict[str, Any] = {
                 "apiVersion": "storage.k8s.io/v1", "kind": "StorageClass", "metadata": meta,
-                "provisioner": PROVISIONER, "reclaimPolicy": "Delete",
-                "volumeBindingMode": self.shape.volume_binding_mode})
+                "provisioner": spec.provisioner, "reclaimPolicy": spec.reclaim_policy,
+                "volumeBindingMode": spec.volume_binding_mode}
+            if spec.parameters:
+                obj["parameters"] = dict(spec.parameters)
+            if spec.allow_volume_expansion is not None:
+                obj["allowVolumeExpansion"] = spec.allow_volume_expansion
+            self.b.runtime.create("storage.k8s.io/v1", "StorageClass", "", obj)
 
     def close(self) -> None:
         chain = self.b.runtime.cluster.admission.mutating
