@@ -158,12 +158,14 @@ def apply(opts: GlobalOptions, file: Path | None, overlays: tuple[Path, ...], dr
 
     cluster = connect(opts.kubeconfig, opts.context)
     try:
-        if not allow_downgrade:
-            refuse_downgrade(cluster, deployment)
         if not skip_checks:
             # version, unserved kinds, missing StorageClasses, permissions, objects owned by others: every
-            # problem named at once, before the first write (exit 2); `kfctl check` runs these and more
+            # problem named at once, before the first write (exit 2); `kfctl check` runs these and more.
+            # First, so that a token that may not even read the namespace hears what it lacks (the
+            # downgrade check's read would end in a bare 403)
             refuse_failed_checks(Retrying(cluster), deployment, adopt=adopt)
+        if not allow_downgrade:
+            refuse_downgrade(cluster, deployment)
     except BaseException:
         cluster.close()
         raise

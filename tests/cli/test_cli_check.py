@@ -154,3 +154,165 @@ def test_after_apply_the_deployments_own_objects_are_no_conflict(runner, tmp_pat
     assert there.startswith("pass") and "(7 already belong to this deployment)" in there
     again = runner.invoke(cli, [*kc(sim_cluster), "apply", "-f", str(kfdef), "-o", "plain"])
     assert again.exit_code == 0 and "no changes" in again.output  # the checks do not stand in a re-apply's way
+
+
+# -- shaped clusters (kfctl/sim/shape.py): each case passes, warns or fails as it should -----------------------
+
+SHAPE = {"apiVersion": "kfctl.sim/v1", "kind": "ClusterShape"}
+
+
+def shaped_sim(sim_factory, **parts):
+    sim = sim_factory(behaviour=True, profile="instant", shape={**SHAPE, **parts})
+    sim.sync()
+    return sim
+
+
+def statuses(output: str) -> dict[str, list[str]]:
+    """check -> the statuses of its lines, from the text output."""
+    out: dict[str, list[str]] = {}
+    for line in output.splitlines():
+        if line[:4] in ("pass", "WARN", "FAIL") and line[4:6] == "  ":
+            out.setdefault(line[6:].split()[0], []).append(line[:4].lower())
+    return out
+
+
+def set_parameter(kfdef, component: str, name: str, value: str) -> None:
+    kfdef.write_text(kfdef.read_text().replace(
+        f"  - name: {component}\n", f"  - name: {component}\n    parameters:\n    - {{name: {name}, value: {value}}}\n", 1))
+
+
+def test_on_a_cluster_shaped_for_kubeflow_every_check_passes(runner, tmp_path, sim_factory):
+    sim = shaped_sim(sim_factory, kubernetesVersion="v1.33.4",
+                     nodes=[{"name": "cpu", "count": 2, "cpu": 8, "memory": "32Gi"},
+                            {"name": "gpu", "count": 1, "cpu": 16, "memory": "64Gi", "nvidia.com/gpu": 2}])
+    kfdef = init(runner, tmp_path, "kubeflow-core,notebooks,katib")
+    result = runner.invoke(cli, [*kc(sim), "check", "-f", str(kfdef)])
+    assert result.exit_code == 0, result.output
+    found = statuses(result.output)
+    assert set(found) == {"version", "nodes", "gpus", "capacity", "quotas", "storage", "permissions",
+                          "already-there", "apis"}
+    assert all(s == ["pass"] * len(s) for s in found.values()), result.output
+    assert "Kubernetes 1.33 is within what all" in result.output
+
+
+def test_gpu_nodes_with_labels_and_taints_make_the_table_the_nodes_have(runner, tmp_path, sim_factory):
+    sim = shaped_sim(sim_factory, nodes=[
+        {"name": "cpu", "count": 2, "cpu": 8, "memory": "32Gi"},
+        {"name": "a100", "count": 2, "cpu": 32, "memory": "256Gi", "nvidia.com/gpu": 8,
+         "labels": {"nvidia.com/gpu.product": "NVIDIA-A100-SXM4-80GB"}, "taints": ["nvidia.com/gpu=present:NoSchedule"]},
+        {"name": "mi300", "count": 1, "amd.com/gpu": 4, "labels": {"amd.com/gpu.family": "MI300"}},
+        {"name": "old", "count": 1, "ready": False},
+        {"name": "drained", "count": 1, "unschedulable": True}])
+    kfdef = init(runner, tmp_path, "kubeflow-core,notebooks")
+    result = runner.invoke(cli, [*kc(sim), "check", "-f", str(kfdef)])
+    found = statuses(result.output)
+    assert found["nodes"] == ["pass", "warn", "warn", "warn", "warn"], result.output
+    assert found["gpus"] == ["pass"] and "3 of 7 nodes have GPUs (20 in all)" in result.output
+    for name in ("a100-1", "a100-2"):
+        assert f"node {name} has taints no Kubeflow pod tolerates: nvidia.com/gpu=present:NoSchedule" in result.output
+    assert "node old-1 is not Ready" in result.output and "node drained-1 is cordoned" in result.output
+    # the table against the nodes as the seed talk reads them (custom-columns NAME, GPU)
+    cluster = connect(sim.kubeconfig_path, None)
+    try:
+        nodes, _ = cluster.list("v1", "Node")
+    finally:
+        cluster.close()
+    talk = sorted((n["metadata"]["name"], n["status"]["allocatable"].get("nvidia.com/gpu", "0"),
+                   n["status"]["allocatable"].get("amd.com/gpu", "0")) for n in nodes)
+    rows = [line.split() for line in result.output.splitlines()
+            if line.strip().split(" ")[0] in {name for name, _, _ in talk}]
+    assert [(r[0], r[4], r[5]) for r in rows] == talk
+    assert [r[1] for r in rows] == ["Ready", "Ready", "Ready", "Ready", "Ready,Cordoned", "Ready", "NotReady"]
+    assert "nvidia.com/gpu.product=NVIDIA-A100-SXM4-80GB" in rows[0][6] and "amd.com/gpu.family=MI300" in rows[5][6]
+
+
+def test_no_gpu_nodes_warns_when_the_kfdef_offers_gpus(runner, tmp_path, sim_factory):
+    sim = shaped_sim(sim_factory, nodes=[{"name": "cpu", "count": 2}])
+    kfdef = init(runner, tmp_path, "kubeflow-core,notebooks")
+    result = runner.invoke(cli, [*kc(sim), "check", "-f", str(kfdef)])
+    assert result.exit_code == 0 and statuses(result.output)["gpus"] == ["warn"], result.output
+    assert "ConfigMap/kubeflow/jupyter-web-app-config [notebooks] (amd.com/gpu, nvidia.com/gpu)" in result.output
+
+
+def test_no_default_storage_class_names_the_class_the_claims_can_use(runner, tmp_path, sim_factory):
+    sim = shaped_sim(sim_factory, storageClasses=[{"name": "gp3", "provisioner": "ebs.csi.aws.com",
+                                                   "volumeBindingMode": "WaitForFirstConsumer"}])
+    kfdef = init(runner, tmp_path, "katib")
+    failed = runner.invoke(cli, [*kc(sim), "check", "-f", str(kfdef)])
+    assert failed.exit_code == 1 and statuses(failed.output)["storage"] == ["fail"], failed.output
+    assert "katib-mysql names no StorageClass and the cluster has no default one (it has: gp3)" in failed.output
+    set_parameter(kfdef, "katib", "storageClassName", "gp3")
+    named = runner.invoke(cli, [*kc(sim), "check", "-f", str(kfdef)])
+    assert statuses(named.output)["storage"] == ["pass", "warn"], named.output
+    assert "gp3 (provisioner ebs.csi.aws.com, volumeBindingMode WaitForFirstConsumer): 1 claims" in named.output
+
+
+def test_an_older_kubernetes_fails_check_and_apply_refuses_with_nothing_written(runner, tmp_path, sim_factory):
+    sim = shaped_sim(sim_factory, kubernetesVersion="v1.29.4")
+    kfdef = init(runner, tmp_path)
+    checked = runner.invoke(cli, [*kc(sim), "check", "-f", str(kfdef)])
+    assert checked.exit_code == 1 and statuses(checked.output)["version"] == ["fail"], checked.output
+    assert "Kubernetes 1.29 is older than 1 of the 1 components support" in checked.output
+    assert "upgrade the cluster to Kubernetes 1.31 or newer" in checked.output
+    mark = len(sim.timeline())
+    refused = runner.invoke(cli, [*kc(sim), "apply", "-f", str(kfdef), "-o", "plain"])
+    assert refused.exit_code == 2, refused.output
+    assert "FAIL  version" in refused.output and "nothing was changed" in refused.output
+    assert writes(sim, mark) == []
+
+
+LIMITED = {"name": "deployer", "token": "deployer-token-0001", "namespace": "kubeflow",
+           "rules": [{"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}]}
+
+
+def test_a_token_bound_to_a_limited_role_fails_permissions_and_apply_refuses(runner, tmp_path, sim_factory):
+    sim = shaped_sim(sim_factory, users=[LIMITED])
+    kfdef = init(runner, tmp_path)
+    limited = [*kc(sim), "--context", "kfctl-sim-deployer"]
+    checked = runner.invoke(cli, [*limited, "check", "-f", str(kfdef)])
+    assert checked.exit_code == 1, checked.output
+    found = statuses(checked.output)
+    assert found["permissions"][0] == "fail" and "deployer" in checked.output
+    assert "patch clusterroles.rbac.authorization.k8s.io at the cluster scope" in checked.output
+    assert "list clusterroles.rbac.authorization.k8s.io in all namespaces" in checked.output
+    assert found["nodes"] == ["warn"] and "could not check" in checked.output  # may not list nodes: not a failure
+    assert statuses(runner.invoke(cli, [*kc(sim), "check", "-f", str(kfdef)]).output)["permissions"] == ["pass"]
+    mark = len(sim.timeline())
+    refused = runner.invoke(cli, [*limited, "apply", "-f", str(kfdef), "-o", "plain"])
+    assert refused.exit_code == 2, refused.output
+    assert "patch clusterroles.rbac.authorization.k8s.io" in refused.output and "nothing was changed" in refused.output
+    assert writes(sim, mark) == []
+
+
+def test_a_quota_and_limit_range_in_the_kubeflow_namespace_fail_quotas(runner, tmp_path, sim_factory):
+    sim = shaped_sim(sim_factory, namespaces=[{
+        "name": "kubeflow",
+        "resourceQuotas": [{"name": "kubeflow", "spec": {"hard": {"requests.memory": "256Mi", "pods": "2"}}}],
+        "limitRanges": [{"name": "caps", "spec": {"limits": [{"type": "Container", "max": {"memory": "256Mi"}}]}}]}])
+    kfdef = init(runner, tmp_path, "katib")
+    result = runner.invoke(cli, [*kc(sim), "check", "-f", str(kfdef)])
+    assert result.exit_code == 1, result.output
+    found = statuses(result.output)
+    assert found["quotas"] == ["fail"]
+    assert "ResourceQuota/kubeflow/kubeflow allows requests.memory 256Mi" in result.output
+    assert "LimitRange/kubeflow/caps allows memory up to 256Mi" in result.output
+    # the namespace was made before kfctl: apply would refuse it without --adopt
+    assert found["already-there"] == ["fail"] and "Namespace/kubeflow" in result.output
+
+
+def test_helm_installed_cert_manager_and_istio_are_named_with_the_alternative(runner, tmp_path, sim_factory):
+    sim = shaped_sim(sim_factory, components=[{"name": "cert-manager"}, {"name": "istio"}])
+    kfdef = init(runner, tmp_path, "cert-manager,istio")
+    checked = runner.invoke(cli, [*kc(sim), "check", "-f", str(kfdef), "-o", "json"])
+    assert checked.exit_code == 1, checked.output
+    there = [c for c in json.loads(checked.output)["checks"] if c["check"] == "already-there"]
+    helm = {c["message"].split(" of ")[1].split(" already")[0]: c for c in there if "Helm release" in c["message"]}
+    assert set(helm) == {"cert-manager", "istio"}
+    for component, finding in helm.items():
+        assert finding["status"] == "fail"
+        assert f"declare {component} as provided by the cluster (see README: existing components)" in finding["fix"]
+    assert "CustomResourceDefinition/certificates.cert-manager.io" in helm["cert-manager"]["details"]
+    mark = len(sim.timeline())
+    refused = runner.invoke(cli, [*kc(sim), "apply", "-f", str(kfdef), "-o", "plain"])
+    assert refused.exit_code == 2 and "owned by Helm release" in refused.output, refused.output
+    assert writes(sim, mark) == []
