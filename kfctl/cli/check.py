@@ -30,13 +30,21 @@ def facts_of(deployment: Any, *, adopt: bool = False) -> Any:
                  kubernetes=deployment.kubernetes_ranges(), adopt=adopt)
 
 
-def format_finding(finding: Any, *, width: int = 13) -> list[str]:
-    """A finding as text: ``STATUS  CHECK  message``, then ``fix:`` and detail lines indented under it."""
+#: detail lines ``kfctl check`` shows per finding (the node table always whole; -o json has every line)
+SHOWN_DETAILS = 12
+
+
+def format_finding(finding: Any, *, width: int = 13, limit: int | None = None) -> list[str]:
+    """A finding as text: ``STATUS  CHECK  message``, then ``fix:`` and detail lines indented under it
+    (at most ``limit`` of them, then how many more)."""
     lines = [f"{MARK[finding.status]:<4}  {finding.check:<{width}}  {finding.message}"]
     pad = " " * (6 + width + 2)
     if finding.fix and finding.status != "pass":
         lines.append(f"{pad}fix: {finding.fix}")
-    lines += [f"{pad}{line}" for line in finding.details]
+    details = list(finding.details)
+    if limit is not None and len(details) > limit + 1:
+        details = details[:limit] + [f"... and {len(details) - limit} more (-o json lists every one)"]
+    lines += [f"{pad}{line}" for line in details]
     return lines
 
 
@@ -94,7 +102,8 @@ def check(opts: GlobalOptions, file: Path | None, overlays: tuple[Path, ...], ou
     else:
         click.echo(f"Checking {deployment.name} ({len(deployment.plan)} objects) against the cluster")
         for finding in report.findings:
-            for line in format_finding(finding):
+            limit = None if finding.check == "nodes" and finding.status != "warn" else SHOWN_DETAILS
+            for line in format_finding(finding, limit=limit):
                 click.echo(line)
         counts = report.counts()
         click.echo(f"{counts['pass']} passed, {counts['warn']} warnings, {counts['fail']} failed")

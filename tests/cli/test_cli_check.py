@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from kfctl.cli.main import cli
 from kfctl.cluster import connect
 from kfctl.sim.behaviour import ClusterShape
@@ -19,8 +21,10 @@ def writes(sim, since: int = 0) -> list[dict]:
 
 
 def init(runner, tmp_path, components: str = "kubeflow-core"):
+    """A KfDef of these components ("": the platform's default set, the full install)."""
     app = tmp_path / "app"
-    assert runner.invoke(cli, ["init", str(app), "--components", components]).exit_code == 0
+    chosen = ["--components", components] if components else []
+    assert runner.invoke(cli, ["init", str(app), *chosen]).exit_code == 0
     return app / "kfdef.yaml"
 
 
@@ -316,3 +320,41 @@ def test_helm_installed_cert_manager_and_istio_are_named_with_the_alternative(ru
     refused = runner.invoke(cli, [*kc(sim), "apply", "-f", str(kfdef), "-o", "plain"])
     assert refused.exit_code == 2 and "owned by Helm release" in refused.output, refused.output
     assert writes(sim, mark) == []
+
+
+# the example shape files (tests/data/shapes) against the default install: what each is shaped to show
+EXAMPLES = {
+    "gpu.yaml": ([], {"gpus": ["pass"], "nodes": ["pass", "warn", "warn", "warn", "warn", "warn"]}),
+    "no-default-sc.yaml": ([], {"storage": ["fail"]}),
+    "old-version.yaml": ([], {"version": ["fail"]}),
+    "quota.yaml": ([], {"quotas": ["fail"], "already-there": ["fail"]}),
+    # cert-manager, istio-base, istio-ingressgateway (Helm releases) and the namespaces Helm created
+    "helm-cert-manager-istio.yaml": ([], {"already-there": ["fail"] * 5}),
+    "limited-token.yaml": (["--context", "kfctl-sim-bob"],
+                           {"permissions": ["fail", "warn"], "capacity": ["pass", "pass"], "quotas": ["warn"],
+                            "storage": ["warn"]}),
+}
+
+
+@pytest.mark.parametrize("name", sorted(EXAMPLES))
+def test_each_example_shape_shows_what_it_is_shaped_for(name, runner, tmp_path, sim_factory, sim_shapes):
+    context, expected = EXAMPLES[name]
+    sim = sim_factory(behaviour=True, profile="instant", shape=sim_shapes / name)
+    sim.sync()
+    kfdef = init(runner, tmp_path, "")
+    result = runner.invoke(cli, [*kc(sim), *context, "check", "-f", str(kfdef)])
+    assert result.exit_code == (1 if "fail" in str(expected) else 0), result.output
+    found = statuses(result.output)
+    for check, want in expected.items():
+        assert found[check] == want, (check, result.output)
+
+
+def test_long_detail_lists_are_cut_in_text_and_whole_in_json():
+    from kfctl.cli.check import format_finding
+    from kfctl.engine.checks import Finding
+
+    finding = Finding("permissions", "fail", "many", fix="grant", details=tuple(f"line {i}" for i in range(40)))
+    lines = format_finding(finding, limit=12)
+    assert len(lines) == 1 + 1 + 12 + 1 and lines[-1].strip() == "... and 28 more (-o json lists every one)"
+    assert len(format_finding(finding)) == 42  # apply's refusal names every problem
+    assert finding.to_json()["details"] == [f"line {i}" for i in range(40)]

@@ -22,7 +22,7 @@ from typing import Any
 
 from kfctl.engine.checks.access import check_permissions
 from kfctl.engine.checks.apis import check_apis
-from kfctl.engine.checks.capacity import check_capacity
+from kfctl.engine.checks.capacity import check_capacity, check_quotas
 from kfctl.engine.checks.model import FAIL, PASS, WARN, Facts, Finding, Report
 from kfctl.engine.checks.nodes import check_nodes
 from kfctl.engine.checks.owners import check_owners
@@ -35,7 +35,7 @@ from kfctl.plan import Plan
 __all__ = ["FAIL", "PASS", "WARN", "Facts", "Finding", "Report", "hard_checks", "run_checks"]
 
 #: the checks in the order they print
-CHECKS = ("version", "nodes", "capacity", "storage", "permissions", "already-there", "apis")
+CHECKS = ("version", "nodes", "gpus", "capacity", "quotas", "storage", "permissions", "already-there", "apis")
 
 
 def _guarded(name: str, run: Callable[[], list[Finding]]) -> list[Finding]:
@@ -61,6 +61,7 @@ def run_checks(cluster: Any, plan: Plan, facts: Facts) -> Report:
 
     findings += _guarded("nodes", nodes)
     findings += _guarded("capacity", lambda: check_capacity(cluster, plan, facts, rows))
+    findings += _guarded("quotas", lambda: check_quotas(cluster, plan, facts))
     findings += _guarded("storage", lambda: check_storage(cluster, plan, facts))
     findings += _guarded("permissions", lambda: check_permissions(cluster, plan, facts))
     findings += _guarded("already-there", lambda: check_owners(cluster, plan, facts))

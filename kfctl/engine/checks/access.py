@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kfctl.engine.checks.model import FAIL, PASS, WARN, Facts, Finding
+from kfctl.engine.checks.model import FAIL, PASS, WARN, Facts, Finding, counted
 from kfctl.engine.permissions import CLUSTER_WIDE_VERBS, HINT, READ_VERBS, VERBS, missing_access, who
 from kfctl.plan import Plan
 
@@ -20,14 +20,14 @@ def check_permissions(cluster: Any, plan: Plan, facts: Facts, *, prune: bool = T
     required = missing_access(cluster, plan, verbs=VERBS + READ_VERBS, cluster_wide=CLUSTER_WIDE_VERBS)
     out: list[Finding] = []
     if required:
-        out.append(Finding("permissions", FAIL, f"{who(cluster)} lacks {len(required)} permissions apply needs",
+        out.append(Finding("permissions", FAIL, f"{who(cluster)} may not do {counted(len(required), 'thing')} apply does",
                            fix=HINT.replace("these verbs", "these verbs (get, list and watch: apply reads back and "
                                             "watches what it writes)"), details=tuple(required)))
     if prune:
         deleting = missing_access(cluster, plan, verbs=("delete",))
         if deleting:
-            out.append(Finding("permissions", WARN, f"{who(cluster)} may not delete {len(deleting)} kinds of the "
-                               "plan: prune and kfctl delete will fail on them",
+            out.append(Finding("permissions", WARN, f"{who(cluster)} may not delete {counted(len(deleting), 'resource')} of "
+                               "the plan: prune and kfctl delete will fail on them",
                                fix="grant delete on them, or apply with --no-prune and leave deleting to an admin",
                                details=tuple(deleting)))
     if not out:

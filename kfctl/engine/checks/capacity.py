@@ -175,7 +175,12 @@ def check_capacity(cluster: Any, plan: Plan, facts: Facts, rows: Sequence[Mappin
     nodes, _ = cluster.list("v1", "Node")
     allocatable = [(str((n.get("metadata") or {}).get("name")), (n.get("status") or {}).get("allocatable") or {})
                    for n in nodes if (n.get("metadata") or {}).get("name") in good]
-    out = judge_nodes(pods, sorted(allocatable))
+    return judge_nodes(pods, sorted(allocatable))
+
+
+def check_quotas(cluster: Any, plan: Plan, facts: Facts) -> list[Finding]:
+    """ResourceQuotas and LimitRanges of every namespace the plan runs pods in, against those pods."""
+    pods = planned_pods(plan)
     problems: list[str] = []
     for namespace in sorted({p.ref.namespace for p in pods if p.ref.namespace}):
         here = [p for p in pods if p.ref.namespace == namespace and not p.per_node]
@@ -186,9 +191,7 @@ def check_capacity(cluster: Any, plan: Plan, facts: Facts, rows: Sequence[Mappin
         for quota in quotas:
             problems += judge_quota(quota, here, _defaults(ranges))
     if problems:
-        out.append(Finding("quotas", FAIL, f"{len(problems)} ResourceQuota or LimitRange rules would refuse the "
-                           "plan's pods", fix="raise the quota or limit range in those namespaces (a cluster admin), "
-                           "or lower the components' resource parameters", details=tuple(problems)))
-    else:
-        out.append(Finding("quotas", PASS, "no ResourceQuota or LimitRange in the plan's namespaces refuses its pods"))
-    return out
+        return [Finding("quotas", FAIL, f"{len(problems)} ResourceQuota or LimitRange rules would refuse the "
+                        "plan's pods", fix="raise the quota or limit range in those namespaces (a cluster admin), "
+                        "or lower the components' resource parameters", details=tuple(problems))]
+    return [Finding("quotas", PASS, "no ResourceQuota or LimitRange in the plan's namespaces refuses its pods")]

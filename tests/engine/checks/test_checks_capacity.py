@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from checks_helpers import GPU_NODE, deployment, plan_of
 
-from kfctl.engine.checks.capacity import check_capacity, judge_limit_range, judge_quota
+from kfctl.engine.checks.capacity import check_capacity, check_quotas, judge_limit_range, judge_quota
 from kfctl.engine.checks.model import Facts
 from kfctl.engine.checks.nodes import check_nodes
 from kfctl.engine.checks.planned import planned_pods
@@ -16,7 +16,7 @@ FACTS = Facts("app", "kubeflow")
 
 def run(cluster, plan):
     _, rows = check_nodes(cluster, plan, FACTS)
-    return check_capacity(cluster, plan, FACTS, rows)
+    return check_capacity(cluster, plan, FACTS, rows) + check_quotas(cluster, plan, FACTS)
 
 
 def test_requests_within_the_usable_nodes_pass_and_a_tainted_node_does_not_count(shaped):
