@@ -63,6 +63,11 @@ class Deployment:
             sizes[node.component] = sizes.get(node.component, 0) + 1
         return sizes
 
+    def kubernetes_ranges(self, catalog: Catalog | None = None) -> dict[str, Mapping[str, str]]:
+        """Each chosen catalog component's supported Kubernetes versions (``{"min", "max"}``), for ``kfctl check``."""
+        catalog = (catalog or load_catalog()).for_release(self.selection.release or None)
+        return {c: catalog.component(c).kubernetes for c in self.selection.names}
+
     def status(self, catalog: Catalog | None = None) -> dict[str, Any]:
         """What the inventory records: deterministic (no timestamps), so a no-op apply writes nothing."""
         catalog = (catalog or load_catalog()).for_release(self.selection.release or None)

@@ -3,6 +3,9 @@
 Everything that can be wrong with the input (the KfDef, a bundle, a
 template, an overlay, the plan) is found before kfctl contacts the cluster,
 so a bad KfDef makes no request at all. ``--dry-run`` prints the plan.
+Then the fast checks of ``kfctl check`` that would make the apply fail
+(:func:`kfctl.cli.check.refuse_failed_checks`) run before the first write,
+unless ``--skip-checks``.
 """
 
 from __future__ import annotations
@@ -76,18 +79,6 @@ def refuse_downgrade(cluster, deployment) -> None:
                  "artifacts in SeaweedFS, is not carried back; see README.md, \"Upgrading\")")
 
 
-def refuse_lacking(cluster: Any, deployment: Any) -> None:
-    """Exit 2 before any write when the cluster lacks what the plan needs: a StorageClass its claims
-    name (they would stay Pending until --timeout) or a kind it does not serve and the plan does not define."""
-    from kfctl.engine.preflight import lacking
-
-    problems = lacking(cluster, deployment.plan)
-    if problems:
-        raise InputError(f"the cluster lacks what {len(problems)} objects need; nothing was changed:\n  "
-                         + "\n  ".join(problems),
-                         hint="fix the parameters or the cluster, then apply again")
-
-
 def refuse_unprovided(cluster: Any, deployment: Any, *, wait: float) -> None:
     """Exit 2 before any write when what the KfDef says the cluster provides (cert-manager, Istio, a
     StorageClass) is absent, incompatible, or not healthy within ``wait`` seconds (README, "Existing components")."""
@@ -139,13 +130,17 @@ def print_problems(result, verbose: int = 0) -> None:
 @click.option("--allow-downgrade", is_flag=True,
               help="Apply a Kubeflow release older than the one the deployment runs (refused otherwise; "
                    "data written by the newer release is not carried back).")
+@click.option("--skip-checks", is_flag=True,
+              help="Start writing without the pre-write checks (Kubernetes version, unserved kinds, missing "
+                   "StorageClasses, permissions, objects owned by others); problems then show as failed objects.")
 @output_option
 @offline_option
 @click.pass_obj
 @global_options()
 def apply(opts: GlobalOptions, file: Path | None, overlays: tuple[Path, ...], dry_run: bool, concurrency: int,
           timeout: float, object_timeout: float, force_conflicts: bool, adopt: bool, prune: bool,
-          purge_crds: bool, skip_invalid: bool, allow_downgrade: bool, output: str, offline: bool) -> None:
+          purge_crds: bool, skip_invalid: bool, allow_downgrade: bool, skip_checks: bool, output: str,
+          offline: bool) -> None:
     """Apply the KfDef to the cluster: in dependency order, each object as soon as what it needs is healthy.
 
     Re-applying an unchanged KfDef writes nothing; a changed one writes only
@@ -176,15 +171,19 @@ def apply(opts: GlobalOptions, file: Path | None, overlays: tuple[Path, ...], dr
     from kfctl.engine.results import ApplyOptions
     from kfctl.engine.retry import Retrying
 
-    from kfctl.engine.permissions import check_write_access
+    from kfctl.cli.check import refuse_failed_checks
 
     cluster = connect(opts.kubeconfig, opts.context)
     try:
+        if not skip_checks:
+            # version, unserved kinds, missing StorageClasses, permissions, objects owned by others: every
+            # problem named at once, before the first write (exit 2); `kfctl check` runs these and more.
+            # First, so that a token that may not even read the namespace hears what it lacks (the
+            # downgrade check's read would end in a bare 403)
+            refuse_failed_checks(Retrying(cluster), deployment, adopt=adopt)
         if not allow_downgrade:
             refuse_downgrade(cluster, deployment)
         refuse_unprovided(Retrying(cluster), deployment, wait=min(object_timeout, timeout))
-        refuse_lacking(Retrying(cluster), deployment)
-        check_write_access(Retrying(cluster), deployment.plan)
     except BaseException:
         cluster.close()
         raise

@@ -35,6 +35,7 @@ COMMANDS: dict[str, str] = {
     "show": "kfctl.cli.show:show",
     "sim": "kfctl.cli.sim:sim",
     "apply": "kfctl.cli.apply:apply",
+    "check": "kfctl.cli.check:check",
     "diff": "kfctl.cli.diff:diff",
     "status": "kfctl.cli.status:status",
     "delete": "kfctl.cli.delete:delete",

@@ -323,6 +323,10 @@ class Cluster:
         status = (review or {}).get("status") or {}
         return bool(status.get("allowed")), str(status.get("reason") or "")
 
+    def server_version(self) -> dict[str, Any]:
+        """The server's ``GET /version`` document (``major``, ``minor``, ``gitVersion``, ...)."""
+        return dict(self._request("GET", "/version", "GET /version") or {})
+
     def user(self) -> str:
         """Who the server says these credentials are (SelfSubjectReview), or '' when it does not say."""
         body = {"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"}

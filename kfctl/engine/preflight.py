@@ -20,12 +20,12 @@ from kfctl.plan import ObjectRef, Plan
 DEFAULT_CLASS = ("storageclass.kubernetes.io/is-default-class", "storageclass.beta.kubernetes.io/is-default-class")
 
 
-def _is_default(obj: Mapping[str, Any]) -> bool:
+def is_default(obj: Mapping[str, Any]) -> bool:
     annotations = (obj.get("metadata") or {}).get("annotations") or {}
     return any(str(annotations.get(key, "")).lower() == "true" for key in DEFAULT_CLASS)
 
 
-def _claims(ref: ObjectRef, manifest: Mapping[str, Any]) -> list[tuple[str, str | None]]:
+def claims_of(ref: ObjectRef, manifest: Mapping[str, Any]) -> list[tuple[str, str | None]]:
     """(what, storageClassName or None when unset) for a claim, or each volumeClaimTemplate of a StatefulSet."""
     if ref.group == "" and ref.kind == "PersistentVolumeClaim":
         return [(str(ref), (manifest.get("spec") or {}).get("storageClassName"))]
@@ -40,12 +40,12 @@ def missing_storage(cluster: ClusterAPI, plan: Plan) -> list[str]:
     """Claims naming a StorageClass neither the cluster nor the plan has, or none with no default class."""
     planned = {ref.name: node.manifest for ref, node in plan.nodes.items()
                if ref.group == "storage.k8s.io" and ref.kind == "StorageClass"}
-    wanted = [claim for ref, node in plan.nodes.items() for claim in _claims(ref, node.manifest)]
+    wanted = [claim for ref, node in plan.nodes.items() for claim in claims_of(ref, node.manifest)]
     if not wanted:
         return []
     live, _ = cluster.list("storage.k8s.io/v1", "StorageClass")
     classes = {str((sc.get("metadata") or {}).get("name")): sc for sc in live} | planned
-    has_default = any(_is_default(sc) for sc in classes.values())
+    has_default = any(is_default(sc) for sc in classes.values())
     known = ", ".join(sorted(classes)) or "none"
     out: list[str] = []
     for what, name in wanted:
