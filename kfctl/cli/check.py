@@ -26,8 +26,17 @@ MARK = {"pass": "pass", "warn": "WARN", "fail": "FAIL"}
 def facts_of(deployment: Any, *, adopt: bool = False) -> Any:
     from kfctl.engine.checks import Facts
 
+    from kfctl.catalog import load_catalog
+    from kfctl.config import provided_spelling, providable
+    from kfctl.render.images import public_images
+
+    catalog = load_catalog().for_release(deployment.selection.release or None)
     return Facts(deployment=deployment.name, namespace=deployment.namespace,
-                 kubernetes=deployment.kubernetes_ranges(), adopt=adopt)
+                 kubernetes=deployment.kubernetes_ranges(catalog), adopt=adopt,
+                 providable={name: provided_spelling(name) for name in providable(catalog)},
+                 provided=tuple(deployment.provided), storage_class=deployment.storage_class,
+                 public_images=tuple(public_images(deployment.rendering)),
+                 rewrites=bool(deployment.selection.kfdef.images.rewrites))
 
 
 #: detail lines ``kfctl check`` shows per finding (the node table always whole; -o json has every line)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
@@ -54,7 +55,8 @@ def test_a_clean_cluster_passes_with_one_line_per_check_and_exit_0(runner, tmp_p
     kfdef = init(runner, tmp_path)
     result = runner.invoke(cli, [*kc(sim), "check", "-f", str(kfdef)])
     assert result.exit_code == 0, result.output
-    for check in ("version", "nodes", "gpus", "capacity", "quotas", "storage", "permissions", "already-there", "apis"):
+    for check in ("version", "nodes", "gpus", "capacity", "quotas", "storage", "permissions", "already-there", "apis",
+                  "images"):
         assert lines_of(result.output, check), (check, result.output)
     assert lines_of(result.output, "version")[0].startswith("WARN")  # the sim serves 1.37, components go to 1.35
     assert lines_of(result.output, "permissions")[0].startswith("pass")
@@ -102,7 +104,7 @@ def test_helm_owned_objects_fail_check_and_apply_refuses_them_with_nothing_writt
     assert "created by hand or another tool" in by_hand["message"]
     assert by_hand["fix"].startswith("apply --adopt to take it over (what it holds stays")
     assert there["status"] == "fail" and "owned by Helm release cert-manager" in there["message"]
-    assert "declare cert-manager as provided by the cluster" in there["fix"]
+    assert "spec.applications: - {name: cert-manager, provided: true}" in there["fix"]
     assert there["details"] == ["ServiceAccount/cert-manager/cert-manager"]
     mark = len(sim_cluster.timeline())
     refused = runner.invoke(cli, [*kc(sim_cluster), "apply", "-f", str(kfdef), "-o", "plain"])
@@ -194,7 +196,7 @@ def test_on_a_cluster_shaped_for_kubeflow_every_check_passes(runner, tmp_path, s
     assert result.exit_code == 0, result.output
     found = statuses(result.output)
     assert set(found) == {"version", "nodes", "gpus", "capacity", "quotas", "storage", "permissions",
-                          "already-there", "apis"}
+                          "already-there", "apis", "images"}
     assert all(s == ["pass"] * len(s) for s in found.values()), result.output
     assert "Kubernetes 1.33 is within what all" in result.output
 
@@ -314,7 +316,7 @@ def test_helm_installed_cert_manager_and_istio_are_named_with_the_alternative(ru
     assert set(helm) == {"cert-manager", "istio"}
     for component, finding in helm.items():
         assert finding["status"] == "fail"
-        assert f"declare {component} as provided by the cluster (see README: existing components)" in finding["fix"]
+        assert f"spec.applications: - {{name: {component}, provided: true}}" in finding["fix"]
     assert "CustomResourceDefinition/certificates.cert-manager.io" in helm["cert-manager"]["details"]
     mark = len(sim.timeline())
     refused = runner.invoke(cli, [*kc(sim), "apply", "-f", str(kfdef), "-o", "plain"])
@@ -358,3 +360,39 @@ def test_long_detail_lists_are_cut_in_text_and_whole_in_json():
     assert len(lines) == 1 + 1 + 12 + 1 and lines[-1].strip() == "... and 28 more (-o json lists every one)"
     assert len(format_finding(finding)) == 42  # apply's refusal names every problem
     assert finding.to_json()["details"] == [f"line {i}" for i in range(40)]
+
+
+def test_provided_components_are_checked_and_images_left_public_are_named(runner, tmp_path, sim_factory):
+    """cert-manager declared provided on a cluster without it fails `provided`; a rewrite that misses a registry
+    leaves images on public registries, and `images` names them."""
+    sim = sim_factory(behaviour=True, profile="instant", shape=ClusterShape.uniform(2))
+    sim.sync()
+    kfdef = init(runner, tmp_path, "kubeflow-core,cert-manager,katib")
+    text = kfdef.read_text()
+    kfdef.write_text(text.replace("  - name: cert-manager\n", "  - name: cert-manager\n    provided: true\n", 1)
+                     + "  images:\n    rewrite:\n    - {from: ghcr.io/kubeflow, to: registry.internal/kubeflow}\n")
+    result = runner.invoke(cli, [*kc(sim), "check", "-f", str(kfdef), "-o", "json"])
+    assert result.exit_code == 1, result.output
+    by_check = {f["check"]: f for f in json.loads(result.stdout)["checks"]}
+    assert by_check["provided"]["status"] == "fail"
+    assert any(d.startswith("cert-manager:") for d in by_check["provided"]["details"]), by_check["provided"]
+    assert by_check["images"]["status"] == "warn"
+    public = by_check["images"]["details"]
+    assert public and not any(i.startswith("ghcr.io/kubeflow/") for i in public)
+    assert any(i.startswith(("docker.io/", "quay.io/", "mysql")) for i in public), public
+
+
+def test_a_provided_cert_manager_that_helm_installed_passes(runner, tmp_path, sim_factory, sim_shapes):
+    sim = sim_factory(behaviour=True, profile="instant", shape=sim_shapes / "helm-cert-manager-istio.yaml")
+    kfdef = init(runner, tmp_path, "kubeflow-core,cert-manager")
+    kfdef.write_text(kfdef.read_text().replace("  - name: cert-manager\n",
+                                               "  - name: cert-manager\n    provided: true\n", 1))
+    deadline = time.monotonic() + 30
+    while True:  # its Deployments turn Available a moment after the sim starts
+        result = runner.invoke(cli, [*kc(sim), "check", "-f", str(kfdef), "-o", "json"])
+        by_check = {f["check"]: f for f in json.loads(result.stdout)["checks"]}
+        if by_check["provided"]["status"] == "pass" or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert by_check["provided"]["status"] == "pass", by_check["provided"]
+    assert by_check["already-there"]["status"] == "pass", by_check["already-there"]  # nothing of theirs is planned

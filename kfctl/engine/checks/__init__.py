@@ -12,7 +12,8 @@ credentials may not make (a 403 on a read) is a warning, not a failure.
 
 The checks, one module each: :mod:`.version`, :mod:`.nodes` (and GPUs),
 :mod:`.capacity` (and quotas), :mod:`.storage`, :mod:`.access`
-(permissions), :mod:`.owners` (already there), :mod:`.apis`.
+(permissions), :mod:`.owners` (already there), :mod:`.apis`, and
+:mod:`.supplied` (what the cluster provides, images left on public registries).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from kfctl.engine.checks.model import FAIL, PASS, WARN, Facts, Finding, Report
 from kfctl.engine.checks.nodes import check_nodes
 from kfctl.engine.checks.owners import check_owners
 from kfctl.engine.checks.storage import check_storage
+from kfctl.engine.checks.supplied import check_images, check_provided
 from kfctl.engine.checks.version import check_version
 from kfctl.engine.preflight import missing_storage
 from kfctl.errors import ApiError
@@ -35,7 +37,8 @@ from kfctl.plan import Plan
 __all__ = ["FAIL", "PASS", "WARN", "Facts", "Finding", "Report", "hard_checks", "run_checks"]
 
 #: the checks in the order they print
-CHECKS = ("version", "nodes", "gpus", "capacity", "quotas", "storage", "permissions", "already-there", "apis")
+CHECKS = ("version", "nodes", "gpus", "capacity", "quotas", "storage", "permissions", "already-there", "apis",
+          "provided", "images")
 
 
 def _guarded(name: str, run: Callable[[], list[Finding]]) -> list[Finding]:
@@ -66,6 +69,8 @@ def run_checks(cluster: Any, plan: Plan, facts: Facts) -> Report:
     findings += _guarded("permissions", lambda: check_permissions(cluster, plan, facts))
     findings += _guarded("already-there", lambda: check_owners(cluster, plan, facts))
     findings += _guarded("apis", lambda: check_apis(cluster, plan, facts))
+    findings += _guarded("provided", lambda: check_provided(cluster, plan, facts))
+    findings += check_images(facts)
     return Report(tuple(findings), tuple(rows))
 
 

@@ -45,6 +45,15 @@ class Facts:
     kubernetes: Mapping[str, Mapping[str, str]] = field(default_factory=_empty)
     #: apply was given --adopt: objects owned by others are taken over, not refused
     adopt: bool = False
+    #: component -> how a KfDef says the cluster provides it (:func:`kfctl.config.provided_spelling`), for
+    #: the components that may be provided: the alternative "already there" suggests
+    providable: Mapping[str, str] = field(default_factory=_empty)
+    #: what the KfDef says the cluster provides (:mod:`kfctl.engine.provided` checks it), and its StorageClass
+    provided: tuple[Any, ...] = ()
+    storage_class: str | None = None
+    #: the plan's images still on public registries after ``spec.images`` rewrites, and whether it rewrites
+    public_images: tuple[str, ...] = ()
+    rewrites: bool = False
 
 
 @dataclass(frozen=True)

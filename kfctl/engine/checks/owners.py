@@ -99,14 +99,19 @@ def judge(plan: Plan, live: Mapping[ObjectRef, Mapping[str, Any]], facts: Facts)
         if kind == "namespace":
             # made before kfctl (by an admin, with its quotas, or by `helm install --create-namespace`)
             alternative = (f"apply --adopt to take {them} over (what {'it holds' if them == 'it' else 'they hold'} "
-                           "stays; kfctl sets its labels), or, when "
-                           f"{component} is installed there already, declare {component} as provided by the cluster "
-                           "(see README: existing components)")
+                           "stays; kfctl sets its labels)"
+                           + (f", or, when {component} is installed there already, declare it provided: "
+                              f"{facts.providable[component]} (README: Existing components)"
+                              if component in facts.providable else ""))
             fix = alternative
         else:
-            alternative = (f"declare {component} as provided by the cluster (see README: existing components)"
-                           if kind in ("helm", "olm", "controller", "manager", "unknown") else
-                           "give this deployment another name or namespace, or delete the other deployment")
+            if kind not in ("helm", "olm", "controller", "manager", "unknown"):
+                alternative = "give this deployment another name or namespace, or delete the other deployment"
+            elif component in facts.providable:
+                alternative = (f"use the cluster's own {component}: {facts.providable[component]} "
+                               "(README: Existing components)")
+            else:
+                alternative = f"remove the other installation of {component} first"
             fix = f"{alternative}; or apply --adopt to take {them} over" if action == Action.NEEDS_ADOPT else alternative
         shown = tuple(str(r) for r in refs[:10]) + ((f"... and {len(refs) - 10} more",) if len(refs) > 10 else ())
         out.append(Finding("already-there", FAIL if action == Action.NEEDS_ADOPT else WARN,

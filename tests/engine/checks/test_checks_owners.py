@@ -42,7 +42,9 @@ def test_helm_installed_objects_fail_with_what_apply_would_do_and_the_alternativ
         assert finding.message == ("2 objects of cert-manager already exist, owned by Helm release cert-manager "
                                    "(namespace cert-manager): apply refuses them (they exist and are not this "
                                    "deployment's)")
-        assert finding.fix.startswith("declare cert-manager as provided by the cluster (see README: existing components)")
+        assert finding.fix.startswith("remove the other installation of cert-manager first")  # not providable here
+        [named] = check_owners(cluster, plan, Facts("app", "kubeflow", providable={"cert-manager": "SPELLING"}))
+        assert named.fix.startswith("use the cluster's own cert-manager: SPELLING (README: Existing components)")
         assert finding.details == ("ServiceAccount/cert-manager/cert-manager",
                                    "ServiceAccount/cert-manager/cert-manager-webhook")
         [adopting] = check_owners(cluster, plan, Facts("app", "kubeflow", adopt=True))
