@@ -27,7 +27,7 @@ from kfctl.engine.checks.capacity import check_capacity, check_quotas
 from kfctl.engine.checks.model import FAIL, PASS, WARN, Facts, Finding, Report
 from kfctl.engine.checks.nodes import check_nodes
 from kfctl.engine.checks.owners import check_owners
-from kfctl.engine.checks.storage import check_storage
+from kfctl.engine.checks.storage import check_storage, pending_claims
 from kfctl.engine.checks.supplied import check_images, check_provided
 from kfctl.engine.checks.version import check_version
 from kfctl.engine.preflight import missing_storage
@@ -89,9 +89,7 @@ def hard_checks(cluster: Any, plan: Plan, facts: Facts) -> list[Finding]:
                              details=tuple(lacking)))
     storage = missing_storage(cluster, plan)
     if storage:
-        found.append(Finding("storage", FAIL, f"{len(storage)} claims of the plan would stay Pending",
-                             fix="set the components' storageClassName parameter to a class the cluster has, or "
-                                 "create the class (or mark one as the default)", details=tuple(storage)))
+        found.append(pending_claims(storage))
     found += _guarded("permissions", lambda: check_permissions(cluster, plan, facts, prune=False))
     found += _guarded("already-there", lambda: check_owners(cluster, plan, facts))
     return [f for f in found if f.status == FAIL]

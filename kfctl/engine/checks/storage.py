@@ -33,9 +33,7 @@ def judge(classes: list[Mapping[str, Any]], plan: Plan, missing: list[str]) -> l
     wanted = [claim for ref, node in plan.nodes.items() for claim in claims_of(ref, node.manifest)]
     out: list[Finding] = []
     if missing:
-        out.append(Finding("storage", FAIL, f"{len(missing)} claims of the plan would stay Pending",
-                           fix="set the components' storageClassName parameter to a class the cluster has, or create "
-                               "the class (or mark one as the default)", details=tuple(missing)))
+        out.append(pending_claims(missing))
     if not defaults:
         if not missing:
             out.append(Finding("storage", WARN, "the cluster has no default StorageClass (it has: "
@@ -63,3 +61,11 @@ def judge(classes: list[Mapping[str, Any]], plan: Plan, missing: list[str]) -> l
 def check_storage(cluster: Any, plan: Plan, facts: Facts) -> list[Finding]:
     classes, _ = cluster.list("storage.k8s.io/v1", "StorageClass")
     return judge(classes, plan, missing_storage(cluster, plan))
+
+
+def pending_claims(missing: list[str]) -> Finding:
+    """The failure for claims naming a StorageClass the cluster lacks (or none, without a default one)."""
+    return Finding("storage", FAIL, f"{len(missing)} claims of the plan would stay Pending",
+                   fix="name a class the cluster has for all of Kubeflow's volumes with spec.storageClass: NAME "
+                       "(README: Existing components), or per component with its storageClassName parameter; or "
+                       "create the class (or mark one as the default)", details=tuple(missing))
