@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -11,20 +12,13 @@ import pytest
 
 from kfctl.sim.components import CERT_MANAGER_VERSION, ISTIO_VERSION, decode_release, objects
 from kfctl.sim.shape import ComponentSpec
+from polling import wait as _wait
+
+wait = functools.partial(_wait, timeout=20.0, poll=0.05)  # Helm's components start in ~11 sim s
 
 SHAPES = Path(__file__).resolve().parent.parent / "data" / "shapes"
 HELM_LABEL = ("app.kubernetes.io/managed-by", "Helm")
 
-
-def wait(check: Callable[[], Any], what: str, timeout: float = 20.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}; last value {value!r}")
-        time.sleep(0.05)
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 import httpx
+from polling import wait
 
 SHAPES = Path(__file__).resolve().parent.parent / "data" / "shapes"
 PODS = "/api/v1/namespaces/kubeflow/pods"
@@ -22,16 +23,6 @@ def pod(name: str, cpu: str | None = "1", memory: str = "1Gi", limit_cpu: str | 
     return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name},
             "spec": {"containers": [{"name": "app", "image": "busybox:1.36", "resources": resources}]}}
 
-
-def wait(check: Callable[[], Any], what: str, timeout: float = 15.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}; last value {value!r}")
-        time.sleep(0.02)
 
 
 def test_the_namespace_quota_and_limit_range_exist_at_start(sim_factory) -> None:

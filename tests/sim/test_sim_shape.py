@@ -21,6 +21,7 @@ import yaml
 from kubernetes import client, config
 
 from kfctl.sim.shape import ShapeError, load_shape
+from polling import wait
 
 SHAPES = Path(__file__).resolve().parent.parent / "data" / "shapes"
 
@@ -28,16 +29,6 @@ SHAPES = Path(__file__).resolve().parent.parent / "data" / "shapes"
 def core(sim: Any) -> client.CoreV1Api:
     return client.CoreV1Api(config.new_client_from_config(config_file=sim.kubeconfig_path))
 
-
-def wait(check: Callable[[], Any], what: str, timeout: float = 15.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}; last value {value!r}")
-        time.sleep(0.02)
 
 
 def pod(name: str, *, requests: dict[str, str] | None = None, tolerations: list[dict[str, str]] | None = None,
