@@ -10,12 +10,12 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any, Callable
 
 import pytest
 from kubernetes import client, config, dynamic
+from polling import wait
 
 KUBECTL = Path(sys.executable).parent / "kubectl"
 if not KUBECTL.exists():
@@ -46,14 +46,7 @@ class Client:
 
     def wait(self, check: Callable[[], Any], timeout: float = 10.0, what: str = "") -> Any:
         """Poll ``check`` until it returns something truthy; its last value is returned."""
-        deadline = time.monotonic() + timeout
-        while True:
-            value = check()
-            if value:
-                return value
-            if time.monotonic() > deadline:
-                raise AssertionError(f"timed out waiting for {what or check}; last value {value!r}")
-            time.sleep(0.02)
+        return wait(check, what or str(check), timeout)
 
     def slack(self) -> float:
         """How late (sim s) the controllers have run behind their clock so far: a timestamp they wrote is at
