@@ -183,12 +183,14 @@ def owner_of(live: Mapping[str, Any]) -> str | None:
 
 
 def read_inventory(cluster: ClusterAPI, deployment: str, namespace: str, *, require_namespace: bool = False,
-                   refuse_foreign: bool = False) -> Inventory | None:
+                   refuse_foreign: bool = True) -> Inventory | None:
     """The deployment's recorded inventory, or None when it was never applied (or is deleted).
 
     ``require_namespace``: a namespace that does not exist is refused (apply, when its plan does
-    not create the namespace) instead of meaning "never applied". ``refuse_foreign``: a parent
-    another tool wrote is refused (apply will not take over another tool's deployment).
+    not create the namespace) instead of meaning "never applied". ``refuse_foreign`` (the default):
+    a parent another tool wrote (``kubectl apply --applyset``) is refused, so no command acts on another
+    tool's deployment: apply does not take it over, delete does not delete its members, diff and status
+    do not describe them as kfctl's.
     """
     if cluster.get("v1", "Namespace", None, namespace) is None:
         if require_namespace:
@@ -204,7 +206,8 @@ def read_inventory(cluster: ClusterAPI, deployment: str, namespace: str, *, requ
     if refuse_foreign and inventory.tooling and not inventory.tooling.startswith(f"{TOOL}/"):
         raise OperationFailed(
             f"ConfigMap/{namespace}/{parent_name(deployment)} is an ApplySet parent of {inventory.tooling}; "
-            "kfctl will not take over another tool's deployment"
+            "kfctl will not take over, describe or delete another tool's deployment",
+            hint="use another deployment name (metadata.name) or namespace",
         )
     return inventory
 

@@ -155,3 +155,23 @@ def test_kept_objects_are_released_and_taken_back_by_the_next_apply(sim_cluster)
         assert "applyset.kubernetes.io/part-of" not in (live["metadata"].get("labels") or {})
     assert cluster.get("v1", "ConfigMap", "kubeflow", parent_name("demo")) is None  # the inventory is gone
     install(sim_cluster)  # no --adopt needed for what this deployment kept
+
+
+def test_another_tools_applyset_of_the_same_name_is_refused_and_nothing_is_deleted(sim_cluster):
+    """kubectl apply --applyset wrote a parent where kfctl's would be: delete must not delete its members."""
+    import pytest
+
+    from kfctl.engine.inventory import TOOLING
+    from kfctl.errors import OperationFailed
+
+    install(sim_cluster)
+    cluster = connect(sim_cluster.kubeconfig_path, None)
+    parent = cluster.get("v1", "ConfigMap", "kubeflow", parent_name("demo"))
+    parent["metadata"]["annotations"][TOOLING] = "kubectl/v1.37.0"
+    parent["metadata"].pop("managedFields", None)
+    cluster.apply(parent, force=True)
+    before = [e for e in sim_cluster.timeline() if e["verb"] == "delete"]
+    with pytest.raises(OperationFailed, match="ApplySet parent of kubectl/v1.37.0"):
+        delete(sim_cluster)
+    assert [e for e in sim_cluster.timeline() if e["verb"] == "delete"] == before
+    assert cluster.get("v1", "ConfigMap", "kubeflow", "cfg") is not None

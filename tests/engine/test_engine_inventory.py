@@ -84,13 +84,13 @@ def test_the_parent_is_read_back_with_members_and_status():
     assert inventory.tooling.startswith("kfctl/v")
 
 
-def test_another_tools_parent_is_refused_only_when_asked():
+def test_another_tools_parent_is_refused_unless_asked_not_to():
     parent = parent_manifest(deployment="demo", namespace="kubeflow", members=[A], status={})
     parent["metadata"]["annotations"][TOOLING] = "kubectl/v1.31"
     cluster = FakeCluster(NS, parent)
-    assert read_inventory(cluster, "demo", "kubeflow") is not None
+    assert read_inventory(cluster, "demo", "kubeflow", refuse_foreign=False) is not None
     with pytest.raises(OperationFailed, match="ApplySet parent of kubectl/v1.31; kfctl will not take over"):
-        read_inventory(cluster, "demo", "kubeflow", refuse_foreign=True)
+        read_inventory(cluster, "demo", "kubeflow")
 
 
 def test_a_write_keeps_old_members_until_they_are_released_and_is_skipped_when_nothing_changes():
