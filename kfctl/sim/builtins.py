@@ -74,10 +74,12 @@ BUILTIN_TYPES: tuple[ResourceType, ...] = (
       verbs=CREATE_ONLY),
     R("authorization.k8s.io", "v1", "SelfSubjectRulesReview", "selfsubjectrulesreviews", False,
       verbs=CREATE_ONLY),
+    R("authentication.k8s.io", "v1", "SelfSubjectReview", "selfsubjectreviews", False, verbs=CREATE_ONLY),
 )
 
 #: kinds that are never stored: a create is answered and forgotten
-VIRTUAL_KINDS = {("authorization.k8s.io", "SelfSubjectAccessReview"), ("authorization.k8s.io", "SelfSubjectRulesReview")}
+VIRTUAL_KINDS = {("authorization.k8s.io", "SelfSubjectAccessReview"), ("authorization.k8s.io", "SelfSubjectRulesReview"),
+                 ("authentication.k8s.io", "SelfSubjectReview")}
 
 AGE = Column("Age", "date", "<age>", "CreationTimestamp is a timestamp representing the server time when "
              "this object was created.")

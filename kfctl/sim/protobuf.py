@@ -41,6 +41,7 @@ KINDS: dict[tuple[str, str], dict[int, tuple[str, Any]]] = {
         2: ("spec", {1: ("resourceAttributes", _RESOURCE_ATTRS), 2: ("nonResourceAttributes", _NON_RESOURCE_ATTRS)})},
     ("authorization.k8s.io/v1", "SelfSubjectRulesReview"): {
         1: ("metadata", _OBJECT_META), 2: ("spec", {1: ("namespace", "s")})},
+    ("authentication.k8s.io/v1", "SelfSubjectReview"): {1: ("metadata", _OBJECT_META)},  # kubectl auth whoami
 }
 
 

@@ -36,7 +36,7 @@ from kfctl.sim.watch import serve_watch
 log = logging.getLogger(__name__)
 
 PATCH_TYPES = (JSON_PATCH, MERGE, STRATEGIC, APPLY)
-REVIEWS = ("SelfSubjectAccessReview", "SelfSubjectRulesReview")
+REVIEWS = ("SelfSubjectAccessReview", "SelfSubjectRulesReview", "SelfSubjectReview")
 TOKEN_PREFIX = "/_sim/token/"
 
 
@@ -300,7 +300,7 @@ class APIServer:
             if not namespace and rtype.namespaced:
                 raise status.path_not_found()
             body = protobuf_codec.decode(raw) if protobuf else decode_object(raw, rtype)
-            if rtype.group == "authorization.k8s.io" and rtype.kind in REVIEWS:
+            if rtype.group in ("authorization.k8s.io", "authentication.k8s.io") and rtype.kind in REVIEWS:
                 return self._review(h, rtype, body, user)
             result = self.cluster.create(rtype, namespace, body, opts)
             record["name"] = (result.body.get("metadata") or {}).get("name", "")
@@ -335,10 +335,12 @@ class APIServer:
         return result.code
 
     def _review(self, h: BaseHTTPRequestHandler, rtype: ResourceType, body: dict[str, Any], user: User) -> int:
-        """SelfSubjectAccessReview / SelfSubjectRulesReview, answered for the requesting user."""
+        """SelfSubjectAccessReview / SelfSubjectRulesReview / SelfSubjectReview, answered for the requesting user."""
         result = self.cluster.create(rtype, "", body, WriteOptions(field_validation="Ignore")).body
         spec = result.get("spec") or {}
-        if rtype.kind == "SelfSubjectAccessReview":
+        if rtype.kind == "SelfSubjectReview":  # who am I: kubectl auth whoami, kfctl's messages
+            result["status"] = {"userInfo": {"username": user.name, "groups": list(user.all_groups)}}
+        elif rtype.kind == "SelfSubjectAccessReview":
             result["status"] = access_review(self.authorizer, user, spec)
         else:
             result["status"] = rules_review(self.authorizer, user, spec.get("namespace", ""))

@@ -1,8 +1,8 @@
 """The command line against both tiers: diff exit codes, a field-manager conflict, too few permissions.
 
 Each scenario runs on the sim and on the real control plane (``kube`` fixture) with the same
-assertions, except the RBAC one: the sim has no authorizer (a deliberate difference, see
-kfctl/sim/README.md), so it runs on the real tier only.
+assertions. The RBAC one makes its limited identity each tier's way: a ServiceAccount token on the
+real control plane, a shaped user (``users:`` of a cluster shape) on the sim.
 """
 
 from __future__ import annotations
@@ -129,15 +129,21 @@ def test_a_kfctl_1x_kfdef_installs_its_components_then_reapplies_and_deletes(tmp
     assert owned(cluster, deployment) == {}
 
 
-@pytest.mark.realcluster
-def test_a_token_bound_to_a_limited_role_is_refused_before_anything_changes(tmp_path, real_factory):
+#: what the deployer may do: read everything, write only a few namespaced kinds (no ClusterRoles, no CRDs)
+DEPLOYER_RULES = [
+    {"apiGroups": ["*"], "resources": ["*"], "verbs": ["get", "list", "watch"]},
+    {"apiGroups": [""], "resources": ["namespaces", "configmaps", "serviceaccounts", "services"],
+     "verbs": ["create", "patch", "update", "delete"]},
+]
+
+
+def limited_on_real(tmp_path, real_factory):
+    """The real control plane and a kubeconfig of ServiceAccount default/deployer bound to DEPLOYER_RULES."""
     cluster = real_factory()
     api = cluster.api
     api.create("v1", "serviceaccounts", "default", {"metadata": {"name": "deployer"}}, "test")
-    api.create("rbac.authorization.k8s.io/v1", "clusterroles", None, {"metadata": {"name": "deployer"}, "rules": [
-        {"apiGroups": ["*"], "resources": ["*"], "verbs": ["get", "list", "watch"]},
-        {"apiGroups": [""], "resources": ["namespaces", "configmaps", "serviceaccounts", "services"],
-         "verbs": ["create", "patch", "update", "delete"]}]}, "test")
+    api.create("rbac.authorization.k8s.io/v1", "clusterroles", None,
+               {"metadata": {"name": "deployer"}, "rules": DEPLOYER_RULES}, "test")
     api.create("rbac.authorization.k8s.io/v1", "clusterrolebindings", None, {
         "metadata": {"name": "deployer"},
         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "deployer"},
@@ -145,12 +151,27 @@ def test_a_token_bound_to_a_limited_role_is_refused_before_anything_changes(tmp_
     token = api.request("POST", "/api/v1/namespaces/default/serviceaccounts/deployer/token",
                         body={"spec": {"expirationSeconds": 3600}})["status"]["token"]
     limited = cluster.kubeconfig_for_token(token, tmp_path / "deployer.kubeconfig")
+    return cluster, ["--kubeconfig", str(limited)], "system:serviceaccount:default:deployer"
+
+
+def limited_on_sim(sim_factory):
+    """The sim shaped with user deployer (its own token and context) bound to DEPLOYER_RULES."""
+    shape = {"apiVersion": "kfctl.sim/v1", "kind": "ClusterShape",
+             "users": [{"name": "deployer", "token": "deployer-token", "rules": DEPLOYER_RULES}]}
+    cluster = sim_factory(profile="realistic", behaviour=True, time_scale=0.01, shape=shape)
+    return cluster, ["--kubeconfig", cluster.kubeconfig_path, "--context", "kfctl-sim-deployer"], "deployer"
+
+
+@pytest.mark.parametrize("tier", ["sim", pytest.param("real", marks=pytest.mark.realcluster)])
+def test_a_token_bound_to_a_limited_role_is_refused_before_anything_changes(tier, tmp_path, sim_factory,
+                                                                           real_factory):
+    cluster, options, user = (limited_on_sim(sim_factory) if tier == "sim"
+                              else limited_on_real(tmp_path, real_factory))
     kfdef = write_kfdef(tmp_path / "kf", components="kubeflow-core")
     mark = len(writes(cluster))
-    refused = kfctl(cluster, "apply", "-f", str(kfdef), "-o", "plain", kubeconfig=limited)
+    refused = CliRunner().invoke(cli, [*options, "apply", "-f", str(kfdef), "-o", "plain"])
     assert refused.exit_code == 2, refused.output
     assert "patch clusterroles.rbac.authorization.k8s.io" in refused.output
-    assert "system:serviceaccount:default:deployer" in refused.output
-    reviews = ("selfsubjectaccessreviews", "selfsubjectreviews")  # questions, not changes
+    assert user in refused.output
+    reviews = ("selfsubjectaccessreviews", "selfsubjectreviews", "selfsubjectrulesreviews")  # questions, not changes
     assert [e for e in writes(cluster)[mark:] if e["resource"] not in reviews] == []  # nothing was changed
-    print(refused.output)

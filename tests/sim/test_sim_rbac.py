@@ -208,6 +208,13 @@ def test_kubectl_auth_can_i_with_the_limited_token(sim_factory, tmp_path: Path) 
     assert lines[0].split() == ["Resources", "Non-Resource", "URLs", "Resource", "Names", "Verbs"]
     assert any(line.split()[0] == "configmaps" and "[kubeflow-config]" in line for line in lines[1:])
     assert any(line.split()[0] == "namespaces" for line in lines[1:])
+    # SelfSubjectReview: who each token is, as kubectl auth whoami asks
+    whoami = subprocess.run([str(KUBECTL), "--kubeconfig", sim.kubeconfig_path, "--cache-dir", str(tmp_path),
+                             "--context", alice, "auth", "whoami", "-o", "json"], capture_output=True, text=True,
+                            timeout=30)
+    assert whoami.returncode == 0, whoami.stderr
+    info = json.loads(whoami.stdout)["status"]["userInfo"]
+    assert info["username"] == "alice" and "ml-team" in info["groups"] and "system:authenticated" in info["groups"]
 
 
 def test_group_and_service_account_subjects(sim_factory) -> None:
