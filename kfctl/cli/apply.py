@@ -175,6 +175,9 @@ def apply(opts: GlobalOptions, file: Path | None, overlays: tuple[Path, ...], dr
 
     cluster = connect(opts.kubeconfig, opts.context)
     try:
+        # what the KfDef says the cluster provides, first: when it is missing, its kinds are unserved too,
+        # and the check below would only say that
+        refuse_unprovided(Retrying(cluster), deployment, wait=min(object_timeout, timeout))
         if not skip_checks:
             # version, unserved kinds, missing StorageClasses, permissions, objects owned by others: every
             # problem named at once, before the first write (exit 2); `kfctl check` runs these and more.
@@ -183,7 +186,6 @@ def apply(opts: GlobalOptions, file: Path | None, overlays: tuple[Path, ...], dr
             refuse_failed_checks(Retrying(cluster), deployment, adopt=adopt)
         if not allow_downgrade:
             refuse_downgrade(cluster, deployment)
-        refuse_unprovided(Retrying(cluster), deployment, wait=min(object_timeout, timeout))
     except BaseException:
         cluster.close()
         raise

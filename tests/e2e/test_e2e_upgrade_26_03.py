@@ -237,7 +237,8 @@ def test_upgrade_1_10_to_26_03_in_place_keeps_the_users_work_and_writes_only_wha
     down = CliRunner().invoke(cli, ["--kubeconfig", sim.kubeconfig_path, "apply", "-f", str(kfdef), "-o", "plain"])
     assert down.exit_code == 2, down.output
     assert "26.03" in down.output and "1.10" in down.output and "--allow-downgrade" in down.output
-    assert not [e for e in sim.timeline()[mark:] if e["verb"] in WRITE_VERBS and not e.get("dry_run")]
+    assert not [e for e in sim.timeline()[mark:] if e["verb"] in WRITE_VERBS and not e.get("dry_run")
+                and not e["resource"].endswith("reviews")]  # access reviews ask, they change nothing
     cluster.close()
     print(f"\n1.10 install: {install[0]:.0f} sim s, {install[1]:.1f} s wall, {install[2]} writes, {len(before)} objects"
           f"\nupgrade to 26.03: {upgrade[0]:.0f} sim s, {upgrade[1]:.1f} s wall, {upgrade[2]} writes "
