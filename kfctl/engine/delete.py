@@ -20,6 +20,7 @@ Certificates are deleted with them (derived data, not user data).
 from __future__ import annotations
 
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -131,9 +132,11 @@ class DeleteEngine:
         delete.extend(self._issued_secrets(delete, live))
         kept_pvc_namespaces = {m.namespace for m, _ in keep if m.kind == "PersistentVolumeClaim"}
         final_delete = []
+        kinds: list[tuple[str, str]] | None = None  # discovered once, for every namespace
         for member in delete:
             if member.ref.kind == "Namespace" and member.ref.group == "":
-                why = self._namespace_keepers(member.name, set(live), certificates)
+                kinds = self.cluster.namespaced_kinds() if kinds is None else kinds
+                why = self._namespace_keepers(member.name, set(live), certificates, kinds)
                 if member.name in kept_pvc_namespaces:
                     why = (why + "; " if why else "") + "it holds kept PVCs"
                 if why:
@@ -158,16 +161,17 @@ class DeleteEngine:
                 found.append(Member("v1", "Secret", member.namespace, secret_name, member.component))
         return found
 
-    def _namespace_keepers(self, namespace: str, owned: set[ObjectRef], certificates: set[tuple[str, str]]) -> str:
+    def _namespace_keepers(self, namespace: str, owned: set[ObjectRef], certificates: set[tuple[str, str]],
+                           kinds: list[tuple[str, str]]) -> str:
         """Objects in the namespace that the deployment does not own (and that no controller made)."""
-        found: list[str] = []
-        for api_version, kind in self.cluster.namespaced_kinds():
+        def foreign(kind: tuple[str, str]) -> list[str]:
             try:
-                items, _ = self.cluster.list(api_version, kind, namespace=namespace)
+                items, _ = self.cluster.list(kind[0], kind[1], namespace=namespace)
             except ApiError as exc:
                 if exc.transient and not isinstance(exc, KindNotServed):
                     raise
-                continue
+                return []
+            found: list[str] = []
             for item in items:
                 ref = ObjectRef.of(item)
                 if ref in owned or owner_of(item) == self.set_id:
@@ -177,6 +181,11 @@ class DeleteEngine:
                 if _is_system(item, certificates):
                     continue
                 found.append(f"{ref.kind}/{ref.name}")
+            return found
+
+        # one list per namespaced kind (a hundred or more with Kubeflow's CRDs): several at a time
+        with ThreadPoolExecutor(max_workers=max(1, self.options.concurrency), thread_name_prefix="keepers") as pool:
+            found = [name for names in pool.map(foreign, kinds) for name in names]
         if not found:
             return ""
         shown = ", ".join(sorted(found)[:5]) + (f" and {len(found) - 5} more" if len(found) > 5 else "")
