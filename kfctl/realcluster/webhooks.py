@@ -49,6 +49,16 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+#: how long a webhook connection may sit idle before the responder closes it. Longer than the API
+#: server's own idle timeout for its webhook clients (90 s: http.DefaultTransport's, which
+#: apimachinery's SetTransportDefaults applies), so the API server is always the side that closes an
+#: idle connection, as with a real webhook server (Go's http.Server keeps idle connections open). With
+#: 30 s here, a review sent on a kept-alive connection just as the responder closed it ends in EOF, and
+#: Go does not resend a POST: a 500 for that write. That is the likely cause of the one CI failure of
+#: the real tier (a Katib Issuer refused with 500 late in an install, after cert-manager's webhook had
+#: admitted many objects).
+IDLE_TIMEOUT = 600.0
+
 
 @dataclass(frozen=True)
 class Review:
@@ -129,11 +139,17 @@ class Responder:
                 conn.sendall(b"HTTP/1.1 405 Method Not Allowed\r\n\r\n")
                 return
             host, _, port = target.rpartition(":")
-            service = self._service_at(host.strip("[]"), int(port or 0))
+            try:
+                service = self._service_at(host.strip("[]"), int(port or 0))
+            except Exception as exc:  # noqa: BLE001 (the API server is told, instead of a cut connection)
+                log.warning("webhook proxy: cannot tell which Service %s is: %s", target, exc)
+                conn.sendall(f"HTTP/1.1 503 Service Unavailable\r\n\r\ncannot resolve {target}: {exc}".encode())
+                return
             if service is None:
                 conn.sendall(f"HTTP/1.1 503 Service Unavailable\r\n\r\nnothing listens at {target}".encode())
                 return
             conn.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+            conn.settimeout(IDLE_TIMEOUT)
             tls = self._context(*service).wrap_socket(conn, server_side=True)
             _Handler(tls, (host, int(port or 0)), cast(Any, _Server(self, service)))  # quacks as a server
         except (OSError, ssl.SSLError, ValueError) as exc:
