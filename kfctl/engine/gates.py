@@ -8,7 +8,13 @@
   look, 0.25 s after a workload turns healthy, backing off to every 2 s.
   Between looks a Service's slices are remembered, so webhook configurations
   checked as they are written or as their watch events arrive (KServe has
-  seven on one Service) do not list again.
+  seven on one Service) do not list again. A Service kfctl saw without a
+  ready endpoint is given ENDPOINT_SETTLE seconds after its first ready one
+  appears: the API server resolves a webhook's Service from its own informer,
+  which can trail the EndpointSlice kfctl just listed, and a write sent in
+  between is refused with "no endpoints available for service" (seen on the
+  real control plane under load: a KServe ClusterServingRuntime, once in about
+  25 default installs).
 * :class:`DeadlineGate`: a rollout's ProgressDeadlineExceeded fails it at once,
   except when the deadline is an earlier attempt's (found at this run's first
   look at an object that existed before) or when its pods only wait for image
@@ -27,6 +33,8 @@ from kfctl.plan import ObjectRef
 
 #: fastest and slowest look at the endpoints behind waiting webhooks, in seconds
 ENDPOINT_POLL = (0.25, 2.0)
+#: seconds a Service's first ready endpoint is given to reach the API server's own view of it
+ENDPOINT_SETTLE = 0.5
 DEADLINE = "ProgressDeadlineExceeded"
 
 
@@ -40,6 +48,9 @@ class WebhookGate:
         #: each Service's endpoint slices, listed once per look however many webhooks call it
         #: (forgotten when a look starts, a workload turns healthy, or after the slowest look's interval)
         self._seen: dict[tuple[str, str], tuple[float, list[Obj]]] = {}
+        #: Services seen without a ready endpoint, and when each was first seen with one after that
+        self._unready: set[tuple[str, str]] = set()
+        self._ready_at: dict[tuple[str, str], float] = {}
 
     def check(self, ref: ObjectRef, live: Mapping[str, Any]) -> str | None:
         """Why this webhook configuration cannot answer yet (it then waits here), or None."""
@@ -87,7 +98,16 @@ class WebhookGate:
                 self._seen[key] = (time.monotonic(), slices)
             if not any((ep.get("conditions") or {}).get("ready") is not False
                        for sl in slices for ep in sl.get("endpoints") or ()):
+                self._unready.add(key)
+                self._ready_at.pop(key, None)
                 return f"waiting for ready endpoints of service {service.get('namespace')}/{service['name']}"
+            if key in self._unready:
+                now = time.monotonic()
+                since = self._ready_at.setdefault(key, now)
+                if now - since < ENDPOINT_SETTLE:
+                    self._next_look = min(self._next_look, since + ENDPOINT_SETTLE)
+                    return (f"waiting for the API server to see the ready endpoints of service "
+                            f"{service.get('namespace')}/{service['name']}")
         return None
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from kfctl.engine.gates import ENDPOINT_POLL, DeadlineGate, WebhookGate
+import time
+
+from kfctl.engine import gates
+from kfctl.engine.gates import ENDPOINT_POLL, ENDPOINT_SETTLE, DeadlineGate, WebhookGate
 from kfctl.plan import ObjectRef
 
 HOOKS = ObjectRef("admissionregistration.k8s.io", "ValidatingWebhookConfiguration", "", "hooks")
@@ -34,9 +37,14 @@ def test_a_webhook_waits_for_a_ready_endpoint_of_every_service_it_calls():
     slices.ready["a"] = True
     slices.ready["b"] = False
     gate.workload_healthy()  # what makes endpoints worth listing again
+    assert gate.check(HOOKS, config("a", "b")) == "waiting for the API server to see the ready endpoints of service ns/a"
+    time.sleep(ENDPOINT_SETTLE)
     assert gate.check(HOOKS, config("a", "b")) == "waiting for ready endpoints of service ns/b"
     slices.ready["b"] = True
     gate.workload_healthy()
+    # b was seen without an endpoint: its first ready one is given time to reach the API server's view
+    assert gate.check(HOOKS, config("a", "b")) == "waiting for the API server to see the ready endpoints of service ns/b"
+    time.sleep(ENDPOINT_SETTLE)
     assert gate.check(HOOKS, config("a", "b")) is None and not gate.waiting
     assert gate.unreachable(config("down", policy="Ignore")) is None  # not called when down
     assert gate.unreachable(config("down", policy="Ignore", kind="MutatingWebhookConfiguration")) is not None
@@ -59,7 +67,34 @@ def test_checks_between_looks_share_one_list_per_service_until_a_look_or_a_healt
     gate.check(others[0], config("a"))
     assert slices.calls == 2 and gate.waiting  # not yet looked at again
     gate.workload_healthy()
-    assert gate.check(others[0], config("a")) is None and slices.calls == 3
+    assert gate.check(others[0], config("a")).startswith("waiting for the API server") and slices.calls == 3
+    time.sleep(ENDPOINT_SETTLE)
+    assert gate.check(others[0], config("a")) is None and slices.calls == 3  # settled: the same list
+
+
+def test_a_first_ready_endpoint_settles_before_the_webhook_is_called_and_the_look_comes_soon(monkeypatch):
+    clock = [100.0]
+    monkeypatch.setattr(gates.time, "monotonic", lambda: clock[0])
+    slices = Slices()
+    gate = WebhookGate(slices)
+    assert gate.check(HOOKS, config("a")) == "waiting for ready endpoints of service ns/a"
+    with gate.look(clock[0]):
+        pass
+    with gate.look(clock[0] + ENDPOINT_POLL[0]):  # the interval is now twice the first
+        pass
+    slices.ready["a"] = True
+    gate.workload_healthy()
+    assert gate.check(HOOKS, config("a")).startswith("waiting for the API server")
+    with gate.look(clock[0] + ENDPOINT_SETTLE / 2) as due:
+        assert due == [HOOKS]  # looks at once after a healthy workload
+        assert gate.check(HOOKS, config("a")).startswith("waiting for the API server")
+    clock[0] += ENDPOINT_SETTLE
+    with gate.look(clock[0]) as due:  # the next look comes when the settling ends, not after the back-off
+        assert due == [HOOKS]
+        assert gate.check(HOOKS, config("a")) is None
+    # a Service that was ready at the first look needs no settling
+    other = WebhookGate(slices)
+    assert other.check(HOOKS, config("a")) is None
 
 
 def test_looks_back_off_and_share_one_list_per_service():
