@@ -61,7 +61,7 @@ from kfctl.engine.results import (  # noqa: F401  (re-exported: the engine's pub
 )
 from kfctl.engine.retry import Retrying, call_with_retry
 from kfctl.engine.schedule import Schedule
-from kfctl.engine.teardown import Target, wait_gone
+from kfctl.engine.teardown import Target, wait_all_gone
 from kfctl.engine.tracker import Tracker
 from kfctl.errors import ApiError, KfctlError
 from kfctl.plan import ObjectRef, Plan
@@ -224,8 +224,10 @@ class ApplyEngine:
             # workload's selector): replace the object, which this deployment owns.
             self.emit(ev.RETRY, ref, f"replacing it: {_said(exc)}")
             self._count_write()
-            self.cluster.delete(api_version, ref.kind, ref.namespace or None, ref.name, propagation="Foreground")
-            if wait_gone(self.cluster, Target(api_version, ref), deadline) is not None:
+            answer = self.cluster.delete(api_version, ref.kind, ref.namespace or None, ref.name,
+                                         propagation="Foreground")
+            if answer is not None and wait_all_gone(self.cluster, {Target(api_version, ref): answer}, deadline,
+                                                    lambda target: None):
                 raise
             with self.live_lock:
                 self.live.pop(ref, None)

@@ -48,9 +48,8 @@ class WebhookGate:
         #: each Service's endpoint slices, listed once per look however many webhooks call it
         #: (forgotten when a look starts, a workload turns healthy, or after the slowest look's interval)
         self._seen: dict[tuple[str, str], tuple[float, list[Obj]]] = {}
-        #: Services seen without a ready endpoint, and when each was first seen with one after that
-        self._unready: set[tuple[str, str]] = set()
-        self._ready_at: dict[tuple[str, str], float] = {}
+        #: Services seen without a ready endpoint: None, then when one was first seen ready (settling)
+        self._settling: dict[tuple[str, str], float | None] = {}
 
     def check(self, ref: ObjectRef, live: Mapping[str, Any]) -> str | None:
         """Why this webhook configuration cannot answer yet (it then waits here), or None."""
@@ -98,12 +97,12 @@ class WebhookGate:
                 self._seen[key] = (time.monotonic(), slices)
             if not any((ep.get("conditions") or {}).get("ready") is not False
                        for sl in slices for ep in sl.get("endpoints") or ()):
-                self._unready.add(key)
-                self._ready_at.pop(key, None)
+                self._settling[key] = None
                 return f"waiting for ready endpoints of service {service.get('namespace')}/{service['name']}"
-            if key in self._unready:
+            if key in self._settling:
                 now = time.monotonic()
-                since = self._ready_at.setdefault(key, now)
+                since = self._settling[key] or now
+                self._settling[key] = since
                 if now - since < ENDPOINT_SETTLE:
                     self._next_look = min(self._next_look, since + ENDPOINT_SETTLE)
                     return (f"waiting for the API server to see the ready endpoints of service "

@@ -71,33 +71,6 @@ def explain_stuck(live: dict[str, Any] | None) -> str:
     return "; ".join(parts) or "still present"
 
 
-def wait_gone(cluster: ClusterAPI, target: Target, deadline: float) -> dict[str, Any] | None:
-    """Follow one object until it is deleted; returns None when gone, else its last state."""
-    ref = target.ref
-    live = cluster.get(target.api_version, ref.kind, ref.namespace or None, ref.name)
-    while live is not None:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            return live
-        version = (live.get("metadata") or {}).get("resourceVersion")
-        try:
-            for event_type, obj in cluster.watch(
-                target.api_version, ref.kind, namespace=ref.namespace or None,
-                field_selector=f"metadata.name={ref.name}", resource_version=version,
-                timeout_seconds=max(1, min(int(remaining) + 1, 30)),
-            ):
-                if event_type == "DELETED":
-                    return None
-                if event_type in ("ADDED", "MODIFIED"):
-                    live = obj
-                if time.monotonic() > deadline:
-                    return live
-        except Exception:  # a cut stream or expired version: read again
-            pass
-        live = cluster.get(target.api_version, ref.kind, ref.namespace or None, ref.name)
-    return None
-
-
 #: seconds between looks while a phase's objects terminate: soon at first, then at most once a second
 GONE_POLL = (0.05, 1.0)
 #: a kind and namespace with at most this many objects left is read object by object, not listed

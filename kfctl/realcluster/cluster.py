@@ -404,7 +404,7 @@ class RealCluster:
                     "name": ref.get("name") or "",
                     "code": int(status.get("code") or 0),
                     "dry_run": "dryRun=" in (event.get("requestURI") or ""), "user": user}
-                if int(status.get("code") or 0) >= 500 and status.get("message"):
+                if record["code"] >= 500 and status.get("message"):
                     record["message"] = status["message"]  # why a server error happened (the sim has none)
                 records.append(record)
         return records, seen
